@@ -1,0 +1,127 @@
+# hxzoo - top-level build.
+#
+#   make            build build/hxzoo and the libraries
+#   make test       unit tests (also under ASan/UBSan), integration tests
+#   make demo       the main job on the bundled example
+#   make bench      side-by-side benchmarks (installs the Python references)
+#   make interop    load our output with helix-substrate 0.3.3 + transformers
+#   make deps       install missing system packages (Debian) and the test venv
+#
+# Every module is a directory of .c files; all of them go into libhxzoo.a,
+# except codec/ and common/, which form libhxcodec.a (what tests and
+# benchmarks of the codec link). cli/ holds the hxzoo binary's subcommands.
+
+CC      ?= cc
+BUILD   ?= build
+OPT     ?= -O2 -g
+SAN     ?=
+CFLAGS_ALL = -std=c11 -Wall -Wextra -Werror -Wshadow -Wvla -D_GNU_SOURCE -pthread -I. \
+             -I/usr/include/cjson $(OPT) $(SAN) $(CFLAGS)
+DEPFLAGS = -MMD -MP
+LDLIBS_ALL = -lcurl -lcjson -lssl -lcrypto -lzstd -lm -lpthread $(EXTRA_LDLIBS) $(LDLIBS)
+
+CODEC_DIRS := common codec
+LIB_DIRS   := hub verify zoo cards model
+CODEC_SRCS := $(foreach d,$(CODEC_DIRS),$(wildcard $(d)/*.c))
+LIB_SRCS   := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
+CLI_SRCS   := $(wildcard cli/*.c)
+TEST_SRCS  := $(wildcard tests/unit/test_*.c)
+TOOL_SRCS  := $(wildcard tests/tools/*.c)
+
+CODEC_OBJS := $(CODEC_SRCS:%.c=$(BUILD)/%.o)
+LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CLI_OBJS   := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+TEST_BINS  := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_BINS  := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
+
+VENV     := .venv
+VENV_PY  := $(VENV)/bin/python
+TVENV    := .venv-torch
+TVENV_PY := $(TVENV)/bin/python
+
+.PHONY: all deps venv venv-torch test test-unit test-asan demo bench interop clean fixtures gpu
+
+all: $(BUILD)/hxzoo $(BUILD)/libhxcodec.a $(BUILD)/libhxzoo.a $(TEST_BINS) $(TOOL_BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/libhxcodec.a: $(CODEC_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libhxzoo.a: $(LIB_OBJS) $(CODEC_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/hxzoo: $(CLI_OBJS) $(BUILD)/libhxzoo.a
+	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJS) $(BUILD)/libhxzoo.a $(LDLIBS_ALL)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhxzoo.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(DEPFLAGS) -MF $@.d -o $@ $< $(BUILD)/libhxzoo.a $(LDLIBS_ALL) -lcheck -lsubunit -lrt
+
+$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libhxzoo.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(DEPFLAGS) -MF $@.d -o $@ $< $(BUILD)/libhxzoo.a $(LDLIBS_ALL)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---- dependencies ------------------------------------------------------
+deps: $(BUILD)/.deps-ok venv
+
+$(BUILD)/.deps-ok: scripts/deps.sh
+	bash scripts/deps.sh
+	@mkdir -p $(BUILD) && touch $@
+
+# Light venv for make test: no torch.
+venv: $(VENV)/.ok
+$(VENV)/.ok: scripts/requirements-test.txt
+	bash scripts/mkvenv.sh $(VENV) scripts/requirements-test.txt
+	@touch $@
+
+# Heavy venv for interop and bench: torch, transformers, helix-substrate.
+venv-torch: $(TVENV)/.ok
+$(TVENV)/.ok: scripts/requirements-torch.txt
+	bash scripts/mkvenv.sh $(TVENV) scripts/requirements-torch.txt
+	@touch $@
+
+# ---- fixtures ------------------------------------------------------------
+# SmolLM2-135M (BF16, HF layout) is generated from the PyPI package and
+# cached, never committed.
+SMOL_DIR := .cache/smollm2-135m
+fixtures: $(SMOL_DIR)/.ok
+$(SMOL_DIR)/.ok: tests/fixtures/make_smollm2.py | venv
+	$(VENV_PY) tests/fixtures/make_smollm2.py $(SMOL_DIR)
+	@touch $@
+
+# ---- tests ---------------------------------------------------------------
+test: deps
+	$(MAKE) all
+	$(MAKE) test-asan
+	$(MAKE) fixtures
+	bash tests/run.sh $(BUILD)
+
+test-asan: deps
+	$(MAKE) BUILD=build/asan OPT="-O1 -g" \
+	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    build/asan/hxzoo $(patsubst $(BUILD)/%,build/asan/%,$(TEST_BINS))
+	bash tests/run-unit.sh build/asan
+
+demo: deps
+	$(MAKE) all
+	bash scripts/demo.sh $(BUILD)
+
+bench: deps venv-torch
+	$(MAKE) all
+	$(MAKE) fixtures
+	bash scripts/bench.sh $(BUILD)
+
+interop: deps venv-torch
+	$(MAKE) all
+	$(MAKE) fixtures
+	bash tests/interop.sh $(BUILD)
+
+clean:
+	rm -rf build

@@ -1,0 +1,154 @@
+/* hx.c - status strings, per-thread error detail, logging, allocation and
+ * timing helpers shared by every module (see hx.h). */
+#include "common/hx.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+int hx_log_level = 1;
+
+static _Thread_local char g_err[2048];
+
+const char *hx_strerror(hx_status st)
+{
+    switch (st) {
+    case HX_OK: return "ok";
+    case HX_EUSAGE: return "usage error";
+    case HX_EIO: return "I/O error";
+    case HX_ENOMEM: return "out of memory";
+    case HX_EFORMAT: return "malformed input";
+    case HX_EINVAL: return "invalid argument";
+    case HX_ENET: return "network or protocol error";
+    case HX_EAUTH: return "not authorized";
+    case HX_ENOTFOUND: return "not found";
+    case HX_EGATE: return "quality gate failed";
+    case HX_EINTEGRITY: return "integrity check failed";
+    case HX_EINTERNAL: return "internal error";
+    }
+    return "unknown error";
+}
+
+void hx_seterr(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g_err, sizeof g_err, fmt, ap);
+    va_end(ap);
+}
+
+void hx_preerr(const char *fmt, ...)
+{
+    char prefix[1024], old[sizeof g_err];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    memcpy(old, g_err, sizeof old);
+    snprintf(g_err, sizeof g_err, "%s: %s", prefix, old);
+}
+
+const char *hx_lasterr(void) { return g_err[0] ? g_err : "(no detail)"; }
+void hx_clearerr(void) { g_err[0] = 0; }
+
+static void vlog(int min_level, const char *tag, const char *fmt, va_list ap)
+{
+    if (hx_log_level < min_level)
+        return;
+    if (tag)
+        fputs(tag, stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+void hx_info(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(1, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void hx_warn(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(0, "warning: ", fmt, ap);
+    va_end(ap);
+}
+
+void hx_debug(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(2, "debug: ", fmt, ap);
+    va_end(ap);
+}
+
+static void oom(size_t n)
+{
+    fprintf(stderr, "hxzoo: out of memory allocating %zu bytes\n", n);
+    abort();
+}
+
+void *hx_malloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        oom(n);
+    return p;
+}
+
+void *hx_calloc(size_t n, size_t sz)
+{
+    void *p = calloc(n ? n : 1, sz ? sz : 1);
+    if (!p)
+        oom(n * sz);
+    return p;
+}
+
+void *hx_realloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q)
+        oom(n);
+    return q;
+}
+
+char *hx_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = hx_malloc(n);
+    memcpy(d, s, n);
+    return d;
+}
+
+char *hx_asprintf(const char *fmt, ...)
+{
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *s = hx_malloc((size_t)n + 1);
+    vsnprintf(s, (size_t)n + 1, fmt, ap2);
+    va_end(ap2);
+    return s;
+}
+
+double hx_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+uint64_t hx_peak_rss(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (uint64_t)ru.ru_maxrss * 1024u;
+}
