@@ -131,8 +131,9 @@ static void bpe(const hx_tok *t, const char *s, size_t n, tok_ids *out)
         }
         i += k;
     }
-    if (sy.n > 1) {
+    if (sy.n)
         sy.next[sy.n - 1] = -1;
+    if (sy.n > 1) {
         heap h = {0};
         for (size_t i = 0; i + 1 < sy.n; i++) {
             int32_t nid, r = tok_pair_get(&t->merges, sy.id[i], sy.id[i + 1], &nid);
