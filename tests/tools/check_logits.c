@@ -2,8 +2,11 @@
  * transformers (tests/golden/gen_logits.py). Usage:
  *   check_logits MODEL_DIR GOLDEN.json [TOL]
  * For each stored row, err = max|ours - golden| / max|golden| over the
- * stored entries; passes (exit 0) when every row's err <= TOL (1e-4). */
+ * stored entries; passes (exit 0) when every row's err <= TOL (1e-4).
+ * The golden text is also encoded with MODEL_DIR's tokenizer.json and must
+ * give the golden ids (those of transformers' AutoTokenizer). */
 #include "model/model.h"
+#include "model/tokenizer.h"
 
 #include <cJSON.h>
 #include <math.h>
@@ -34,6 +37,20 @@ int main(int argc, char **argv)
     int32_t *ids = hx_malloc((size_t)n * sizeof *ids);
     int i = 0;
     cJSON_ArrayForEach(e, jids) ids[i++] = (int32_t)e->valuedouble;
+    const cJSON *jt = cJSON_GetObjectItem(j, "text");
+    hx_tok *tok;
+    if (cJSON_IsString(jt) && hx_tok_load(argv[1], &tok) == HX_OK) {
+        int32_t *tids;
+        size_t tn;
+        int same = hx_tok_encode(tok, jt->valuestring, strlen(jt->valuestring), 1, &tids, &tn) == HX_OK &&
+                   tn == (size_t)n && !memcmp(tids, ids, tn * sizeof *ids);
+        printf("%s: tokenizer ids %s transformers'\n", argv[1], same ? "identical to" : "DIFFER from");
+        if (same)
+            free(tids);
+        hx_tok_free(tok);
+        if (!same)
+            return 1;
+    }
     hx_model *m;
     if (hx_model_load(argv[1], n, &m)) {
         fprintf(stderr, "%s\n", hx_lasterr());
