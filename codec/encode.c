@@ -27,6 +27,8 @@
 
 #define BLOCK (1u << 20) /* elements per parallel block */
 #define NKEYS 65536
+#define FINE_BITS 20 /* F32: buckets on the top 20 bits for the final Lloyd polish */
+#define NFINE (1u << FINE_BITS)
 
 void hxq_params_default(hxq_params *p)
 {
@@ -123,8 +125,9 @@ static void hist16(const unsigned char *src, uint64_t n, int threads, uint64_t *
     free(counts);
 }
 
-/* F32 buckets: key = top 16 bits. Per bucket count, sum, sum of squares,
- * accumulated per wave of blocks and reduced in block order. */
+/* F32 buckets: key = top FINE_BITS bits of the pattern. Per bucket count,
+ * sum and sum of squares of the exact values, accumulated per block in
+ * waves and reduced in block order (thread-count independent). */
 typedef struct {
     const unsigned char *src;
     uint32_t *cnt;
@@ -134,17 +137,17 @@ typedef struct {
 static void h32_block(void *vctx, uint64_t b, uint64_t lo, uint64_t hi)
 {
     h32_ctx *c = vctx;
-    uint32_t *cn = c->cnt + (size_t)b * NKEYS;
-    double *s1 = c->s1 + (size_t)b * NKEYS, *s2 = c->s2 + (size_t)b * NKEYS;
-    memset(cn, 0, NKEYS * sizeof *cn);
-    memset(s1, 0, NKEYS * sizeof *s1);
-    memset(s2, 0, NKEYS * sizeof *s2);
+    uint32_t *cn = c->cnt + (size_t)b * NFINE;
+    double *s1 = c->s1 + (size_t)b * NFINE, *s2 = c->s2 + (size_t)b * NFINE;
+    memset(cn, 0, NFINE * sizeof *cn);
+    memset(s1, 0, NFINE * sizeof *s1);
+    memset(s2, 0, NFINE * sizeof *s2);
     for (uint64_t i = lo; i < hi; i++) {
         uint32_t u;
         memcpy(&u, c->src + 4 * i, 4);
         float f;
         memcpy(&f, &u, 4);
-        uint32_t k = u >> 16;
+        uint32_t k = u >> (32 - FINE_BITS);
         cn[k]++;
         s1[k] += f;
         s2[k] += (double)f * f;
@@ -154,14 +157,14 @@ static void h32_block(void *vctx, uint64_t b, uint64_t lo, uint64_t hi)
 static void hist32(const unsigned char *src, uint64_t n, int threads, uint64_t *cnt, double *s1,
                    double *s2)
 {
-    memset(cnt, 0, NKEYS * sizeof *cnt);
-    memset(s1, 0, NKEYS * sizeof *s1);
-    memset(s2, 0, NKEYS * sizeof *s2);
+    memset(cnt, 0, NFINE * sizeof *cnt);
+    memset(s1, 0, NFINE * sizeof *s1);
+    memset(s2, 0, NFINE * sizeof *s2);
     uint64_t nblocks = (n + BLOCK - 1) / BLOCK;
     uint64_t wave = (uint64_t)threads;
-    uint32_t *bc = hx_malloc((size_t)wave * NKEYS * sizeof *bc);
-    double *b1 = hx_malloc((size_t)wave * NKEYS * sizeof *b1);
-    double *b2 = hx_malloc((size_t)wave * NKEYS * sizeof *b2);
+    uint32_t *bc = hx_malloc((size_t)wave * NFINE * sizeof *bc);
+    double *b1 = hx_malloc((size_t)wave * NFINE * sizeof *b1);
+    double *b2 = hx_malloc((size_t)wave * NFINE * sizeof *b2);
     for (uint64_t b0 = 0; b0 < nblocks; b0 += wave) {
         uint64_t nb = nblocks - b0 < wave ? nblocks - b0 : wave;
         uint64_t lo = b0 * BLOCK, hi = (b0 + nb) * BLOCK;
@@ -170,15 +173,47 @@ static void hist32(const unsigned char *src, uint64_t n, int threads, uint64_t *
         h32_ctx c = {src + 4 * lo, bc, b1, b2};
         hx_parallel_blocks(threads, hi - lo, BLOCK, h32_block, &c);
         for (uint64_t b = 0; b < nb; b++)
-            for (size_t k = 0; k < NKEYS; k++) {
-                cnt[k] += bc[(size_t)b * NKEYS + k];
-                s1[k] += b1[(size_t)b * NKEYS + k];
-                s2[k] += b2[(size_t)b * NKEYS + k];
+            for (size_t k = 0; k < NFINE; k++) {
+                uint32_t cc = bc[(size_t)b * NFINE + k];
+                if (!cc)
+                    continue;
+                cnt[k] += cc;
+                s1[k] += b1[(size_t)b * NFINE + k];
+                s2[k] += b2[(size_t)b * NFINE + k];
             }
     }
     free(bc);
     free(b1);
     free(b2);
+}
+
+/* F32: the fine buckets that are non-empty, in ascending value order, each
+ * tagged with its 16-bit bucket (for the sidecar selection). */
+typedef struct {
+    hxq_point *p;
+    uint32_t *coarse;
+    size_t n;
+} finepoints;
+
+static void build_fine(const uint64_t *cnt, const double *s1, const double *s2, finepoints *fp)
+{
+    size_t m = 0;
+    for (size_t k = 0; k < NFINE; k++)
+        m += cnt[k] != 0;
+    fp->p = hx_malloc((m ? m : 1) * sizeof *fp->p);
+    fp->coarse = hx_malloc((m ? m : 1) * sizeof *fp->coarse);
+    fp->n = 0;
+    const uint32_t half = NFINE / 2;
+    for (int pass = 0; pass < 2; pass++)
+        for (uint32_t t = 0; t < half; t++) {
+            uint32_t key = pass == 0 ? NFINE - 1 - t : t;
+            if (!cnt[key])
+                continue;
+            double w = (double)cnt[key];
+            fp->p[fp->n] = (hxq_point){w, s1[key], s2[key], s1[key] / w};
+            fp->coarse[fp->n] = key >> (FINE_BITS - 16);
+            fp->n++;
+        }
 }
 
 /* ---------------------------------------------------------------- points */
@@ -550,10 +585,24 @@ hx_status hxq_encode(const char *name, const void *src_v, hx_dtype dt, uint64_t 
 
     uint64_t *cnt = hx_malloc(NKEYS * sizeof *cnt);
     double *s1 = NULL, *s2 = NULL;
+    finepoints fine = {NULL, NULL, 0};
     if (dt == HX_DT_F32) {
-        s1 = hx_malloc(NKEYS * sizeof *s1);
-        s2 = hx_malloc(NKEYS * sizeof *s2);
-        hist32(src, n, threads, cnt, s1, s2);
+        uint64_t *fc = hx_malloc(NFINE * sizeof *fc);
+        double *f1 = hx_malloc(NFINE * sizeof *f1), *f2 = hx_malloc(NFINE * sizeof *f2);
+        hist32(src, n, threads, fc, f1, f2);
+        s1 = hx_calloc(NKEYS, sizeof *s1);
+        s2 = hx_calloc(NKEYS, sizeof *s2);
+        memset(cnt, 0, NKEYS * sizeof *cnt);
+        for (size_t k = 0; k < NFINE; k++) {
+            size_t c = k >> (FINE_BITS - 16);
+            cnt[c] += fc[k];
+            s1[c] += f1[k];
+            s2[c] += f2[k];
+        }
+        build_fine(fc, f1, f2, &fine);
+        free(fc);
+        free(f1);
+        free(f2);
     } else {
         hist16(src, n, threads, cnt);
     }
@@ -568,6 +617,7 @@ hx_status hxq_encode(const char *name, const void *src_v, hx_dtype dt, uint64_t 
         return HX_FAIL(HX_EFORMAT, "tensor '%s' has %llu non-finite values (NaN/Inf); refusing to encode",
                        name, (unsigned long long)nonfinite);
     }
+    double t_hist = hx_now();
     pointset ps;
     build_points(dt, cnt, s1, s2, &ps);
 
@@ -584,6 +634,28 @@ hx_status hxq_encode(const char *name, const void *src_v, hx_dtype dt, uint64_t 
     } else {
         select_sidecar(prm, &ps, budget, cent, &used, take);
     }
+    if (used > 1 && fine.n) {
+        /* F32: polish the centroids on the fine buckets (boundaries at
+         * 1/4096 relative resolution instead of 1/128), leaving out what
+         * the sidecar takes */
+        size_t m = 0;
+        for (size_t i = 0; i < fine.n; i++) {
+            int32_t pi = ps.pt_of_key[fine.coarse[i]];
+            double keep = 1.0;
+            if (pi >= 0 && take[pi])
+                keep = 1.0 - (double)take[pi] / ps.p[pi].w;
+            if (keep <= 0)
+                continue;
+            hxq_point q = fine.p[i];
+            q.w *= keep;
+            q.s1 *= keep;
+            q.s2 *= keep;
+            fine.p[m++] = q;
+        }
+        hxq_lloyd(fine.p, m, used, cent, 300);
+    }
+    free(fine.p);
+    free(fine.coarse);
     if (used <= 0) {
         free(cnt);
         free(s1);
@@ -594,6 +666,7 @@ hx_status hxq_encode(const char *name, const void *src_v, hx_dtype dt, uint64_t 
         return HX_FAIL(HX_ENOMEM, "tensor '%s': codebook fit failed (out of memory)", name);
     }
 
+    double t_fit = hx_now();
     /* lookup tables */
     uint8_t *lut = hx_calloc(NKEYS, 1), *flag = hx_calloc(NKEYS, 1);
     for (size_t k = 0; k < NKEYS; k++) {
@@ -641,6 +714,7 @@ hx_status hxq_encode(const char *name, const void *src_v, hx_dtype dt, uint64_t 
     if (dt == HX_DT_F32)
         ic.acc = hx_malloc(nblocks * sizeof *ic.acc);
     hx_parallel_blocks(threads, n, BLOCK, ipass_block, &ic);
+    double t_idx = hx_now();
 
     /* the partial point: first `quota` occurrences in position order */
     uint64_t quota = 0;
@@ -791,6 +865,9 @@ hx_status hxq_encode(const char *name, const void *src_v, hx_dtype dt, uint64_t 
         finish_stats(out, sw2, swr, sr2, se, se_vq, maxe);
     out->stats.levels_used = used;
     out->stats.seconds = hx_now() - t0;
+    hx_debug("%s: %zu points; histogram %.1f ms, fit %.1f ms, indices %.1f ms, rest %.1f ms", name,
+             ps.n, (t_hist - t0) * 1e3, (t_fit - t_hist) * 1e3, (t_idx - t_fit) * 1e3,
+             (hx_now() - t_idx) * 1e3);
 
     free(sc);
     free(ic.pos);
