@@ -303,6 +303,7 @@ static hx_status write_compressed(hx_st_writer *w, const plan_item *pi, const hx
         prm.compat_cap = pi->ri.cls == HXQ_CLASS_UNKNOWN ? 256 : 512;
     }
     hxq_encoded e;
+    hx_st_prefetch(t);
     hx_status st = hxq_encode(t->name, t->data, t->dtype, (uint64_t)t->shape[0],
                               (uint64_t)t->shape[1], &prm, &e);
     if (st)

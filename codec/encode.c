@@ -22,6 +22,7 @@
 #include "common/parallel.h"
 
 #include <math.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,8 +86,9 @@ typedef struct {
  * bound memory, blocks are processed in waves of at most `wave` blocks. */
 typedef struct {
     const unsigned char *src;
-    uint32_t *counts; /* wave x NKEYS */
-    uint64_t base;    /* first block of the wave */
+    uint32_t *counts;  /* wave x NKEYS */
+    uint32_t *counts2; /* second set, same layout */
+    uint64_t base;     /* first block of the wave */
 } h16_ctx;
 
 static void h16_block(void *vctx, uint64_t b, uint64_t lo, uint64_t hi)
@@ -94,7 +96,26 @@ static void h16_block(void *vctx, uint64_t b, uint64_t lo, uint64_t hi)
     h16_ctx *c = vctx;
     uint32_t *h = c->counts + (size_t)(b - c->base) * NKEYS;
     memset(h, 0, NKEYS * sizeof *h);
-    for (uint64_t i = lo; i < hi; i++)
+    const uint16_t *p16 = (const uint16_t *)(const void *)c->src; /* 2-byte aligned: checked */
+    uint64_t i = lo;
+    if (((uintptr_t)c->src & 1) == 0) {
+        /* two interleaved counters per key hide store-to-load forwarding
+         * stalls on runs of equal values */
+        uint32_t *h2 = c->counts2 + (size_t)(b - c->base) * NKEYS;
+        memset(h2, 0, NKEYS * sizeof *h2);
+        for (; i + 4 <= hi; i += 4) {
+            h[p16[i]]++;
+            h2[p16[i + 1]]++;
+            h[p16[i + 2]]++;
+            h2[p16[i + 3]]++;
+        }
+        for (; i < hi; i++)
+            h[p16[i]]++;
+        for (size_t k = 0; k < NKEYS; k++)
+            h[k] += h2[k];
+        return;
+    }
+    for (; i < hi; i++)
         h[load16(c->src, i)]++;
 }
 
@@ -109,12 +130,13 @@ static void hist16(const unsigned char *src, uint64_t n, int threads, uint64_t *
     uint64_t nblocks = (n + BLOCK - 1) / BLOCK;
     uint64_t wave = (uint64_t)threads * 2;
     uint32_t *counts = hx_malloc((size_t)wave * NKEYS * sizeof *counts);
+    uint32_t *counts2 = hx_malloc((size_t)wave * NKEYS * sizeof *counts2);
     for (uint64_t b0 = 0; b0 < nblocks; b0 += wave) {
         uint64_t nb = nblocks - b0 < wave ? nblocks - b0 : wave;
         uint64_t lo = b0 * BLOCK, hi = (b0 + nb) * BLOCK;
         if (hi > n)
             hi = n;
-        h16_ctx c = {src + 2 * lo, counts, 0};
+        h16_ctx c = {src + 2 * lo, counts, counts2, 0};
         hx_parallel_blocks(threads, hi - lo, BLOCK, h16_block, &c);
         for (uint64_t b = 0; b < nb; b++) {
             const uint32_t *h = counts + (size_t)b * NKEYS;
@@ -123,6 +145,7 @@ static void hist16(const unsigned char *src, uint64_t n, int threads, uint64_t *
         }
     }
     free(counts);
+    free(counts2);
 }
 
 /* F32 buckets: key = top FINE_BITS bits of the pattern. Per bucket count,
@@ -327,7 +350,7 @@ static uint64_t select_sidecar(const hxq_params *prm, const pointset *ps, uint64
     *used = fit(prm, ps->p, n, cent);
     if (budget == 0 || *used <= 0)
         goto done;
-    for (int round = 0; round < 4; round++) {
+    for (int round = 0; round < 12; round++) {
         /* per-element error of each point against the current codebook */
         int kk = *used;
         for (size_t i = 0; i < n; i++) {
@@ -359,16 +382,26 @@ static uint64_t select_sidecar(const hxq_params *prm, const pointset *ps, uint64
             double f = (double)w / ps->p[i].w;
             rest[m++] = (hxq_point){(double)w, ps->p[i].s1 * f, ps->p[i].s2 * f, ps->p[i].v};
         }
-        int u = fit(prm, rest, m, c_try);
+        int u;
+        if (prm->fit == HXQ_FIT_EXACT || *used < prm->k) {
+            u = fit(prm, rest, m, c_try);
+        } else {
+            memcpy(c_try, cent, (size_t)*used * sizeof *c_try);
+            u = hxq_fit_warm(rest, m, *used, c_try, 12);
+        }
         if (u <= 0)
             break;
         double obj = hxq_points_sse(rest, m, c_try, u);
+        hx_debug("sidecar round %d: %llu entries, sse %.9g", round, (unsigned long long)total, obj);
         if (obj < best_obj) {
+            int small_gain = obj > best_obj * 0.999;
             best_obj = obj;
             best_total = total;
             memcpy(take, cur, n * sizeof *take);
             memcpy(cent, c_try, (size_t)u * sizeof *cent);
             *used = u;
+            if (small_gain)
+                break;
         } else {
             break;
         }
@@ -446,6 +479,7 @@ typedef struct {
     const unsigned char *src;
     hx_dtype dt;
     const uint8_t *lut;    /* 16-bit sources */
+    const uint16_t *lut16; /* index | flag << 8 */
     const uint8_t *flag;   /* per key: 1 = sidecar (whole), 2 = partial */
     const double *cent;    /* F32 sources: sorted centroids */
     int k;
@@ -473,10 +507,13 @@ static void ipass_block(void *vctx, uint64_t b, uint64_t lo, uint64_t hi)
 {
     ipass_ctx *c = vctx;
     if (c->dt != HX_DT_F32) {
+        const uint16_t *lut = c->lut16;
+        uint8_t *idx = c->idx;
         for (uint64_t i = lo; i < hi; i++) {
             uint16_t key = load16(c->src, i);
-            c->idx[i] = c->lut[key];
-            if (c->flag[key]) {
+            uint16_t e = lut[key];
+            idx[i] = (uint8_t)e;
+            if (__builtin_expect(e >> 8, 0)) {
                 if (c->compat) {
                     double v = key_value(c->dt, key);
                     if (v < c->lo || v > c->hi)
@@ -693,12 +730,24 @@ hx_status hxq_encode(const char *name, const void *src_v, hx_dtype dt, uint64_t 
     ic.dt = dt;
     ic.lut = lut;
     ic.flag = flag;
+    uint16_t *lut16 = hx_malloc(NKEYS * sizeof *lut16);
+    for (size_t k = 0; k < NKEYS; k++)
+        lut16[k] = (uint16_t)(lut[k] | (flag[k] << 8));
+    ic.lut16 = lut16;
     ic.cent = cent;
     ic.k = used;
     ic.lo = cmp_lo;
     ic.hi = cmp_hi;
     ic.compat = prm->compat_033;
     ic.idx = malloc(n);
+#ifdef MADV_POPULATE_WRITE
+    if (ic.idx && n >= (1u << 22)) { /* prefault the fresh pages in one call */
+        uintptr_t a = ((uintptr_t)ic.idx + 4095) & ~(uintptr_t)4095;
+        uintptr_t e = ((uintptr_t)ic.idx + n) & ~(uintptr_t)4095;
+        if (e > a)
+            madvise((void *)a, e - a, MADV_POPULATE_WRITE);
+    }
+#endif
     if (!ic.idx) {
         free(cnt), free(s1), free(s2), free(ps.p), free(ps.pt_of_key), free(take), free(lut),
             free(flag);
@@ -877,6 +926,7 @@ hx_status hxq_encode(const char *name, const void *src_v, hx_dtype dt, uint64_t 
     free(ic.nppos);
     free(ic.capp);
     free(lut);
+    free(lut16);
     free(flag);
     free(take);
     free(ps.p);

@@ -246,6 +246,44 @@ static void lloyd(const hxq_point *p, size_t n, int k, double *cent, size_t *st,
     free(ns);
 }
 
+/* One row of the windowed DP by divide and conquer (the optimal split is
+ * monotone in the target): cur[q] = min_r prev[r] + cost(lp + r, lc + q)
+ * over r with lp + r < lc + q. */
+typedef struct {
+    const prefix *pf;
+    const double *prev;
+    double *cur;
+    uint32_t *arg;
+    size_t lp, lc;
+} wrow;
+
+static void wdc(const wrow *w, size_t ql, size_t qr, size_t rl, size_t rr)
+{
+    for (;;) {
+        size_t q = ql + (qr - ql) / 2, j = w->lc + q;
+        double best = INFINITY;
+        size_t bi = rl;
+        for (size_t r = rl; r <= rr; r++) {
+            size_t i = w->lp + r;
+            if (i >= j)
+                break;
+            double v = w->prev[r] + cost(w->pf, i, j);
+            if (v < best) {
+                best = v;
+                bi = r;
+            }
+        }
+        w->cur[q] = best;
+        w->arg[q] = (uint32_t)bi;
+        if (q > ql)
+            wdc(w, ql, q - 1, rl, bi);
+        if (q >= qr)
+            return;
+        ql = q + 1;
+        rl = bi;
+    }
+}
+
 /* Windowed DP: the optimal partition restricted to boundaries within +-win
  * points of the current ones (exact inside that neighbourhood), repeated
  * while a boundary lands on a window edge. Cost O(k win^2) per pass. */
@@ -278,23 +316,9 @@ static void refine(const hxq_point *p, size_t n, int k, size_t *st, size_t win)
         }
         D[0] = 0;
         for (int m = 1; m < k; m++) {
-            for (size_t q = 0; q < cnt[m]; q++) {
-                size_t j = lo[m] + q;
-                double best = INFINITY;
-                uint32_t bi = 0;
-                for (size_t r = 0; r < cnt[m - 1]; r++) {
-                    size_t i = lo[m - 1] + r;
-                    if (i >= j)
-                        break;
-                    double v = D[(size_t)(m - 1) * wmax + r] + cost(&pf, i, j);
-                    if (v < best) {
-                        best = v;
-                        bi = (uint32_t)r;
-                    }
-                }
-                D[(size_t)m * wmax + q] = best;
-                arg[(size_t)m * wmax + q] = bi;
-            }
+            wrow w = {&pf, D + (size_t)(m - 1) * wmax, D + (size_t)m * wmax,
+                      arg + (size_t)m * wmax, lo[m - 1], lo[m]};
+            wdc(&w, 0, cnt[m] - 1, 0, cnt[m - 1] - 1);
         }
         double best = INFINITY;
         size_t bq = 0;
@@ -380,6 +404,37 @@ int hxq_fit_fast(const hxq_point *p, size_t n, int k, size_t groups, int max_ite
     centroids_from_starts(p, n, k, st, cent);
     if (starts)
         memcpy(starts, st, (size_t)k * sizeof(size_t));
+    free(st);
+    return k;
+}
+
+int hxq_fit_warm(const hxq_point *p, size_t n, int k, double *cent, size_t win)
+{
+    if (n == 0)
+        return 0;
+    if ((size_t)k >= n)
+        return hxq_fit_exact(p, n, k, cent, NULL);
+    size_t *st = calloc((size_t)k, sizeof *st);
+    if (!st)
+        return -1;
+    /* boundaries of the nearest-centroid runs of the given codebook, kept
+     * strictly increasing so that every cluster is non-empty */
+    size_t i = 0;
+    for (int j = 0; j < k; j++) {
+        if (j > 0) {
+            double mid = 0.5 * (cent[j - 1] + cent[j]);
+            while (i < n && p[i].v <= mid)
+                i++;
+        }
+        size_t b = i;
+        if (j > 0 && b <= st[j - 1])
+            b = st[j - 1] + 1;
+        if (b > n - (size_t)(k - j))
+            b = n - (size_t)(k - j);
+        st[j] = j ? b : 0;
+    }
+    refine(p, n, k, st, win);
+    centroids_from_starts(p, n, k, st, cent);
     free(st);
     return k;
 }
