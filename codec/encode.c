@@ -886,32 +886,22 @@ hx_status hxq_encode(const char *name, const void *src_v, hx_dtype dt, uint64_t 
         }
         free(in_sc);
     } else {
-        float *rec = hx_malloc(n * sizeof *rec);
-        for (uint64_t i = 0; i < n; i++)
-            rec[i] = out->codebook[out->indices[i]];
-        double se_v = 0;
+        /* F32: one pass, walking the (ascending) sidecar positions alongside */
+        uint64_t q = 0;
         for (uint64_t i = 0; i < n; i++) {
-            double d = (double)loadf(src, i) - rec[i];
-            se_v += d * d;
+            double v = loadf(src, i), c = out->codebook[out->indices[i]], r = c;
+            if (q < m && (uint64_t)sc[q].pos == i)
+                r = sc[q++].v;
+            sw2 += v * v;
+            swr += v * r;
+            sr2 += r * r;
+            se += (v - r) * (v - r);
+            se_vq += (v - c) * (v - c);
+            if (fabs(v - r) > maxe)
+                maxe = fabs(v - r);
         }
-        for (uint64_t i = 0; i < m; i++)
-            rec[sc[i].pos] = sc[i].v;
-        hxq_stats tmp;
-        hxq_compare(src, dt, rec, n, &tmp);
-        free(rec);
-        double w2 = 0;
-        for (uint64_t i = 0; i < n; i++) {
-            double v = loadf(src, i);
-            w2 += v * v;
-        }
-        out->stats = tmp;
-        out->stats.rel_mse_vq = w2 > 0 ? se_v / w2 : 0;
-        out->stats.sidecar_n = m;
-        double bytes = (double)n + 4.0 * out->k + 12.0 * (double)m;
-        out->stats.bits_per_weight = bytes * 8 / (double)n;
     }
-    if (dt != HX_DT_F32)
-        finish_stats(out, sw2, swr, sr2, se, se_vq, maxe);
+    finish_stats(out, sw2, swr, sr2, se, se_vq, maxe);
     out->stats.levels_used = used;
     out->stats.seconds = hx_now() - t0;
     hx_debug("%s: %zu points; histogram %.1f ms, fit %.1f ms, indices %.1f ms, rest %.1f ms", name,
