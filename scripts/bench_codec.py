@@ -133,6 +133,25 @@ def run_original(w, name):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def spread_pick(names, n):
+    """n names: round-robin over the module kinds (q, k, v, o, gate, up, down),
+    layers evenly spread within each kind; deterministic."""
+    if n >= len(names):
+        return list(names)
+    kinds = {}
+    for x in names:
+        kinds.setdefault(x.rsplit(".", 2)[-2], []).append(x)
+    order = sorted(kinds)
+    want = {k: n // len(order) + (1 if i < n % len(order) else 0) for i, k in enumerate(order)}
+    pick = []
+    for k in order:
+        lst = sorted(kinds[k], key=lambda x: int(x.split(".")[2]))
+        m = min(want[k], len(lst))
+        if m:
+            pick += [lst[int(i)] for i in np.linspace(0, len(lst) - 1, m).round().astype(int)]
+    return sorted(set(pick))
+
+
 def fmt_t(x):
     return "%8.3f" % x if x is not None else "       -"
 
@@ -170,8 +189,7 @@ def main():
         lin = sorted(k for k, v in hdr.items() if k != "__metadata__" and len(v["shape"]) == 2
                      and ".layers." in k and k.endswith("_proj.weight"))
         n = len(lin) if a.smollm_tensors < 0 else min(a.smollm_tensors, len(lin))
-        pick = [lin[int(i)] for i in np.linspace(0, len(lin) - 1, n).round().astype(int)] if n < len(lin) else lin
-        groups.append(("smollm2", a.smollm_dir, sorted(set(pick))))
+        groups.append(("smollm2", a.smollm_dir, spread_pick(lin, n)))
 
     result = {"machine": {"platform": platform.platform(), "python": platform.python_version(),
                           "cpus": os.cpu_count(), "numpy": np.__version__},
