@@ -303,6 +303,7 @@ static hx_status write_compressed(hx_st_writer *w, const plan_item *pi, const hx
         prm.compat_cap = pi->ri.cls == HXQ_CLASS_UNKNOWN ? 256 : 512;
     }
     hxq_encoded e;
+    hx_st_prefetch(t);
     hx_status st = hxq_encode(t->name, t->data, t->dtype, (uint64_t)t->shape[0],
                               (uint64_t)t->shape[1], &prm, &e);
     if (st)
@@ -589,7 +590,14 @@ hx_status hxq_compress(const char *src_dir, const char *out_dir, const hxq_optio
     hx_progress_start(&prog, "compress", total_src);
     cJSON *wmap = cJSON_CreateObject();
     uint64_t data_total = 0;
+    /* test hook: stop (as if killed) after this many shards were written */
+    const char *stop_env = getenv("HXZOO_TEST_STOP_AFTER_SHARDS");
+    int stop_after = stop_env ? atoi(stop_env) : -1, written = 0;
     for (int s = 0; s < nshards && !st; s++) {
+        if (stop_after >= 0 && written >= stop_after) {
+            st = HX_FAIL(HX_EIO, "stopped after %d shard(s) (HXZOO_TEST_STOP_AFTER_SHARDS)", written);
+            break;
+        }
         char *fname = nshards == 1 ? hx_strdup("model.safetensors")
                                    : hx_asprintf("model-%05d-of-%05d.safetensors", s + 1, nshards);
         char *path = hx_path_join(out_dir, fname);
@@ -622,6 +630,7 @@ hx_status hxq_compress(const char *src_dir, const char *out_dir, const hxq_optio
                 cJSON_AddNumberToObject(entry, "bytes", (double)bytes);
                 cJSON_AddItemToObject(shards_js, fname, entry);
                 st = state_save(out_dir, &stt);
+                written++;
             }
         }
         if (!st && nshards > 1) {

@@ -22,11 +22,14 @@
 #include "common/parallel.h"
 
 #include <math.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define BLOCK (1u << 20) /* elements per parallel block */
 #define NKEYS 65536
+#define FINE_BITS 20 /* F32: buckets on the top 20 bits for the final Lloyd polish */
+#define NFINE (1u << FINE_BITS)
 
 void hxq_params_default(hxq_params *p)
 {
@@ -83,8 +86,9 @@ typedef struct {
  * bound memory, blocks are processed in waves of at most `wave` blocks. */
 typedef struct {
     const unsigned char *src;
-    uint32_t *counts; /* wave x NKEYS */
-    uint64_t base;    /* first block of the wave */
+    uint32_t *counts;  /* wave x NKEYS */
+    uint32_t *counts2; /* second set, same layout */
+    uint64_t base;     /* first block of the wave */
 } h16_ctx;
 
 static void h16_block(void *vctx, uint64_t b, uint64_t lo, uint64_t hi)
@@ -92,7 +96,26 @@ static void h16_block(void *vctx, uint64_t b, uint64_t lo, uint64_t hi)
     h16_ctx *c = vctx;
     uint32_t *h = c->counts + (size_t)(b - c->base) * NKEYS;
     memset(h, 0, NKEYS * sizeof *h);
-    for (uint64_t i = lo; i < hi; i++)
+    const uint16_t *p16 = (const uint16_t *)(const void *)c->src; /* 2-byte aligned: checked */
+    uint64_t i = lo;
+    if (((uintptr_t)c->src & 1) == 0) {
+        /* two interleaved counters per key hide store-to-load forwarding
+         * stalls on runs of equal values */
+        uint32_t *h2 = c->counts2 + (size_t)(b - c->base) * NKEYS;
+        memset(h2, 0, NKEYS * sizeof *h2);
+        for (; i + 4 <= hi; i += 4) {
+            h[p16[i]]++;
+            h2[p16[i + 1]]++;
+            h[p16[i + 2]]++;
+            h2[p16[i + 3]]++;
+        }
+        for (; i < hi; i++)
+            h[p16[i]]++;
+        for (size_t k = 0; k < NKEYS; k++)
+            h[k] += h2[k];
+        return;
+    }
+    for (; i < hi; i++)
         h[load16(c->src, i)]++;
 }
 
@@ -107,12 +130,13 @@ static void hist16(const unsigned char *src, uint64_t n, int threads, uint64_t *
     uint64_t nblocks = (n + BLOCK - 1) / BLOCK;
     uint64_t wave = (uint64_t)threads * 2;
     uint32_t *counts = hx_malloc((size_t)wave * NKEYS * sizeof *counts);
+    uint32_t *counts2 = hx_malloc((size_t)wave * NKEYS * sizeof *counts2);
     for (uint64_t b0 = 0; b0 < nblocks; b0 += wave) {
         uint64_t nb = nblocks - b0 < wave ? nblocks - b0 : wave;
         uint64_t lo = b0 * BLOCK, hi = (b0 + nb) * BLOCK;
         if (hi > n)
             hi = n;
-        h16_ctx c = {src + 2 * lo, counts, 0};
+        h16_ctx c = {src + 2 * lo, counts, counts2, 0};
         hx_parallel_blocks(threads, hi - lo, BLOCK, h16_block, &c);
         for (uint64_t b = 0; b < nb; b++) {
             const uint32_t *h = counts + (size_t)b * NKEYS;
@@ -121,10 +145,12 @@ static void hist16(const unsigned char *src, uint64_t n, int threads, uint64_t *
         }
     }
     free(counts);
+    free(counts2);
 }
 
-/* F32 buckets: key = top 16 bits. Per bucket count, sum, sum of squares,
- * accumulated per wave of blocks and reduced in block order. */
+/* F32 buckets: key = top FINE_BITS bits of the pattern. Per bucket count,
+ * sum and sum of squares of the exact values, accumulated per block in
+ * waves and reduced in block order (thread-count independent). */
 typedef struct {
     const unsigned char *src;
     uint32_t *cnt;
@@ -134,17 +160,17 @@ typedef struct {
 static void h32_block(void *vctx, uint64_t b, uint64_t lo, uint64_t hi)
 {
     h32_ctx *c = vctx;
-    uint32_t *cn = c->cnt + (size_t)b * NKEYS;
-    double *s1 = c->s1 + (size_t)b * NKEYS, *s2 = c->s2 + (size_t)b * NKEYS;
-    memset(cn, 0, NKEYS * sizeof *cn);
-    memset(s1, 0, NKEYS * sizeof *s1);
-    memset(s2, 0, NKEYS * sizeof *s2);
+    uint32_t *cn = c->cnt + (size_t)b * NFINE;
+    double *s1 = c->s1 + (size_t)b * NFINE, *s2 = c->s2 + (size_t)b * NFINE;
+    memset(cn, 0, NFINE * sizeof *cn);
+    memset(s1, 0, NFINE * sizeof *s1);
+    memset(s2, 0, NFINE * sizeof *s2);
     for (uint64_t i = lo; i < hi; i++) {
         uint32_t u;
         memcpy(&u, c->src + 4 * i, 4);
         float f;
         memcpy(&f, &u, 4);
-        uint32_t k = u >> 16;
+        uint32_t k = u >> (32 - FINE_BITS);
         cn[k]++;
         s1[k] += f;
         s2[k] += (double)f * f;
@@ -154,14 +180,14 @@ static void h32_block(void *vctx, uint64_t b, uint64_t lo, uint64_t hi)
 static void hist32(const unsigned char *src, uint64_t n, int threads, uint64_t *cnt, double *s1,
                    double *s2)
 {
-    memset(cnt, 0, NKEYS * sizeof *cnt);
-    memset(s1, 0, NKEYS * sizeof *s1);
-    memset(s2, 0, NKEYS * sizeof *s2);
+    memset(cnt, 0, NFINE * sizeof *cnt);
+    memset(s1, 0, NFINE * sizeof *s1);
+    memset(s2, 0, NFINE * sizeof *s2);
     uint64_t nblocks = (n + BLOCK - 1) / BLOCK;
     uint64_t wave = (uint64_t)threads;
-    uint32_t *bc = hx_malloc((size_t)wave * NKEYS * sizeof *bc);
-    double *b1 = hx_malloc((size_t)wave * NKEYS * sizeof *b1);
-    double *b2 = hx_malloc((size_t)wave * NKEYS * sizeof *b2);
+    uint32_t *bc = hx_malloc((size_t)wave * NFINE * sizeof *bc);
+    double *b1 = hx_malloc((size_t)wave * NFINE * sizeof *b1);
+    double *b2 = hx_malloc((size_t)wave * NFINE * sizeof *b2);
     for (uint64_t b0 = 0; b0 < nblocks; b0 += wave) {
         uint64_t nb = nblocks - b0 < wave ? nblocks - b0 : wave;
         uint64_t lo = b0 * BLOCK, hi = (b0 + nb) * BLOCK;
@@ -170,15 +196,47 @@ static void hist32(const unsigned char *src, uint64_t n, int threads, uint64_t *
         h32_ctx c = {src + 4 * lo, bc, b1, b2};
         hx_parallel_blocks(threads, hi - lo, BLOCK, h32_block, &c);
         for (uint64_t b = 0; b < nb; b++)
-            for (size_t k = 0; k < NKEYS; k++) {
-                cnt[k] += bc[(size_t)b * NKEYS + k];
-                s1[k] += b1[(size_t)b * NKEYS + k];
-                s2[k] += b2[(size_t)b * NKEYS + k];
+            for (size_t k = 0; k < NFINE; k++) {
+                uint32_t cc = bc[(size_t)b * NFINE + k];
+                if (!cc)
+                    continue;
+                cnt[k] += cc;
+                s1[k] += b1[(size_t)b * NFINE + k];
+                s2[k] += b2[(size_t)b * NFINE + k];
             }
     }
     free(bc);
     free(b1);
     free(b2);
+}
+
+/* F32: the fine buckets that are non-empty, in ascending value order, each
+ * tagged with its 16-bit bucket (for the sidecar selection). */
+typedef struct {
+    hxq_point *p;
+    uint32_t *coarse;
+    size_t n;
+} finepoints;
+
+static void build_fine(const uint64_t *cnt, const double *s1, const double *s2, finepoints *fp)
+{
+    size_t m = 0;
+    for (size_t k = 0; k < NFINE; k++)
+        m += cnt[k] != 0;
+    fp->p = hx_malloc((m ? m : 1) * sizeof *fp->p);
+    fp->coarse = hx_malloc((m ? m : 1) * sizeof *fp->coarse);
+    fp->n = 0;
+    const uint32_t half = NFINE / 2;
+    for (int pass = 0; pass < 2; pass++)
+        for (uint32_t t = 0; t < half; t++) {
+            uint32_t key = pass == 0 ? NFINE - 1 - t : t;
+            if (!cnt[key])
+                continue;
+            double w = (double)cnt[key];
+            fp->p[fp->n] = (hxq_point){w, s1[key], s2[key], s1[key] / w};
+            fp->coarse[fp->n] = key >> (FINE_BITS - 16);
+            fp->n++;
+        }
 }
 
 /* ---------------------------------------------------------------- points */
@@ -292,7 +350,7 @@ static uint64_t select_sidecar(const hxq_params *prm, const pointset *ps, uint64
     *used = fit(prm, ps->p, n, cent);
     if (budget == 0 || *used <= 0)
         goto done;
-    for (int round = 0; round < 4; round++) {
+    for (int round = 0; round < 12; round++) {
         /* per-element error of each point against the current codebook */
         int kk = *used;
         for (size_t i = 0; i < n; i++) {
@@ -324,16 +382,26 @@ static uint64_t select_sidecar(const hxq_params *prm, const pointset *ps, uint64
             double f = (double)w / ps->p[i].w;
             rest[m++] = (hxq_point){(double)w, ps->p[i].s1 * f, ps->p[i].s2 * f, ps->p[i].v};
         }
-        int u = fit(prm, rest, m, c_try);
+        int u;
+        if (prm->fit == HXQ_FIT_EXACT || *used < prm->k) {
+            u = fit(prm, rest, m, c_try);
+        } else {
+            memcpy(c_try, cent, (size_t)*used * sizeof *c_try);
+            u = hxq_fit_warm(rest, m, *used, c_try, 12);
+        }
         if (u <= 0)
             break;
         double obj = hxq_points_sse(rest, m, c_try, u);
+        hx_debug("sidecar round %d: %llu entries, sse %.9g", round, (unsigned long long)total, obj);
         if (obj < best_obj) {
+            int small_gain = obj > best_obj * 0.999;
             best_obj = obj;
             best_total = total;
             memcpy(take, cur, n * sizeof *take);
             memcpy(cent, c_try, (size_t)u * sizeof *cent);
             *used = u;
+            if (small_gain)
+                break;
         } else {
             break;
         }
@@ -411,6 +479,7 @@ typedef struct {
     const unsigned char *src;
     hx_dtype dt;
     const uint8_t *lut;    /* 16-bit sources */
+    const uint16_t *lut16; /* index | flag << 8 */
     const uint8_t *flag;   /* per key: 1 = sidecar (whole), 2 = partial */
     const double *cent;    /* F32 sources: sorted centroids */
     int k;
@@ -438,10 +507,13 @@ static void ipass_block(void *vctx, uint64_t b, uint64_t lo, uint64_t hi)
 {
     ipass_ctx *c = vctx;
     if (c->dt != HX_DT_F32) {
+        const uint16_t *lut = c->lut16;
+        uint8_t *idx = c->idx;
         for (uint64_t i = lo; i < hi; i++) {
             uint16_t key = load16(c->src, i);
-            c->idx[i] = c->lut[key];
-            if (c->flag[key]) {
+            uint16_t e = lut[key];
+            idx[i] = (uint8_t)e;
+            if (__builtin_expect(e >> 8, 0)) {
                 if (c->compat) {
                     double v = key_value(c->dt, key);
                     if (v < c->lo || v > c->hi)
@@ -550,10 +622,24 @@ hx_status hxq_encode(const char *name, const void *src_v, hx_dtype dt, uint64_t 
 
     uint64_t *cnt = hx_malloc(NKEYS * sizeof *cnt);
     double *s1 = NULL, *s2 = NULL;
+    finepoints fine = {NULL, NULL, 0};
     if (dt == HX_DT_F32) {
-        s1 = hx_malloc(NKEYS * sizeof *s1);
-        s2 = hx_malloc(NKEYS * sizeof *s2);
-        hist32(src, n, threads, cnt, s1, s2);
+        uint64_t *fc = hx_malloc(NFINE * sizeof *fc);
+        double *f1 = hx_malloc(NFINE * sizeof *f1), *f2 = hx_malloc(NFINE * sizeof *f2);
+        hist32(src, n, threads, fc, f1, f2);
+        s1 = hx_calloc(NKEYS, sizeof *s1);
+        s2 = hx_calloc(NKEYS, sizeof *s2);
+        memset(cnt, 0, NKEYS * sizeof *cnt);
+        for (size_t k = 0; k < NFINE; k++) {
+            size_t c = k >> (FINE_BITS - 16);
+            cnt[c] += fc[k];
+            s1[c] += f1[k];
+            s2[c] += f2[k];
+        }
+        build_fine(fc, f1, f2, &fine);
+        free(fc);
+        free(f1);
+        free(f2);
     } else {
         hist16(src, n, threads, cnt);
     }
@@ -568,6 +654,7 @@ hx_status hxq_encode(const char *name, const void *src_v, hx_dtype dt, uint64_t 
         return HX_FAIL(HX_EFORMAT, "tensor '%s' has %llu non-finite values (NaN/Inf); refusing to encode",
                        name, (unsigned long long)nonfinite);
     }
+    double t_hist = hx_now();
     pointset ps;
     build_points(dt, cnt, s1, s2, &ps);
 
@@ -584,6 +671,28 @@ hx_status hxq_encode(const char *name, const void *src_v, hx_dtype dt, uint64_t 
     } else {
         select_sidecar(prm, &ps, budget, cent, &used, take);
     }
+    if (used > 1 && fine.n) {
+        /* F32: polish the centroids on the fine buckets (boundaries at
+         * 1/4096 relative resolution instead of 1/128), leaving out what
+         * the sidecar takes */
+        size_t m = 0;
+        for (size_t i = 0; i < fine.n; i++) {
+            int32_t pi = ps.pt_of_key[fine.coarse[i]];
+            double keep = 1.0;
+            if (pi >= 0 && take[pi])
+                keep = 1.0 - (double)take[pi] / ps.p[pi].w;
+            if (keep <= 0)
+                continue;
+            hxq_point q = fine.p[i];
+            q.w *= keep;
+            q.s1 *= keep;
+            q.s2 *= keep;
+            fine.p[m++] = q;
+        }
+        hxq_lloyd(fine.p, m, used, cent, 300);
+    }
+    free(fine.p);
+    free(fine.coarse);
     if (used <= 0) {
         free(cnt);
         free(s1);
@@ -594,6 +703,7 @@ hx_status hxq_encode(const char *name, const void *src_v, hx_dtype dt, uint64_t 
         return HX_FAIL(HX_ENOMEM, "tensor '%s': codebook fit failed (out of memory)", name);
     }
 
+    double t_fit = hx_now();
     /* lookup tables */
     uint8_t *lut = hx_calloc(NKEYS, 1), *flag = hx_calloc(NKEYS, 1);
     for (size_t k = 0; k < NKEYS; k++) {
@@ -620,12 +730,24 @@ hx_status hxq_encode(const char *name, const void *src_v, hx_dtype dt, uint64_t 
     ic.dt = dt;
     ic.lut = lut;
     ic.flag = flag;
+    uint16_t *lut16 = hx_malloc(NKEYS * sizeof *lut16);
+    for (size_t k = 0; k < NKEYS; k++)
+        lut16[k] = (uint16_t)(lut[k] | (flag[k] << 8));
+    ic.lut16 = lut16;
     ic.cent = cent;
     ic.k = used;
     ic.lo = cmp_lo;
     ic.hi = cmp_hi;
     ic.compat = prm->compat_033;
     ic.idx = malloc(n);
+#ifdef MADV_POPULATE_WRITE
+    if (ic.idx && n >= (1u << 22)) { /* prefault the fresh pages in one call */
+        uintptr_t a = ((uintptr_t)ic.idx + 4095) & ~(uintptr_t)4095;
+        uintptr_t e = ((uintptr_t)ic.idx + n) & ~(uintptr_t)4095;
+        if (e > a)
+            madvise((void *)a, e - a, MADV_POPULATE_WRITE);
+    }
+#endif
     if (!ic.idx) {
         free(cnt), free(s1), free(s2), free(ps.p), free(ps.pt_of_key), free(take), free(lut),
             free(flag);
@@ -641,6 +763,7 @@ hx_status hxq_encode(const char *name, const void *src_v, hx_dtype dt, uint64_t 
     if (dt == HX_DT_F32)
         ic.acc = hx_malloc(nblocks * sizeof *ic.acc);
     hx_parallel_blocks(threads, n, BLOCK, ipass_block, &ic);
+    double t_idx = hx_now();
 
     /* the partial point: first `quota` occurrences in position order */
     uint64_t quota = 0;
@@ -763,34 +886,27 @@ hx_status hxq_encode(const char *name, const void *src_v, hx_dtype dt, uint64_t 
         }
         free(in_sc);
     } else {
-        float *rec = hx_malloc(n * sizeof *rec);
-        for (uint64_t i = 0; i < n; i++)
-            rec[i] = out->codebook[out->indices[i]];
-        double se_v = 0;
+        /* F32: one pass, walking the (ascending) sidecar positions alongside */
+        uint64_t q = 0;
         for (uint64_t i = 0; i < n; i++) {
-            double d = (double)loadf(src, i) - rec[i];
-            se_v += d * d;
+            double v = loadf(src, i), c = out->codebook[out->indices[i]], r = c;
+            if (q < m && (uint64_t)sc[q].pos == i)
+                r = sc[q++].v;
+            sw2 += v * v;
+            swr += v * r;
+            sr2 += r * r;
+            se += (v - r) * (v - r);
+            se_vq += (v - c) * (v - c);
+            if (fabs(v - r) > maxe)
+                maxe = fabs(v - r);
         }
-        for (uint64_t i = 0; i < m; i++)
-            rec[sc[i].pos] = sc[i].v;
-        hxq_stats tmp;
-        hxq_compare(src, dt, rec, n, &tmp);
-        free(rec);
-        double w2 = 0;
-        for (uint64_t i = 0; i < n; i++) {
-            double v = loadf(src, i);
-            w2 += v * v;
-        }
-        out->stats = tmp;
-        out->stats.rel_mse_vq = w2 > 0 ? se_v / w2 : 0;
-        out->stats.sidecar_n = m;
-        double bytes = (double)n + 4.0 * out->k + 12.0 * (double)m;
-        out->stats.bits_per_weight = bytes * 8 / (double)n;
     }
-    if (dt != HX_DT_F32)
-        finish_stats(out, sw2, swr, sr2, se, se_vq, maxe);
+    finish_stats(out, sw2, swr, sr2, se, se_vq, maxe);
     out->stats.levels_used = used;
     out->stats.seconds = hx_now() - t0;
+    hx_debug("%s: %zu points; histogram %.1f ms, fit %.1f ms, indices %.1f ms, rest %.1f ms", name,
+             ps.n, (t_hist - t0) * 1e3, (t_fit - t_hist) * 1e3, (t_idx - t_fit) * 1e3,
+             (hx_now() - t_idx) * 1e3);
 
     free(sc);
     free(ic.pos);
@@ -800,6 +916,7 @@ hx_status hxq_encode(const char *name, const void *src_v, hx_dtype dt, uint64_t 
     free(ic.nppos);
     free(ic.capp);
     free(lut);
+    free(lut16);
     free(flag);
     free(take);
     free(ps.p);

@@ -44,6 +44,12 @@ int hxq_fit_exact(const hxq_point *p, size_t n, int k, double *cent, size_t *sta
  * max_iter). Same outputs as hxq_fit_exact. */
 int hxq_fit_fast(const hxq_point *p, size_t n, int k, size_t groups, int max_iter, double *cent,
                  size_t *starts);
+/* Warm-started fit: start from the runs of the given sorted centroids and
+ * run the windowed exact refinement (+-win points); cent is updated. */
+int hxq_fit_warm(const hxq_point *p, size_t n, int k, double *cent, size_t win);
+/* Lloyd iterations (nearest-centroid runs, then means) from the given
+ * sorted centroids, to a fixed point or max_iter. */
+void hxq_lloyd(const hxq_point *p, size_t n, int k, double *cent, int max_iter);
 /* Sum of squared errors of the points against sorted centroids with the
  * nearest-centroid (lowest index on ties) assignment. */
 double hxq_points_sse(const hxq_point *p, size_t n, const double *cent, int k);

@@ -6,8 +6,7 @@
  *   D[m][j] = min_{i<j} D[m-1][i] + cost(i, j),
  * cost(i, j) = sum w x^2 - (sum w x)^2 / sum w over points [i, j), O(1) from
  * prefix sums. The optimal split index is monotone in j, so each row is
- * solved by divide and conquer in O(n log n): O(k n log n) overall
- * (hxq_fit_exact). For speed on large point sets, hxq_fit_fast merges the
+ * solved with SMAWK in O(n): O(k n) overall (hxq_fit_exact). For speed on large point sets, hxq_fit_fast merges the
  * points into at most `groups` runs (bounded both in weight and in value
  * span, so sparse tails keep their resolution), solves the DP exactly on
  * those, then runs Lloyd iterations on the full point set to a fixed point.
@@ -63,44 +62,57 @@ static inline double cost(const prefix *pf, size_t i, size_t j)
     return c > 0 ? c : 0;
 }
 
+/* One DP row by SMAWK: the matrix A[j][i] = prev[i] + cost(i, j) (i < j,
+ * +inf otherwise) is totally monotone because cost() is Monge, so all row
+ * minima come out in O(n) evaluations instead of O(n log n). */
 typedef struct {
     const prefix *pf;
     const double *prev;
     double *cur;
     uint32_t *arg;
+    uint32_t *buf; /* scratch for the column stacks */
 } dprow;
 
-/* cur[j] for j in [jl, jr], optimal i known to lie in [ol, orr]. */
-static void dc(dprow *r, size_t jl, size_t jr, size_t ol, size_t orr)
+static inline double A(const dprow *r, uint32_t j, uint32_t i)
 {
-    while (jl <= jr) {
-        size_t mid = jl + (jr - jl) / 2;
-        size_t hi = orr < mid - 1 ? orr : mid - 1;
-        double best = INFINITY;
-        size_t bi = ol;
-        for (size_t i = ol; i <= hi; i++) {
-            double v = r->prev[i] + cost(r->pf, i, mid);
-            if (v < best) {
-                best = v;
-                bi = i;
+    return i < j ? r->prev[i] + cost(r->pf, i, j) : INFINITY;
+}
+
+/* rows: nr targets (ascending, stride rs in the rows array), cols: nc
+ * candidate split points (ascending). Writes r->arg[row] and r->cur[row]. */
+static void smawk(dprow *r, const uint32_t *rows, size_t nr, size_t rs, const uint32_t *cols,
+                  size_t nc, uint32_t *scratch)
+{
+    if (nr == 0)
+        return;
+    /* REDUCE: keep at most nr columns that can hold a row minimum */
+    uint32_t *st = scratch;
+    size_t ns = 0;
+    for (size_t c = 0; c < nc; c++) {
+        while (ns && A(r, rows[(ns - 1) * rs], st[ns - 1]) > A(r, rows[(ns - 1) * rs], cols[c]))
+            ns--;
+        if (ns < nr)
+            st[ns++] = cols[c];
+    }
+    /* recurse on the odd rows */
+    smawk(r, rows + rs, nr / 2, rs * 2, st, ns, scratch + ns);
+    /* INTERPOLATE the even rows between their neighbours' minima */
+    size_t c = 0;
+    for (size_t k = 0; k < nr; k += 2) {
+        uint32_t row = rows[k * rs];
+        uint32_t lim = k + 1 < nr ? r->arg[rows[(k + 1) * rs]] : st[ns - 1];
+        uint32_t best = st[c];
+        double bv = A(r, row, best);
+        while (st[c] < lim) {
+            c++;
+            double v = A(r, row, st[c]);
+            if (v < bv) {
+                bv = v;
+                best = st[c];
             }
         }
-        r->cur[mid] = best;
-        r->arg[mid] = (uint32_t)bi;
-        /* recurse on the smaller side, loop on the other */
-        if (mid - jl < jr - mid) {
-            if (mid > jl)
-                dc(r, jl, mid - 1, ol, bi);
-            jl = mid + 1;
-            ol = bi;
-        } else {
-            if (mid < jr)
-                dc(r, mid + 1, jr, bi, orr);
-            if (mid == 0)
-                break;
-            jr = mid - 1;
-            orr = bi;
-        }
+        r->arg[row] = best;
+        r->cur[row] = bv;
     }
 }
 
@@ -136,7 +148,12 @@ int hxq_fit_exact(const hxq_point *p, size_t n, int k, double *cent, size_t *sta
     double *cur = malloc((n + 1) * sizeof(double));
     uint32_t *arg = malloc((size_t)k * (n + 1) * sizeof(uint32_t));
     size_t *st = malloc((size_t)k * sizeof(size_t));
-    if (!prev || !cur || !arg || !st) {
+    uint32_t *rows = malloc((n + 1) * sizeof(uint32_t)), *cols = malloc((n + 1) * sizeof(uint32_t));
+    uint32_t *scratch = malloc(4 * (n + 1) * sizeof(uint32_t));
+    if (!prev || !cur || !arg || !st || !rows || !cols || !scratch) {
+        free(rows);
+        free(cols);
+        free(scratch);
         free(prev);
         free(cur);
         free(arg);
@@ -152,8 +169,13 @@ int hxq_fit_exact(const hxq_point *p, size_t n, int k, double *cent, size_t *sta
         /* m clusters over the first j points need j >= m */
         for (size_t j = 0; j < (size_t)m; j++)
             cur[j] = INFINITY;
-        dprow r = {&pf, prev, cur, arg + (size_t)(m - 1) * (n + 1)};
-        dc(&r, (size_t)m, n, (size_t)m - 1, n - 1);
+        dprow r = {&pf, prev, cur, arg + (size_t)(m - 1) * (n + 1), NULL};
+        size_t nr = n - (size_t)m + 1;
+        for (size_t q = 0; q < nr; q++) {
+            rows[q] = (uint32_t)(m + q);
+            cols[q] = (uint32_t)(m - 1 + q);
+        }
+        smawk(&r, rows, nr, 1, cols, nr, scratch);
         double *t = prev;
         prev = cur;
         cur = t;
@@ -167,6 +189,9 @@ int hxq_fit_exact(const hxq_point *p, size_t n, int k, double *cent, size_t *sta
     centroids_from_starts(p, n, k, st, cent);
     if (starts)
         memcpy(starts, st, (size_t)k * sizeof(size_t));
+    free(rows);
+    free(cols);
+    free(scratch);
     free(prev);
     free(cur);
     free(arg);
@@ -180,6 +205,8 @@ int hxq_fit_exact(const hxq_point *p, size_t n, int k, double *cent, size_t *sta
  * a midpoint goes to the lower centroid). Stops at a fixed point. */
 static void lloyd(const hxq_point *p, size_t n, int k, double *cent, size_t *st, int max_iter)
 {
+    if (n == 0 || k < 1)
+        return;
     size_t *ns = malloc((size_t)k * sizeof(size_t));
     if (!ns)
         return;
@@ -219,62 +246,206 @@ static void lloyd(const hxq_point *p, size_t n, int k, double *cent, size_t *st,
     free(ns);
 }
 
+/* One row of the windowed DP by divide and conquer (the optimal split is
+ * monotone in the target): cur[q] = min_r prev[r] + cost(lp + r, lc + q)
+ * over r with lp + r < lc + q. */
+typedef struct {
+    const prefix *pf;
+    const double *prev;
+    double *cur;
+    uint32_t *arg;
+    size_t lp, lc;
+} wrow;
+
+static void wdc(const wrow *w, size_t ql, size_t qr, size_t rl, size_t rr)
+{
+    for (;;) {
+        size_t q = ql + (qr - ql) / 2, j = w->lc + q;
+        double best = INFINITY;
+        size_t bi = rl;
+        for (size_t r = rl; r <= rr; r++) {
+            size_t i = w->lp + r;
+            if (i >= j)
+                break;
+            double v = w->prev[r] + cost(w->pf, i, j);
+            if (v < best) {
+                best = v;
+                bi = r;
+            }
+        }
+        w->cur[q] = best;
+        w->arg[q] = (uint32_t)bi;
+        if (q > ql)
+            wdc(w, ql, q - 1, rl, bi);
+        if (q >= qr)
+            return;
+        ql = q + 1;
+        rl = bi;
+    }
+}
+
+/* Windowed DP: the optimal partition restricted to boundaries within +-win
+ * points of the current ones (exact inside that neighbourhood), repeated
+ * while a boundary lands on a window edge. Cost O(k win^2) per pass. */
+static void refine(const hxq_point *p, size_t n, int k, size_t *st, size_t win)
+{
+    prefix pf;
+    prefix_build(&pf, p, n);
+    size_t wmax = 2 * win + 1;
+    size_t *lo = malloc((size_t)k * sizeof *lo), *cnt = malloc((size_t)k * sizeof *cnt);
+    double *D = malloc((size_t)k * wmax * sizeof *D);
+    uint32_t *arg = malloc((size_t)k * wmax * sizeof *arg);
+    if (!lo || !cnt || !D || !arg)
+        goto out;
+    for (int pass = 0; pass < 16; pass++) {
+        /* window of boundary m: candidate starts of cluster m */
+        lo[0] = 0;
+        cnt[0] = 1;
+        for (int m = 1; m < k; m++) {
+            size_t a = st[m] > win ? st[m] - win : 0, b = st[m] + win;
+            if (a < (size_t)m)
+                a = (size_t)m; /* room for m clusters before */
+            if (b > n - (size_t)(k - m))
+                b = n - (size_t)(k - m); /* room for the clusters after */
+            if (a <= lo[m - 1])
+                a = lo[m - 1] + 1;
+            if (b < a)
+                b = a;
+            lo[m] = a;
+            cnt[m] = b - a + 1;
+        }
+        D[0] = 0;
+        for (int m = 1; m < k; m++) {
+            wrow w = {&pf, D + (size_t)(m - 1) * wmax, D + (size_t)m * wmax,
+                      arg + (size_t)m * wmax, lo[m - 1], lo[m]};
+            wdc(&w, 0, cnt[m] - 1, 0, cnt[m - 1] - 1);
+        }
+        double best = INFINITY;
+        size_t bq = 0;
+        for (size_t q = 0; q < cnt[k - 1]; q++) {
+            double v = D[(size_t)(k - 1) * wmax + q] + cost(&pf, lo[k - 1] + q, n);
+            if (v < best) {
+                best = v;
+                bq = q;
+            }
+        }
+        /* a boundary that ends on an edge its window radius imposed (not
+         * the ordering constraints) may want to move further: go again */
+        int edge = 0;
+        for (int m = k - 1; m >= 1; m--) {
+            size_t nb = lo[m] + bq, old = st[m];
+            if ((bq == 0 && old >= win && lo[m] == old - win) ||
+                (bq + 1 == cnt[m] && lo[m] + cnt[m] - 1 == old + win))
+                edge = 1;
+            st[m] = nb;
+            bq = arg[(size_t)m * wmax + bq];
+        }
+        if (!edge)
+            break;
+    }
+out:
+    free(lo);
+    free(cnt);
+    free(D);
+    free(arg);
+    prefix_free(&pf);
+}
+
+/* High-resolution initialisation: boundaries at equal quantiles of the
+ * optimal level density, proportional to p(x)^(1/3) (Panter-Dite). A point
+ * of weight w covering a gap g carries density mass w^(1/3) g^(2/3). */
+static void compand_init(const hxq_point *p, size_t n, int k, size_t *st)
+{
+    double *m = malloc((n + 1) * sizeof *m);
+    if (!m) {
+        for (int j = 0; j < k; j++)
+            st[j] = (size_t)j * n / (size_t)k;
+        return;
+    }
+    m[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        double lo = i ? 0.5 * (p[i].v - p[i - 1].v) : 0, hi = i + 1 < n ? 0.5 * (p[i + 1].v - p[i].v) : 0;
+        double g = lo + hi;
+        if (g <= 0)
+            g = 1e-30;
+        m[i + 1] = m[i] + cbrt(p[i].w) * pow(g, 2.0 / 3.0);
+    }
+    size_t i = 0;
+    st[0] = 0;
+    for (int j = 1; j < k; j++) {
+        double target = m[n] * j / k;
+        while (i < n && m[i + 1] <= target)
+            i++;
+        size_t b = i + 1;
+        if (b <= st[j - 1])
+            b = st[j - 1] + 1;
+        if (b > n - (size_t)(k - j))
+            b = n - (size_t)(k - j);
+        st[j] = b;
+    }
+    free(m);
+}
+
 int hxq_fit_fast(const hxq_point *p, size_t n, int k, size_t groups, int max_iter, double *cent,
                  size_t *starts)
 {
+    (void)groups;
     if (n == 0)
         return 0;
-    if ((size_t)k >= n || n <= groups)
+    if ((size_t)k >= n)
         return hxq_fit_exact(p, n, k, cent, starts);
-    double tw = 0;
-    for (size_t i = 0; i < n; i++)
-        tw += p[i].w;
-    double wcap = tw / (double)groups * 2.0;
-    double span = (p[n - 1].v - p[0].v) / (double)groups * 2.0;
-    hxq_point *g = malloc((2 * groups + 2) * sizeof *g);
-    size_t *gfirst = malloc((2 * groups + 2) * sizeof *gfirst);
-    if (!g || !gfirst) {
-        free(g);
-        free(gfirst);
+    size_t *st = calloc((size_t)k, sizeof(size_t));
+    if (!st)
         return -1;
-    }
-    size_t ng = 0;
-    for (size_t i = 0; i < n;) {
-        hxq_point a = p[i];
-        double v0 = p[i].v;
-        gfirst[ng] = i;
-        i++;
-        while (i < n && a.w + p[i].w <= wcap && p[i].v - v0 <= span) {
-            a.w += p[i].w;
-            a.s1 += p[i].s1;
-            a.s2 += p[i].s2;
-            i++;
-        }
-        a.v = a.s1 / a.w;
-        if (ng == 2 * groups + 1) { /* cannot happen with the caps above; be safe */
-            g[ng - 1].w += a.w;
-            g[ng - 1].s1 += a.s1;
-            g[ng - 1].s2 += a.s2;
-            g[ng - 1].v = g[ng - 1].s1 / g[ng - 1].w;
-            continue;
-        }
-        g[ng++] = a;
-    }
-    size_t *gst = malloc((size_t)k * sizeof(size_t));
-    size_t *st = malloc((size_t)k * sizeof(size_t));
-    int used = gst && st ? hxq_fit_exact(g, ng, k, cent, gst) : -1;
-    if (used > 0) {
-        for (int j = 0; j < used; j++)
-            st[j] = gfirst[gst[j]];
-        lloyd(p, n, used, cent, st, max_iter);
-        if (starts)
-            memcpy(starts, st, (size_t)used * sizeof(size_t));
-    }
-    free(gst);
+    compand_init(p, n, k, st);
+    centroids_from_starts(p, n, k, st, cent);
+    lloyd(p, n, k, cent, st, max_iter);
+    refine(p, n, k, st, 24);
+    centroids_from_starts(p, n, k, st, cent);
+    if (starts)
+        memcpy(starts, st, (size_t)k * sizeof(size_t));
     free(st);
-    free(g);
-    free(gfirst);
-    return used;
+    return k;
+}
+
+int hxq_fit_warm(const hxq_point *p, size_t n, int k, double *cent, size_t win)
+{
+    if (n == 0)
+        return 0;
+    if ((size_t)k >= n)
+        return hxq_fit_exact(p, n, k, cent, NULL);
+    size_t *st = calloc((size_t)k, sizeof *st);
+    if (!st)
+        return -1;
+    /* boundaries of the nearest-centroid runs of the given codebook, kept
+     * strictly increasing so that every cluster is non-empty */
+    size_t i = 0;
+    for (int j = 0; j < k; j++) {
+        if (j > 0) {
+            double mid = 0.5 * (cent[j - 1] + cent[j]);
+            while (i < n && p[i].v <= mid)
+                i++;
+        }
+        size_t b = i;
+        if (j > 0 && b <= st[j - 1])
+            b = st[j - 1] + 1;
+        if (b > n - (size_t)(k - j))
+            b = n - (size_t)(k - j);
+        st[j] = j ? b : 0;
+    }
+    refine(p, n, k, st, win);
+    centroids_from_starts(p, n, k, st, cent);
+    free(st);
+    return k;
+}
+
+void hxq_lloyd(const hxq_point *p, size_t n, int k, double *cent, int max_iter)
+{
+    size_t *st = calloc((size_t)k, sizeof *st);
+    if (!st)
+        return;
+    lloyd(p, n, k, cent, st, max_iter);
+    free(st);
 }
 
 double hxq_points_sse(const hxq_point *p, size_t n, const double *cent, int k)

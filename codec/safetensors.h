@@ -69,6 +69,10 @@ const hx_st_file *hx_st_model_shard(const hx_st_model *m, size_t i);
  * resident set small while streaming through a large model). */
 void hx_st_release(const hx_st_tensor *t);
 
+/* Map a tensor's pages in one go before a full scan (fewer page faults;
+ * reads ahead if the file is not cached). */
+void hx_st_prefetch(const hx_st_tensor *t);
+
 /* Read tensor t as F32 into dst (t->nelem floats). Float dtypes only. */
 hx_status hx_st_read_f32(const hx_st_tensor *t, float *dst);
 

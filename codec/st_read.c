@@ -321,6 +321,20 @@ void hx_st_release(const hx_st_tensor *t)
     madvise((void *)a, e - a, MADV_DONTNEED);
 }
 
+void hx_st_prefetch(const hx_st_tensor *t)
+{
+    if (!t->data || !t->nbytes)
+        return;
+    long pg = sysconf(_SC_PAGESIZE);
+    uintptr_t a = (uintptr_t)t->data & ~(uintptr_t)(pg - 1);
+    uintptr_t e = (uintptr_t)t->data + t->nbytes;
+#ifdef MADV_POPULATE_READ
+    if (madvise((void *)a, e - a, MADV_POPULATE_READ) == 0)
+        return;
+#endif
+    madvise((void *)a, e - a, MADV_WILLNEED);
+}
+
 hx_status hx_st_read_f32(const hx_st_tensor *t, float *dst)
 {
     if (hx_to_f32(t->dtype, t->data, dst, t->nelem) != 0)

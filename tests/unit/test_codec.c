@@ -1,0 +1,460 @@
+/* test_codec.c - unit tests of the HXQ codec: the optimal quantizer against
+ * brute force and exact DP, the encoder's statistics against an explicit
+ * decode, determinism across thread counts, the 0.3.3-compatible sidecar,
+ * F16/BF16 conversions, the decoder's validation and the routing table. */
+#include "codec/hxq.h"
+
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------ helpers */
+static int cmpf(const void *a, const void *c)
+{
+    float x = *(const float *)a, y = *(const float *)c;
+    return x < y ? -1 : x > y;
+}
+
+static uint64_t rng_state = 88172645463325252ull;
+static void rng_seed(uint64_t s) { rng_state = s * 2654435761u + 1; }
+static double urand(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return ((rng_state >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+}
+static double nrand(void)
+{
+    return sqrt(-2 * log(urand())) * cos(6.283185307179586 * urand());
+}
+/* Student-t with 5 degrees of freedom */
+static double trand(void)
+{
+    double z = nrand(), c = 0;
+    for (int i = 0; i < 5; i++) {
+        double g = nrand();
+        c += g * g;
+    }
+    return z / sqrt(c / 5);
+}
+
+static uint16_t *bf16_tensor(uint64_t n, int kind)
+{
+    uint16_t *b = malloc(n * 2);
+    for (uint64_t i = 0; i < n; i++) {
+        double v = kind == 0 ? trand() * 0.02 : kind == 1 ? nrand() * 0.05 : (urand() - 0.5);
+        b[i] = hx_f32_to_bf16((float)v);
+    }
+    return b;
+}
+
+static hxq_point *points_of(const double *v, const double *w, size_t n)
+{
+    hxq_point *p = malloc(n * sizeof *p);
+    for (size_t i = 0; i < n; i++)
+        p[i] = (hxq_point){w[i], w[i] * v[i], w[i] * v[i] * v[i], v[i]};
+    return p;
+}
+
+/* brute force optimal SSE over all ways to cut n points into k runs */
+static double brute(const hxq_point *p, size_t n, int k, size_t start)
+{
+    if (k == 1) {
+        double w = 0, s = 0, q = 0;
+        for (size_t i = start; i < n; i++)
+            w += p[i].w, s += p[i].s1, q += p[i].s2;
+        return q - s * s / w;
+    }
+    double best = INFINITY;
+    for (size_t e = start + 1; e + (size_t)(k - 1) <= n; e++) {
+        double w = 0, s = 0, q = 0;
+        for (size_t i = start; i < e; i++)
+            w += p[i].w, s += p[i].s1, q += p[i].s2;
+        double c = q - s * s / w + brute(p, n, k - 1, e);
+        if (c < best)
+            best = c;
+    }
+    return best;
+}
+
+/* -------------------------------------------------------------- tests */
+START_TEST(dp_matches_brute_force)
+{
+    for (int trial = 0; trial < 30; trial++) {
+        rng_seed((uint64_t)trial);
+        size_t n = 6 + (size_t)(urand() * 7);
+        int k = 2 + (int)(urand() * 3);
+        double v[16], w[16];
+        double x = 0;
+        for (size_t i = 0; i < n; i++) {
+            x += 0.01 + urand();
+            v[i] = x;
+            w[i] = 1 + floor(urand() * 5);
+        }
+        hxq_point *p = points_of(v, w, n);
+        double cent[8];
+        int used = hxq_fit_exact(p, n, k, cent, NULL);
+        ck_assert_int_eq(used, k);
+        double dp = hxq_points_sse(p, n, cent, used), bf = brute(p, n, k, 0);
+        ck_assert_msg(fabs(dp - bf) <= 1e-9 * (1 + bf), "trial %d: dp %.12g brute %.12g", trial, dp, bf);
+        free(p);
+    }
+}
+END_TEST
+
+/* the fast fit is within 1.01x of the exact optimum (the bound) */
+START_TEST(fast_fit_near_optimal)
+{
+    for (int kind = 0; kind < 3; kind++) {
+        rng_seed(100 + (uint64_t)kind);
+        const uint64_t n = 1 << 18;
+        uint16_t *b = bf16_tensor(n, kind);
+        /* histogram -> points */
+        static uint64_t cnt[65536];
+        memset(cnt, 0, sizeof cnt);
+        for (uint64_t i = 0; i < n; i++)
+            cnt[b[i]]++;
+        double *v = malloc(65536 * sizeof *v), *w = malloc(65536 * sizeof *w);
+        size_t m = 0;
+        for (int pass = 0; pass < 2; pass++)
+            for (int t = 0; t < 32768; t++) {
+                uint16_t key = pass == 0 ? (uint16_t)(0xFFFF - t) : (uint16_t)t;
+                if (!cnt[key])
+                    continue;
+                double val = hx_bf16_to_f32(key);
+                if (m && v[m - 1] == val) {
+                    w[m - 1] += (double)cnt[key];
+                    continue;
+                }
+                v[m] = val;
+                w[m++] = (double)cnt[key];
+            }
+        hxq_point *p = points_of(v, w, m);
+        double ce[256], cf[256];
+        int ue = hxq_fit_exact(p, m, 256, ce, NULL), uf = hxq_fit_fast(p, m, 256, 1024, 10000, cf, NULL);
+        ck_assert_int_eq(ue, 256);
+        ck_assert_int_eq(uf, 256);
+        double se = hxq_points_sse(p, m, ce, 256), sf = hxq_points_sse(p, m, cf, 256);
+        ck_assert_msg(sf <= se * 1.01, "kind %d: fast %.6g exact %.6g ratio %.5f", kind, sf, se, sf / se);
+        ck_assert_msg(sf >= se * (1 - 1e-9), "fast beat the exact optimum: bug in one of them");
+        free(p), free(v), free(w), free(b);
+    }
+}
+END_TEST
+
+static double decoded_rel_mse(const hxq_encoded *e, const void *src, hx_dtype dt, hxq_stats *st)
+{
+    uint64_t n = e->rows * e->cols;
+    float *r = malloc(n * sizeof *r);
+    ck_assert_int_eq(hxq_decode("t", e->codebook, e->k, e->indices, e->rows, e->cols, e->sc_pos,
+                                e->sc_val, e->sc_n, r),
+                     HX_OK);
+    hxq_compare(src, dt, r, n, st);
+    free(r);
+    return st->rel_mse;
+}
+
+/* the encoder's histogram statistics agree with an explicit decode */
+START_TEST(encode_stats_match_decode)
+{
+    rng_seed(7);
+    uint64_t rows = 300, cols = 1000;
+    uint16_t *b = bf16_tensor(rows * cols, 0);
+    hxq_params p;
+    hxq_params_default(&p);
+    p.threads = 2;
+    hxq_encoded e;
+    ck_assert_int_eq(hxq_encode("t", b, HX_DT_BF16, rows, cols, &p, &e), HX_OK);
+    hxq_stats st;
+    decoded_rel_mse(&e, b, HX_DT_BF16, &st);
+    ck_assert_msg(fabs(st.rel_mse - e.stats.rel_mse) <= 1e-6 * e.stats.rel_mse, "%g vs %g",
+                  st.rel_mse, e.stats.rel_mse);
+    ck_assert(fabs(st.cosine - e.stats.cosine) < 1e-12);
+    ck_assert(fabs(st.max_abs_err - e.stats.max_abs_err) < 1e-9);
+    ck_assert_uint_eq(e.sc_n, (uint64_t)(0.001 * rows * cols));
+    for (uint64_t i = 1; i < e.sc_n; i++)
+        ck_assert(e.sc_pos[i] > e.sc_pos[i - 1]);
+    for (uint64_t i = 0; i < e.sc_n; i++) /* sidecar values are the exact originals */
+        ck_assert(e.sc_val[i] == hx_bf16_to_f32(b[e.sc_pos[i]]));
+    for (int j = 1; j < e.k; j++)
+        ck_assert(e.codebook[j] >= e.codebook[j - 1]);
+    hxq_encoded_free(&e);
+    free(b);
+}
+END_TEST
+
+/* without a sidecar, the codebook's MSE is within 1.01x of the exact optimal
+ * 256-level quantizer; with the sidecar it is lower still */
+START_TEST(encode_near_optimal_and_sidecar_helps)
+{
+    rng_seed(8);
+    uint64_t rows = 256, cols = 1024;
+    uint16_t *b = bf16_tensor(rows * cols, 0);
+    hxq_params p;
+    hxq_params_default(&p);
+    p.sidecar_fraction = 0;
+    hxq_encoded fast, exact, side;
+    ck_assert_int_eq(hxq_encode("t", b, HX_DT_BF16, rows, cols, &p, &fast), HX_OK);
+    p.fit = HXQ_FIT_EXACT;
+    ck_assert_int_eq(hxq_encode("t", b, HX_DT_BF16, rows, cols, &p, &exact), HX_OK);
+    ck_assert_uint_eq(fast.sc_n, 0);
+    ck_assert_msg(fast.stats.rel_mse <= exact.stats.rel_mse * 1.01, "fast %g exact %g",
+                  fast.stats.rel_mse, exact.stats.rel_mse);
+    p.fit = HXQ_FIT_FAST;
+    p.sidecar_fraction = 0.001;
+    ck_assert_int_eq(hxq_encode("t", b, HX_DT_BF16, rows, cols, &p, &side), HX_OK);
+    ck_assert_msg(side.stats.rel_mse < 0.9 * fast.stats.rel_mse, "sidecar %g, none %g", side.stats.rel_mse, fast.stats.rel_mse);
+    hxq_encoded_free(&fast), hxq_encoded_free(&exact), hxq_encoded_free(&side);
+    free(b);
+}
+END_TEST
+
+/* identical bytes for 1 and 3 threads, BF16 and F32, over several blocks */
+START_TEST(deterministic_across_threads)
+{
+    rng_seed(9);
+    uint64_t rows = 1100, cols = 2048; /* > 2 blocks of 2^20 */
+    uint16_t *b = bf16_tensor(rows * cols, 0);
+    float *f = malloc(rows * cols * sizeof *f);
+    for (uint64_t i = 0; i < rows * cols; i++)
+        f[i] = (float)(trand() * 0.02);
+    for (int dt = 0; dt < 2; dt++) {
+        const void *src = dt ? (const void *)f : (const void *)b;
+        hx_dtype d = dt ? HX_DT_F32 : HX_DT_BF16;
+        hxq_params p;
+        hxq_params_default(&p);
+        hxq_encoded e1, e3;
+        p.threads = 1;
+        ck_assert_int_eq(hxq_encode("t", src, d, rows, cols, &p, &e1), HX_OK);
+        p.threads = 3;
+        ck_assert_int_eq(hxq_encode("t", src, d, rows, cols, &p, &e3), HX_OK);
+        ck_assert(!memcmp(e1.codebook, e3.codebook, sizeof e1.codebook));
+        ck_assert(!memcmp(e1.indices, e3.indices, rows * cols));
+        ck_assert_uint_eq(e1.sc_n, e3.sc_n);
+        ck_assert(!memcmp(e1.sc_pos, e3.sc_pos, e1.sc_n * 8));
+        ck_assert(!memcmp(e1.sc_val, e3.sc_val, e1.sc_n * 4));
+        hxq_encoded_free(&e1), hxq_encoded_free(&e3);
+    }
+    free(b);
+    free(f);
+}
+END_TEST
+
+/* F32 sources: bucketed fit + exact means is near the exact DP optimum on
+ * every distinct value */
+START_TEST(f32_near_optimal)
+{
+    rng_seed(10);
+    uint64_t rows = 64, cols = 512, n = rows * cols;
+    float *f = malloc(n * sizeof *f);
+    for (uint64_t i = 0; i < n; i++)
+        f[i] = (float)(nrand() * 0.05);
+    hxq_params p;
+    hxq_params_default(&p);
+    p.sidecar_fraction = 0;
+    hxq_encoded e;
+    ck_assert_int_eq(hxq_encode("t", f, HX_DT_F32, rows, cols, &p, &e), HX_OK);
+    /* exact optimum over sorted distinct values */
+    double *v = malloc(n * sizeof *v), *w = malloc(n * sizeof *w);
+    float *s = malloc(n * sizeof *s);
+    memcpy(s, f, n * sizeof *s);
+    qsort(s, n, sizeof *s, cmpf);
+    size_t m = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        if (m && v[m - 1] == s[i]) {
+            w[m - 1]++;
+            continue;
+        }
+        v[m] = s[i];
+        w[m++] = 1;
+    }
+    hxq_point *pt = points_of(v, w, m);
+    double ce[256];
+    hxq_fit_exact(pt, m, 256, ce, NULL);
+    double opt = hxq_points_sse(pt, m, ce, 256), w2 = 0;
+    for (uint64_t i = 0; i < n; i++)
+        w2 += (double)f[i] * f[i];
+    hxq_stats st;
+    decoded_rel_mse(&e, f, HX_DT_F32, &st);
+    ck_assert_msg(st.rel_mse <= 1.01 * opt / w2, "ours %g optimal %g ratio %.4f", st.rel_mse,
+                  opt / w2, st.rel_mse / (opt / w2));
+    free(pt), free(v), free(w), free(s), free(f);
+    hxq_encoded_free(&e);
+}
+END_TEST
+
+/* --compat-0.3.3: two-tailed percentile candidates, 512 largest |w|, fp16 */
+START_TEST(compat_sidecar_selection)
+{
+    rng_seed(11);
+    uint64_t rows = 512, cols = 1024, n = rows * cols;
+    uint16_t *b = bf16_tensor(n, 0);
+    hxq_params p;
+    hxq_params_default(&p);
+    p.compat_033 = 1;
+    p.compat_percentile = 99.9;
+    p.compat_cap = 512;
+    hxq_encoded e;
+    ck_assert_int_eq(hxq_encode("t", b, HX_DT_BF16, rows, cols, &p, &e), HX_OK);
+    ck_assert_uint_eq(e.sc_n, 512);
+    /* reference: sort values, numpy linear percentile, candidates, top |w| */
+    float *s = malloc(n * sizeof *s);
+    for (uint64_t i = 0; i < n; i++)
+        s[i] = hx_bf16_to_f32(b[i]);
+    qsort(s, n, sizeof *s, cmpf);
+    double vi = 0.999 * (double)(n - 1);
+    uint64_t lo_i = (uint64_t)floor(vi);
+    double g = vi - (double)lo_i;
+    float d = s[lo_i + 1] - s[lo_i];
+    double hi = g >= 0.5 ? (double)s[lo_i + 1] - (double)d * (1 - g) : (double)s[lo_i] + (double)d * g;
+    float minabs = INFINITY;
+    for (uint64_t i = 0; i < e.sc_n; i++) {
+        float v = hx_bf16_to_f32(b[e.sc_pos[i]]);
+        ck_assert(e.sc_val[i] == hx_f16_to_f32(hx_f32_to_f16(v)));
+        ck_assert(fabsf(v) > 0);
+        if (fabsf(v) < minabs)
+            minabs = fabsf(v);
+        if (i)
+            ck_assert(e.sc_pos[i] > e.sc_pos[i - 1]);
+    }
+    /* everything outside the sidecar has |w| <= the smallest kept |w| */
+    uint64_t bigger = 0;
+    for (uint64_t i = 0; i < n; i++)
+        if (fabsf(hx_bf16_to_f32(b[i])) > minabs)
+            bigger++;
+    ck_assert_uint_le(bigger, 512);
+    ck_assert(minabs > hi * 0.5); /* the kept ones are genuine tail values */
+    free(s);
+    hxq_encoded_free(&e);
+    free(b);
+}
+END_TEST
+
+START_TEST(f16_conversions)
+{
+    for (uint32_t h = 0; h < 65536; h++) {
+        if ((h & 0x7c00) == 0x7c00)
+            continue;
+        float f = hx_f16_to_f32((uint16_t)h);
+        ck_assert_uint_eq(hx_f32_to_f16(f), h);
+    }
+    ck_assert_uint_eq(hx_f32_to_f16(65504.0f), 0x7bff);
+    ck_assert_uint_eq(hx_f32_to_f16(65520.0f), 0x7c00); /* rounds to inf */
+    ck_assert_uint_eq(hx_f32_to_f16(1.0f + 1.0f / 2048), 0x3c00); /* tie to even */
+    ck_assert_uint_eq(hx_f32_to_f16(1.0f + 3.0f / 2048), 0x3c02);
+    ck_assert_uint_eq(hx_f32_to_f16(5.9604644775390625e-08f), 0x0001);
+    ck_assert_uint_eq(hx_f32_to_bf16(1.0f), 0x3f80);
+    ck_assert(hx_bf16_to_f32(0xc000) == -2.0f);
+}
+END_TEST
+
+START_TEST(decode_rejects_bad_indices_and_positions)
+{
+    float cb[4] = {0, 1, 2, 3}, out[6];
+    uint8_t idx[6] = {0, 1, 2, 3, 4, 0};
+    ck_assert_int_eq(hxq_decode("m", cb, 4, idx, 2, 3, NULL, NULL, 0, out), HX_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(hx_lasterr(), "position 4"));
+    idx[4] = 1;
+    int64_t pos[1] = {6};
+    float val[1] = {9};
+    ck_assert_int_eq(hxq_decode("m", cb, 4, idx, 2, 3, pos, val, 1, out), HX_EFORMAT);
+    pos[0] = 5;
+    ck_assert_int_eq(hxq_decode("m", cb, 4, idx, 2, 3, pos, val, 1, out), HX_OK);
+    ck_assert(out[5] == 9 && out[4] == 1);
+}
+END_TEST
+
+START_TEST(refuses_nonfinite)
+{
+    uint16_t b[512];
+    for (int i = 0; i < 512; i++)
+        b[i] = hx_f32_to_bf16((float)i);
+    b[100] = 0x7fc0;
+    hxq_params p;
+    hxq_params_default(&p);
+    hxq_encoded e;
+    ck_assert_int_eq(hxq_encode("x.weight", b, HX_DT_BF16, 16, 32, &p, &e), HX_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(hx_lasterr(), "x.weight"));
+}
+END_TEST
+
+/* fewer distinct values than levels: lossless, codebook padded and sorted */
+START_TEST(low_cardinality_is_lossless)
+{
+    uint16_t b[1024];
+    for (int i = 0; i < 1024; i++)
+        b[i] = hx_f32_to_bf16((float)(i % 7) - 3);
+    hxq_params p;
+    hxq_params_default(&p);
+    hxq_encoded e;
+    ck_assert_int_eq(hxq_encode("t", b, HX_DT_BF16, 32, 32, &p, &e), HX_OK);
+    ck_assert_int_eq(e.k, 256);
+    ck_assert_int_eq(e.stats.levels_used, 7);
+    ck_assert(e.stats.rel_mse == 0);
+    for (int j = 1; j < 256; j++)
+        ck_assert(e.codebook[j] >= e.codebook[j - 1]);
+    hxq_encoded_free(&e);
+}
+END_TEST
+
+START_TEST(routing_table)
+{
+    int64_t sq[2] = {64, 64}, tiny[2] = {8, 8}, v1[1] = {64}, c3[3] = {64, 1, 4};
+    struct {
+        const char *name;
+        int nd;
+        const int64_t *sh;
+        int tied;
+        hxq_route want;
+    } cases[] = {
+        {"model.layers.0.self_attn.q_proj.weight", 2, sq, 0, HXQ_ROUTE_COMPRESS},
+        {"model.layers.0.mlp.down_proj.weight", 2, sq, 0, HXQ_ROUTE_COMPRESS},
+        {"model.layers.0.self_attn.q_proj.bias", 1, v1, 0, HXQ_ROUTE_EXACT},
+        {"model.layers.0.input_layernorm.weight", 1, v1, 0, HXQ_ROUTE_EXACT},
+        {"model.embed_tokens.weight", 2, sq, 0, HXQ_ROUTE_EXACT},
+        {"lm_head.weight", 2, sq, 0, HXQ_ROUTE_EXACT},
+        {"lm_head.weight", 2, sq, 1, HXQ_ROUTE_DROP},
+        {"model.layers.0.tiny.weight", 2, tiny, 0, HXQ_ROUTE_EXACT},
+        {"backbone.layers.0.mixer.A_log", 2, sq, 0, HXQ_ROUTE_COPY},
+        {"backbone.layers.0.mixer.D", 1, v1, 0, HXQ_ROUTE_COPY},
+        {"backbone.layers.0.mixer.conv1d.weight", 3, c3, 0, HXQ_ROUTE_EXACT},
+        {"transformer.wte.weight", 2, sq, 0, HXQ_ROUTE_EXACT},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        hxq_route_info ri = hxq_route_tensor(cases[i].name, cases[i].nd, cases[i].sh, cases[i].tied, 0);
+        ck_assert_msg(ri.route == cases[i].want, "%s: got %s (%s)", cases[i].name,
+                      hxq_route_name(ri.route), ri.rule);
+    }
+    ck_assert_int_eq(hxq_classify("model.layers.3.self_attn.k_proj.weight", 2), HXQ_CLASS_ATTN_QK);
+    ck_assert_int_eq(hxq_classify("model.layers.3.self_attn.o_proj.weight", 2), HXQ_CLASS_ATTN_VO);
+    ck_assert_int_eq(hxq_classify("model.layers.3.mlp.up_proj.weight", 2), HXQ_CLASS_FFN);
+    ck_assert_int_eq(hxq_classify("model.layers.3.mamba.x_proj.weight", 2), HXQ_CLASS_UNKNOWN);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("codec");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, dp_matches_brute_force);
+    tcase_add_test(tc, fast_fit_near_optimal);
+    tcase_add_test(tc, encode_stats_match_decode);
+    tcase_add_test(tc, encode_near_optimal_and_sidecar_helps);
+    tcase_add_test(tc, deterministic_across_threads);
+    tcase_add_test(tc, f32_near_optimal);
+    tcase_add_test(tc, compat_sidecar_selection);
+    tcase_add_test(tc, f16_conversions);
+    tcase_add_test(tc, decode_rejects_bad_indices_and_positions);
+    tcase_add_test(tc, refuses_nonfinite);
+    tcase_add_test(tc, low_cardinality_is_lossless);
+    tcase_add_test(tc, routing_table);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int nf = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return nf ? 1 : 0;
+}
