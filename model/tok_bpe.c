@@ -11,6 +11,8 @@
 
 void tok_ids_add(tok_ids *d, const int32_t *ids, size_t k)
 {
+    if (!k)
+        return;
     if (d->n + k > d->cap) {
         size_t c = d->cap ? d->cap : 256;
         while (c < d->n + k)

@@ -96,7 +96,7 @@ struct hx_tok {
     tok_map vocab;
     tok_pairmap merges;
     char **id2tok; /* vocabulary or added-token string of each id */
-    int32_t nids;
+    int32_t nids, capids;
     int byte_fallback, fuse_unk, ignore_merges;
     int32_t unk_id;
     int32_t byte_id[256]; /* ids of "<0xXX>" (byte fallback), -1 if absent */

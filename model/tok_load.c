@@ -341,8 +341,14 @@ static void set_id(hx_tok *t, int32_t id, const char *s)
 {
     if (id >= t->nids) {
         int32_t n = id + 1;
-        t->id2tok = hx_realloc(t->id2tok, (size_t)n * sizeof(char *));
-        t->is_special = hx_realloc(t->is_special, (size_t)n);
+        if (n > t->capids) { /* geometric growth: vocabularies arrive id by id */
+            int32_t cap = t->capids ? t->capids : 1024;
+            while (cap < n)
+                cap *= 2;
+            t->id2tok = hx_realloc(t->id2tok, (size_t)cap * sizeof(char *));
+            t->is_special = hx_realloc(t->is_special, (size_t)cap);
+            t->capids = cap;
+        }
         for (int32_t i = t->nids; i < n; i++) {
             t->id2tok[i] = NULL;
             t->is_special[i] = 0;
