@@ -419,7 +419,19 @@ static hx_status encode_segment(const hx_tok *t, tok_cache *c, const char *s, si
     if (st)
         return st;
     tok_list pieces = {0};
-    st = tok_pretokenize(t, nb.p ? nb.p : "", nb.n, first, &pieces);
+    if (t->spm_words) {
+        /* split before every "▁" that follows another character ("\xe2" is
+         * a lead byte, so a match is always on a character boundary) */
+        const char *p = nb.p ? nb.p : "";
+        size_t start = 0;
+        for (size_t i = 1; i + 3 <= nb.n; i++)
+            if (!memcmp(p + i, "\xe2\x96\x81", 3) && !(i >= 3 && !memcmp(p + i - 3, "\xe2\x96\x81", 3))) {
+                tok_list_add(&pieces, p + start, i - start);
+                start = i;
+            }
+        tok_list_add(&pieces, p + start, nb.n - start);
+    } else
+        st = tok_pretokenize(t, nb.p ? nb.p : "", nb.n, first, &pieces);
     for (size_t i = 0; !st && i < pieces.n; i++)
         tok_bpe_piece(t, c, pieces.buf.p + pieces.v[i].off, pieces.v[i].len, out);
     tok_list_free(&pieces);

@@ -453,11 +453,24 @@ static hx_status load_json(hx_tok *t, const cJSON *root)
         t->is_special[a->id] = (uint8_t)a->special;
     }
     qsort(t->added, t->nadded, sizeof *t->added, cmp_added);
+    t->spm_words = tok_map_get(&t->vocab, "\xe2\x96\x81", 3) >= 0;
+    for (size_t i = 0; t->spm_words && i < t->vocab.cap; i++) {
+        const char *k = t->vocab.keys[i];
+        if (!k)
+            continue;
+        size_t j = 0, n = t->vocab.klen[i];
+        while (j + 3 <= n && !memcmp(k + j, "\xe2\x96\x81", 3))
+            j += 3;
+        if (memmem(k + j, n - j, "\xe2\x96\x81", 3))
+            t->spm_words = 0;
+    }
     if ((st = add_norm(t, cJSON_GetObjectItemCaseSensitive(root, "normalizer"))) ||
         (st = add_pre(t, cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer"))) ||
         (st = add_dec(t, cJSON_GetObjectItemCaseSensitive(root, "decoder"))) ||
         (st = add_post(t, cJSON_GetObjectItemCaseSensitive(root, "post_processor"))))
         return st;
+    if (t->npre)
+        t->spm_words = 0;
     return HX_OK;
 }
 
