@@ -34,6 +34,29 @@ static hx_status get(const hx_st_model *st, hx_model *m, const char *name, int64
     return HX_OK;
 }
 
+/* An HXQ-compressed embedding table is rebuilt the way helix-substrate's
+ * quantizer rebuilds nn.Embedding modules: codebook[indices], with the
+ * sidecar ignored (reference section 2.4). hxzoo compress keeps embeddings
+ * dense; this is for artifacts of the original pipeline. */
+static hx_status get_embedding(const hx_st_model *st, hx_model *m, float **out)
+{
+    const hx_model_config *c = &m->cfg;
+    const hx_st_tensor *cb = hx_st_model_find(st, "model.embed_tokens.codebook");
+    const hx_st_tensor *ix = hx_st_model_find(st, "model.embed_tokens.indices");
+    if (hx_st_model_find(st, "model.embed_tokens.weight") || !cb || !ix)
+        return get(st, m, "model.embed_tokens.weight", c->vocab, c->dim, 0, out);
+    if (cb->dtype != HX_DT_F32 || cb->ndim != 1 || cb->shape[0] < 1 || cb->shape[0] > HXQ_K_MAX ||
+        ix->dtype != HX_DT_U8 || ix->ndim != 2 || ix->shape[0] != c->vocab || ix->shape[1] != c->dim)
+        return HX_FAIL(HX_EFORMAT, "model.embed_tokens: bad HXQ codebook/indices");
+    float cbuf[HXQ_K_MAX];
+    memcpy(cbuf, cb->data, (size_t)cb->shape[0] * sizeof(float));
+    *out = hx_malloc(ix->nelem * sizeof(float));
+    m->cfg.hxq_modules++;
+    hx_warn("model.embed_tokens is HXQ-compressed: decoded without its sidecar, like helix-substrate");
+    return hxq_decode("model.embed_tokens", cbuf, (int)cb->shape[0], ix->data, (uint64_t)ix->shape[0],
+                      (uint64_t)ix->shape[1], NULL, NULL, 0, *out);
+}
+
 static void rope_tables(hx_model *m)
 {
     const hx_model_config *c = &m->cfg;
@@ -76,11 +99,11 @@ static hx_status load_weights(const hx_st_model *st, hx_model *m)
     const hx_model_config *c = &m->cfg;
     int64_t qd = (int64_t)c->n_heads * c->head_dim, kvd = (int64_t)c->n_kv_heads * c->head_dim;
     hx_status s;
-    if ((s = get(st, m, "model.embed_tokens.weight", c->vocab, c->dim, 0, &m->embed)) ||
+    if ((s = get_embedding(st, m, &m->embed)) ||
         (s = get(st, m, "model.norm.weight", c->dim, 0, 0, &m->norm)))
         return s;
     if (c->tie_embeddings || (!hx_st_model_find(st, "lm_head.weight") &&
-                              !hx_st_model_find(st, "lm_head.codebook")))
+                                                    !hx_st_model_find(st, "lm_head.codebook")))
         m->lm_head = m->embed;
     else if ((s = get(st, m, "lm_head.weight", c->vocab, c->dim, 0, &m->lm_head)))
         return s;
