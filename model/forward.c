@@ -81,8 +81,8 @@ static void rope(const hx_model *m, float *v, int T, int nheads, int pos0)
     }
 }
 
-/* softmax of row r of S (ld columns) over keys 0..first_pos+r */
-static void softmax_row(float *row, int n, int ld)
+/* exp(row - max) over keys [0, n), zeros after; returns 1 / sum */
+static float softmax_row(float *row, int n, int ld)
 {
     float mx = row[0];
     for (int j = 1; j < n; j++)
@@ -92,11 +92,9 @@ static void softmax_row(float *row, int n, int ld)
         row[j] = expf(row[j] - mx);
         sum += row[j];
     }
-    float inv = 1.0f / sum;
-    for (int j = 0; j < n; j++)
-        row[j] *= inv;
     for (int j = n; j < ld; j++)
         row[j] = 0;
+    return 1.0f / sum;
 }
 
 struct attn_ctx {
@@ -128,10 +126,15 @@ static void attn_fn(void *vc, uint64_t item, uint64_t b0, uint64_t b1)
     float *S = m->scores + (size_t)slot * QBLOCK * m->max_ctx;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, L, hd, 1.0f / sqrtf((float)hd),
                 m->q + (size_t)r0 * qd + (size_t)h * hd, qd, c->K + (size_t)g * hd, kvd, 0.0f, S, L);
+    float inv[QBLOCK];
     for (int r = 0; r < rows; r++)
-        softmax_row(S + (size_t)r * L, c->pos0 + r0 + r + 1, L);
+        inv[r] = softmax_row(S + (size_t)r * L, c->pos0 + r0 + r + 1, L);
+    float *out = m->att + (size_t)r0 * qd + (size_t)h * hd;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, L, 1.0f, S, L,
-                c->V + (size_t)g * hd, kvd, 0.0f, m->att + (size_t)r0 * qd + (size_t)h * hd, qd);
+                c->V + (size_t)g * hd, kvd, 0.0f, out, qd);
+    for (int r = 0; r < rows; r++) /* normalization after the product: hd, not L, columns */
+        for (int i = 0; i < hd; i++)
+            out[(size_t)r * qd + i] *= inv[r];
     atomic_store(&c->busy[slot], 0);
 }
 
