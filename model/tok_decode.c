@@ -6,13 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void list_set(tok_list *l, size_t i, const char *s, size_t n, tok_list *nl)
-{
-    (void)l;
-    (void)i;
-    tok_list_add(nl, s, n);
-}
-
 static int parse_byte_token(const char *s, size_t n)
 {
     if (n != 6 || memcmp(s, "<0x", 3) || s[5] != '>')
@@ -54,7 +47,7 @@ static void dec_step(const tok_step *st, tok_list *cur, tok_list *nl)
     }
     case DS_REPLACE:
     case DS_METASPACE: {
-        const char *pat = st->kind == DS_REPLACE ? st->a : st->a;
+        const char *pat = st->a; /* Metaspace: the replacement character */
         const char *rep = st->kind == DS_REPLACE ? st->b : " ";
         size_t pl = strlen(pat);
         for (size_t i = 0; i < cur->n; i++) {
@@ -72,7 +65,7 @@ static void dec_step(const tok_step *st, tok_list *cur, tok_list *nl)
             size_t skip = 0;
             if (st->kind == DS_METASPACE && i == 0 && st->prepend != PP_NEVER && b.n && b.p[0] == ' ')
                 skip = 1;
-            list_set(cur, i, b.p + skip, b.n - skip, nl);
+            tok_list_add(nl, b.p + skip, b.n - skip);
         }
         break;
     }

@@ -31,29 +31,32 @@ static hx_status icu_apply(int kind, const char *s, size_t n, tok_buf *out)
     UChar *r = hx_malloc((size_t)cap * sizeof(UChar));
     if (U_FAILURE(e))
         goto fail;
-    if (kind == NS_LOWER)
-        rlen = u_strToLower(r, cap, u, ulen, "", &e);
-    else {
-        const UNormalizer2 *nz = kind == NS_NFC    ? unorm2_getNFCInstance(&e)
-                                 : kind == NS_NFKC ? unorm2_getNFKCInstance(&e)
-                                 : kind == NS_NFD  ? unorm2_getNFDInstance(&e)
-                                                   : unorm2_getNFKDInstance(&e);
+    const UNormalizer2 *nz = NULL;
+    if (kind != NS_LOWER) {
+        nz = kind == NS_NFC    ? unorm2_getNFCInstance(&e)
+             : kind == NS_NFKC ? unorm2_getNFKCInstance(&e)
+             : kind == NS_NFD  ? unorm2_getNFDInstance(&e)
+                               : unorm2_getNFKDInstance(&e);
         if (U_FAILURE(e))
             goto fail;
-        rlen = unorm2_normalize(nz, u, ulen, r, cap, &e);
+    }
+    for (int tries = 0;; tries++) { /* retry once with the size ICU asks for */
+        rlen = nz ? unorm2_normalize(nz, u, ulen, r, cap, &e) : u_strToLower(r, cap, u, ulen, "", &e);
+        if (e != U_BUFFER_OVERFLOW_ERROR || tries)
+            break;
+        e = U_ZERO_ERROR;
+        cap = rlen + 1;
+        r = hx_realloc(r, (size_t)cap * sizeof(UChar));
     }
     if (U_FAILURE(e))
         goto fail;
     int32_t blen = 0;
     u_strToUTF8(NULL, 0, &blen, r, rlen, &e);
     e = U_ZERO_ERROR;
-    size_t at = out->n;
-    tok_buf_add(out, NULL, 0);
     char *tmp = hx_malloc((size_t)blen + 1);
     u_strToUTF8(tmp, blen + 1, NULL, r, rlen, &e);
     tok_buf_add(out, tmp, (size_t)blen);
     free(tmp);
-    (void)at;
     free(u);
     free(r);
     return U_FAILURE(e) ? HX_FAIL(HX_EINTERNAL, "ICU: %s", u_errorName(e)) : HX_OK;
