@@ -30,6 +30,7 @@
 #define NKEYS 65536
 #define FINE_BITS 20 /* F32: buckets on the top 20 bits for the final Lloyd polish */
 #define NFINE (1u << FINE_BITS)
+#define SMALL_F32 (1u << 18) /* F32 tensors up to this size are sorted exactly */
 
 void hxq_params_default(hxq_params *p)
 {
@@ -237,6 +238,47 @@ static void build_fine(const uint64_t *cnt, const double *s1, const double *s2, 
             fp->coarse[fp->n] = key >> (FINE_BITS - 16);
             fp->n++;
         }
+}
+
+static int cmp_f32(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Small F32 tensors: sort the values; each distinct value is a fine point,
+ * aggregated into the 16-bit buckets (cnt/s1/s2) as well. */
+static void exact_fine(const unsigned char *src, uint64_t n, uint64_t *cnt, double *s1, double *s2,
+                       finepoints *fp)
+{
+    float *v = hx_malloc(n * sizeof *v);
+    memcpy(v, src, n * sizeof *v);
+    qsort(v, n, sizeof *v, cmp_f32);
+    fp->p = hx_malloc(n * sizeof *fp->p);
+    fp->coarse = hx_malloc(n * sizeof *fp->coarse);
+    fp->n = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        double x = v[i];
+        uint32_t u;
+        memcpy(&u, &v[i], 4);
+        uint32_t key = u >> 16;
+        if (x == 0)
+            key = 0; /* -0 and +0 are one value */
+        cnt[key]++;
+        s1[key] += x;
+        s2[key] += x * x;
+        if (fp->n && fp->p[fp->n - 1].v == x) {
+            hxq_point *q = &fp->p[fp->n - 1];
+            q->w += 1;
+            q->s1 += x;
+            q->s2 += x * x;
+            continue;
+        }
+        fp->p[fp->n] = (hxq_point){1, x, x * x, x};
+        fp->coarse[fp->n] = key;
+        fp->n++;
+    }
+    free(v);
 }
 
 /* ---------------------------------------------------------------- points */
@@ -623,7 +665,14 @@ hx_status hxq_encode(const char *name, const void *src_v, hx_dtype dt, uint64_t 
     uint64_t *cnt = hx_malloc(NKEYS * sizeof *cnt);
     double *s1 = NULL, *s2 = NULL;
     finepoints fine = {NULL, NULL, 0};
-    if (dt == HX_DT_F32) {
+    if (dt == HX_DT_F32 && n <= SMALL_F32) {
+        /* small F32 tensors: the exact distinct values (sorted) are the fine
+         * points; the 16-bit buckets aggregate them */
+        s1 = hx_calloc(NKEYS, sizeof *s1);
+        s2 = hx_calloc(NKEYS, sizeof *s2);
+        memset(cnt, 0, NKEYS * sizeof *cnt);
+        exact_fine(src, n, cnt, s1, s2, &fine);
+    } else if (dt == HX_DT_F32) {
         uint64_t *fc = hx_malloc(NFINE * sizeof *fc);
         double *f1 = hx_malloc(NFINE * sizeof *f1), *f2 = hx_malloc(NFINE * sizeof *f2);
         hist32(src, n, threads, fc, f1, f2);
