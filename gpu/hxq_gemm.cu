@@ -186,8 +186,14 @@ hx_status launch(const hxg_linear *w, const void *x, int64_t ldx, int64_t M, voi
                  cudaStream_t s)
 {
     static_assert(HXG_GEMM_STAGE_BYTES <= HXG_GEMM_SMEM, "epilogue staging must fit");
-    HXG_CUDA(cudaFuncSetAttribute(hxq_gemm_kernel<YT>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                  HXG_GEMM_SMEM));
+    /* Once per process and instantiation (single device; also keeps the
+     * call out of graph captures after the first launch). */
+    static int smem_set;
+    if (!smem_set) {
+        HXG_CUDA(cudaFuncSetAttribute(hxq_gemm_kernel<YT>,
+                                      cudaFuncAttributeMaxDynamicSharedMemorySize, HXG_GEMM_SMEM));
+        smem_set = 1;
+    }
     dim3 grid((unsigned)((w->rows + HXG_GEMM_BN - 1) / HXG_GEMM_BN),
               (unsigned)((M + HXG_GEMM_BM - 1) / HXG_GEMM_BM));
     hxq_gemm_kernel<YT><<<grid, HXG_GEMM_THREADS, HXG_GEMM_SMEM, s>>>(
