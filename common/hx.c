@@ -47,7 +47,18 @@ void hx_preerr(const char *fmt, ...)
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, g_err, sizeof old);
-    snprintf(g_err, sizeof g_err, "%s: %s", prefix, old);
+    size_t pl = strnlen(prefix, sizeof prefix - 1);
+    memcpy(g_err, prefix, pl);
+    size_t o = pl;
+    if (o + 2 < sizeof g_err) {
+        g_err[o++] = ':';
+        g_err[o++] = ' ';
+    }
+    size_t ol = strnlen(old, sizeof old);
+    if (ol > sizeof g_err - 1 - o)
+        ol = sizeof g_err - 1 - o;
+    memcpy(g_err + o, old, ol);
+    g_err[o + ol] = 0;
 }
 
 const char *hx_lasterr(void) { return g_err[0] ? g_err : "(no detail)"; }

@@ -1,0 +1,811 @@
+/* encode.c - HXQ encoding of one 2-D tensor.
+ *
+ * 1. Histogram. BF16/F16 sources: a count per 16-bit pattern (every value
+ *    of the tensor is one of them, so the fit below is on the exact value
+ *    distribution). F32 sources: the patterns' top 16 bits define buckets
+ *    that keep count, sum and sum of squares of their exact values.
+ * 2. Points: buckets in ascending value order, +0/-0 merged, non-finite
+ *    values refused.
+ * 3. Fit: the quantizer of quant.c on the points that the sidecar does not
+ *    cover. The sidecar takes the elements whose quantization error is
+ *    largest, up to sidecar_fraction of the tensor; selection and fit
+ *    alternate a few rounds and the best round is kept. In --compat-0.3.3
+ *    mode the codebook is fitted on all values and the sidecar is 0.3.3's:
+ *    two-tailed percentile outliers, the `cap` largest |w|, fp16 values.
+ * 4. Index pass (parallel, fixed blocks => identical output for any thread
+ *    count): index per element via a 64K lookup table (16-bit sources) or a
+ *    binary search over centroid midpoints (F32), collecting sidecar
+ *    positions in ascending order.
+ * 5. Statistics: from the histogram for 16-bit sources (exact, no extra
+ *    pass), accumulated per block in the index pass for F32. */
+#include "codec/hxq.h"
+#include "common/parallel.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BLOCK (1u << 20) /* elements per parallel block */
+#define NKEYS 65536
+
+void hxq_params_default(hxq_params *p)
+{
+    memset(p, 0, sizeof *p);
+    p->k = HXQ_K_MAX;
+    p->sidecar_fraction = HXQ_DEFAULT_SIDECAR_FRACTION;
+    p->compat_percentile = 99.9;
+    p->compat_cap = 512;
+    p->threads = 1;
+    p->fit = HXQ_FIT_FAST;
+}
+
+void hxq_encoded_free(hxq_encoded *e)
+{
+    if (!e)
+        return;
+    free(e->indices);
+    free(e->sc_pos);
+    free(e->sc_val);
+    e->indices = NULL;
+    e->sc_pos = NULL;
+    e->sc_val = NULL;
+}
+
+static inline uint16_t load16(const unsigned char *s, uint64_t i)
+{
+    uint16_t h;
+    memcpy(&h, s + 2 * i, 2);
+    return h;
+}
+
+static inline float loadf(const unsigned char *s, uint64_t i)
+{
+    float f;
+    memcpy(&f, s + 4 * i, 4);
+    return f;
+}
+
+static inline float key_value(hx_dtype dt, uint16_t key)
+{
+    return dt == HX_DT_F16 ? hx_f16_to_f32(key) : hx_bf16_to_f32(key);
+}
+
+/* ------------------------------------------------------------ histogram */
+typedef struct {
+    const unsigned char *src;
+    hx_dtype dt;
+    uint32_t (*h)[NKEYS];    /* per block counts (16-bit) */
+    double *bs1, *bs2;       /* F32: per block arrays are too big; see below */
+    uint64_t nblocks;
+} hist_ctx;
+
+/* 16-bit: each block gets its own count array slot; reduced in order. To
+ * bound memory, blocks are processed in waves of at most `wave` blocks. */
+typedef struct {
+    const unsigned char *src;
+    uint32_t *counts; /* wave x NKEYS */
+    uint64_t base;    /* first block of the wave */
+} h16_ctx;
+
+static void h16_block(void *vctx, uint64_t b, uint64_t lo, uint64_t hi)
+{
+    h16_ctx *c = vctx;
+    uint32_t *h = c->counts + (size_t)(b - c->base) * NKEYS;
+    memset(h, 0, NKEYS * sizeof *h);
+    for (uint64_t i = lo; i < hi; i++)
+        h[load16(c->src, i)]++;
+}
+
+typedef struct {
+    const unsigned char *src;
+    uint64_t off; /* element offset of block 0 of this wave */
+} shift_src;
+
+static void hist16(const unsigned char *src, uint64_t n, int threads, uint64_t *hist)
+{
+    memset(hist, 0, NKEYS * sizeof *hist);
+    uint64_t nblocks = (n + BLOCK - 1) / BLOCK;
+    uint64_t wave = (uint64_t)threads * 2;
+    uint32_t *counts = hx_malloc((size_t)wave * NKEYS * sizeof *counts);
+    for (uint64_t b0 = 0; b0 < nblocks; b0 += wave) {
+        uint64_t nb = nblocks - b0 < wave ? nblocks - b0 : wave;
+        uint64_t lo = b0 * BLOCK, hi = (b0 + nb) * BLOCK;
+        if (hi > n)
+            hi = n;
+        h16_ctx c = {src + 2 * lo, counts, 0};
+        hx_parallel_blocks(threads, hi - lo, BLOCK, h16_block, &c);
+        for (uint64_t b = 0; b < nb; b++) {
+            const uint32_t *h = counts + (size_t)b * NKEYS;
+            for (size_t k = 0; k < NKEYS; k++)
+                hist[k] += h[k];
+        }
+    }
+    free(counts);
+}
+
+/* F32 buckets: key = top 16 bits. Per bucket count, sum, sum of squares,
+ * accumulated per wave of blocks and reduced in block order. */
+typedef struct {
+    const unsigned char *src;
+    uint32_t *cnt;
+    double *s1, *s2;
+} h32_ctx;
+
+static void h32_block(void *vctx, uint64_t b, uint64_t lo, uint64_t hi)
+{
+    h32_ctx *c = vctx;
+    uint32_t *cn = c->cnt + (size_t)b * NKEYS;
+    double *s1 = c->s1 + (size_t)b * NKEYS, *s2 = c->s2 + (size_t)b * NKEYS;
+    memset(cn, 0, NKEYS * sizeof *cn);
+    memset(s1, 0, NKEYS * sizeof *s1);
+    memset(s2, 0, NKEYS * sizeof *s2);
+    for (uint64_t i = lo; i < hi; i++) {
+        uint32_t u;
+        memcpy(&u, c->src + 4 * i, 4);
+        float f;
+        memcpy(&f, &u, 4);
+        uint32_t k = u >> 16;
+        cn[k]++;
+        s1[k] += f;
+        s2[k] += (double)f * f;
+    }
+}
+
+static void hist32(const unsigned char *src, uint64_t n, int threads, uint64_t *cnt, double *s1,
+                   double *s2)
+{
+    memset(cnt, 0, NKEYS * sizeof *cnt);
+    memset(s1, 0, NKEYS * sizeof *s1);
+    memset(s2, 0, NKEYS * sizeof *s2);
+    uint64_t nblocks = (n + BLOCK - 1) / BLOCK;
+    uint64_t wave = (uint64_t)threads;
+    uint32_t *bc = hx_malloc((size_t)wave * NKEYS * sizeof *bc);
+    double *b1 = hx_malloc((size_t)wave * NKEYS * sizeof *b1);
+    double *b2 = hx_malloc((size_t)wave * NKEYS * sizeof *b2);
+    for (uint64_t b0 = 0; b0 < nblocks; b0 += wave) {
+        uint64_t nb = nblocks - b0 < wave ? nblocks - b0 : wave;
+        uint64_t lo = b0 * BLOCK, hi = (b0 + nb) * BLOCK;
+        if (hi > n)
+            hi = n;
+        h32_ctx c = {src + 4 * lo, bc, b1, b2};
+        hx_parallel_blocks(threads, hi - lo, BLOCK, h32_block, &c);
+        for (uint64_t b = 0; b < nb; b++)
+            for (size_t k = 0; k < NKEYS; k++) {
+                cnt[k] += bc[(size_t)b * NKEYS + k];
+                s1[k] += b1[(size_t)b * NKEYS + k];
+                s2[k] += b2[(size_t)b * NKEYS + k];
+            }
+    }
+    free(bc);
+    free(b1);
+    free(b2);
+}
+
+/* ---------------------------------------------------------------- points */
+/* Keys in ascending value order: negative patterns from the most negative
+ * (0xFFFF side) down to -0, then +0 upwards. Non-finite keys are skipped
+ * (and refused by the caller if present). */
+static int key_finite(hx_dtype dt, uint16_t key)
+{
+    if (dt == HX_DT_F16)
+        return (key & 0x7c00) != 0x7c00;
+    return (key & 0x7f80) != 0x7f80; /* BF16 and F32 top halves */
+}
+
+typedef struct {
+    hxq_point *p;
+    size_t n;
+    int32_t *pt_of_key; /* key -> point index, -1 if empty */
+} pointset;
+
+static void build_points(hx_dtype dt, const uint64_t *cnt, const double *s1, const double *s2,
+                         pointset *ps)
+{
+    ps->p = hx_malloc(NKEYS * sizeof *ps->p);
+    ps->pt_of_key = hx_malloc(NKEYS * sizeof *ps->pt_of_key);
+    for (size_t k = 0; k < NKEYS; k++)
+        ps->pt_of_key[k] = -1;
+    ps->n = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int t = 0; t < 32768; t++) {
+            uint16_t key = pass == 0 ? (uint16_t)(0xFFFF - t) : (uint16_t)t;
+            if (!cnt[key] || !key_finite(dt, key))
+                continue;
+            double w = (double)cnt[key], a, b;
+            if (s1) {
+                a = s1[key];
+                b = s2[key];
+            } else {
+                double v = key_value(dt, key);
+                a = w * v;
+                b = w * v * v;
+            }
+            double v = a / w;
+            if (ps->n && ps->p[ps->n - 1].v == v && !s1) { /* -0 and +0 */
+                hxq_point *q = &ps->p[ps->n - 1];
+                q->w += w;
+                q->s1 += a;
+                q->s2 += b;
+            } else {
+                ps->p[ps->n++] = (hxq_point){w, a, b, v};
+            }
+            ps->pt_of_key[key] = (int32_t)(ps->n - 1);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ fit */
+static int fit(const hxq_params *prm, const hxq_point *p, size_t n, double *cent)
+{
+    if (prm->fit == HXQ_FIT_EXACT)
+        return hxq_fit_exact(p, n, prm->k, cent, NULL);
+    return hxq_fit_fast(p, n, prm->k, 1024, 10000, cent, NULL);
+}
+
+/* index of the nearest centroid (ties -> lower) for a sorted codebook */
+static inline int nearest(const double *cent, int k, double v)
+{
+    int lo = 0, hi = k - 1;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (v <= 0.5 * (cent[mid] + cent[mid + 1]))
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+static double point_err(const hxq_point *p, double c)
+{
+    double e = p->s2 - 2 * c * p->s1 + c * c * p->w;
+    return e > 0 ? e : 0;
+}
+
+/* Optimal-mode sidecar: choose points (whole, plus at most one partial)
+ * with the largest per-element error, alternating with the fit. Writes
+ * take[i] = elements of point i in the sidecar. Returns the sidecar count. */
+typedef struct {
+    size_t i;
+    double e;
+} perr;
+
+static int cmp_perr(const void *a, const void *b)
+{
+    const perr *x = a, *y = b;
+    if (x->e != y->e)
+        return x->e > y->e ? -1 : 1;
+    return x->i < y->i ? -1 : (x->i > y->i);
+}
+
+static uint64_t select_sidecar(const hxq_params *prm, const pointset *ps, uint64_t budget,
+                               double *cent, int *used, uint64_t *take)
+{
+    size_t n = ps->n;
+    hxq_point *rest = hx_malloc((n ? n : 1) * sizeof *rest);
+    uint64_t *cur = hx_calloc(n ? n : 1, sizeof *cur);
+    perr *order = hx_malloc((n ? n : 1) * sizeof *order);
+    double best_obj = INFINITY;
+    uint64_t best_total = 0;
+    double c_try[HXQ_K_MAX];
+    memset(take, 0, n * sizeof *take);
+    *used = fit(prm, ps->p, n, cent);
+    if (budget == 0 || *used <= 0)
+        goto done;
+    for (int round = 0; round < 4; round++) {
+        /* per-element error of each point against the current codebook */
+        int kk = *used;
+        for (size_t i = 0; i < n; i++) {
+            double c = cent[nearest(cent, kk, ps->p[i].v)];
+            order[i].i = i;
+            order[i].e = point_err(&ps->p[i], c) / ps->p[i].w;
+        }
+        qsort(order, n, sizeof *order, cmp_perr);
+        memset(cur, 0, n * sizeof *cur);
+        uint64_t left = budget, total = 0;
+        for (size_t r = 0; r < n && left; r++) {
+            const hxq_point *q = &ps->p[order[r].i];
+            if (order[r].e <= 0)
+                break;
+            uint64_t w = (uint64_t)q->w;
+            uint64_t t = w <= left ? w : left;
+            cur[order[r].i] = t;
+            left -= t;
+            total += t;
+            if (t < w)
+                break; /* the one partial point */
+        }
+        /* fit on what the sidecar leaves */
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t w = (uint64_t)ps->p[i].w - cur[i];
+            if (!w)
+                continue;
+            double f = (double)w / ps->p[i].w;
+            rest[m++] = (hxq_point){(double)w, ps->p[i].s1 * f, ps->p[i].s2 * f, ps->p[i].v};
+        }
+        int u = fit(prm, rest, m, c_try);
+        if (u <= 0)
+            break;
+        double obj = hxq_points_sse(rest, m, c_try, u);
+        if (obj < best_obj) {
+            best_obj = obj;
+            best_total = total;
+            memcpy(take, cur, n * sizeof *take);
+            memcpy(cent, c_try, (size_t)u * sizeof *cent);
+            *used = u;
+        } else {
+            break;
+        }
+    }
+done:
+    free(rest);
+    free(cur);
+    free(order);
+    return best_total;
+}
+
+/* -------------------------------------------------------- percentile (compat) */
+/* numpy's default "linear" percentile of the whole tensor. The order
+ * statistics come from the points (16-bit) or an exact collection pass
+ * (F32 buckets). */
+typedef struct {
+    const unsigned char *src;
+    uint64_t n;
+    hx_dtype dt;
+    const pointset *ps;
+    const uint64_t *cnt;
+} tensor_view;
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* value of rank r (0-based) in sorted order */
+static float order_stat(const tensor_view *tv, uint64_t r)
+{
+    const pointset *ps = tv->ps;
+    uint64_t acc = 0;
+    for (size_t i = 0; i < ps->n; i++) {
+        uint64_t w = (uint64_t)ps->p[i].w;
+        if (r < acc + w) {
+            if (tv->dt != HX_DT_F32)
+                return (float)ps->p[i].v;
+            /* F32: collect the values of this point's bucket(s) and sort */
+            size_t cap = (size_t)w, m = 0;
+            float *vals = hx_malloc(cap * sizeof *vals);
+            for (uint64_t e = 0; e < tv->n && m < cap; e++) {
+                uint32_t u;
+                memcpy(&u, tv->src + 4 * e, 4);
+                if (ps->pt_of_key[u >> 16] == (int32_t)i) {
+                    float f;
+                    memcpy(&f, &u, 4);
+                    vals[m++] = f;
+                }
+            }
+            qsort(vals, m, sizeof *vals, cmp_float);
+            float out = vals[r - acc];
+            free(vals);
+            return out;
+        }
+        acc += w;
+    }
+    return (float)ps->p[ps->n - 1].v;
+}
+
+static double percentile(const tensor_view *tv, double q)
+{
+    double vi = (q / 100.0) * (double)(tv->n - 1);
+    uint64_t lo = (uint64_t)floor(vi);
+    uint64_t hi = lo + 1 < tv->n ? lo + 1 : tv->n - 1;
+    double g = vi - (double)lo;
+    float a = order_stat(tv, lo), b = order_stat(tv, hi);
+    float d = b - a;
+    return g >= 0.5 ? (double)b - (double)d * (1 - g) : (double)a + (double)d * g;
+}
+
+/* ------------------------------------------------------------ index pass */
+typedef struct {
+    const unsigned char *src;
+    hx_dtype dt;
+    const uint8_t *lut;    /* 16-bit sources */
+    const uint8_t *flag;   /* per key: 1 = sidecar (whole), 2 = partial */
+    const double *cent;    /* F32 sources: sorted centroids */
+    int k;
+    double lo, hi;         /* compat: outlier thresholds (strict) */
+    int compat;
+    uint8_t *idx;
+    /* per block outputs */
+    int64_t **pos;
+    uint64_t *npos, *cappos;
+    int64_t **ppos;        /* partial-point candidates */
+    uint64_t *nppos, *capp;
+    double (*acc)[HXQ_K_MAX][2]; /* F32: per block sum and count per index */
+} ipass_ctx;
+
+static void push(int64_t **a, uint64_t *n, uint64_t *cap, int64_t v)
+{
+    if (*n == *cap) {
+        *cap = *cap ? 2 * *cap : 256;
+        *a = hx_realloc(*a, *cap * sizeof **a);
+    }
+    (*a)[(*n)++] = v;
+}
+
+static void ipass_block(void *vctx, uint64_t b, uint64_t lo, uint64_t hi)
+{
+    ipass_ctx *c = vctx;
+    if (c->dt != HX_DT_F32) {
+        for (uint64_t i = lo; i < hi; i++) {
+            uint16_t key = load16(c->src, i);
+            c->idx[i] = c->lut[key];
+            if (c->flag[key]) {
+                if (c->compat) {
+                    double v = key_value(c->dt, key);
+                    if (v < c->lo || v > c->hi)
+                        push(&c->pos[b], &c->npos[b], &c->cappos[b], (int64_t)i);
+                } else if (c->flag[key] == 1) {
+                    push(&c->pos[b], &c->npos[b], &c->cappos[b], (int64_t)i);
+                } else {
+                    push(&c->ppos[b], &c->nppos[b], &c->capp[b], (int64_t)i);
+                }
+            }
+        }
+        return;
+    }
+    double (*acc)[2] = c->acc[b];
+    memset(acc, 0, sizeof c->acc[b]);
+    for (uint64_t i = lo; i < hi; i++) {
+        uint32_t u;
+        memcpy(&u, c->src + 4 * i, 4);
+        float f;
+        memcpy(&f, &u, 4);
+        int j = nearest(c->cent, c->k, f);
+        c->idx[i] = (uint8_t)j;
+        uint8_t fl = c->flag[u >> 16];
+        int side = 0;
+        if (c->compat) {
+            if (f < c->lo || f > c->hi) {
+                push(&c->pos[b], &c->npos[b], &c->cappos[b], (int64_t)i);
+                side = 1;
+            }
+        } else if (fl == 1) {
+            push(&c->pos[b], &c->npos[b], &c->cappos[b], (int64_t)i);
+            side = 1;
+        } else if (fl == 2) {
+            push(&c->ppos[b], &c->nppos[b], &c->capp[b], (int64_t)i);
+            side = 2; /* may or may not end up in the sidecar: counted below */
+        }
+        if (side != 1) {
+            acc[j][0] += f;
+            acc[j][1] += 1;
+        }
+    }
+}
+
+/* ------------------------------------------------------------ compat cap */
+typedef struct {
+    int64_t pos;
+    float v;
+} scent;
+
+static int cmp_cap(const void *a, const void *b)
+{
+    const scent *x = a, *y = b;
+    float ax = fabsf(x->v), ay = fabsf(y->v);
+    if (ax != ay)
+        return ax > ay ? -1 : 1;
+    return x->pos < y->pos ? -1 : (x->pos > y->pos);
+}
+
+static int cmp_pos(const void *a, const void *b)
+{
+    const scent *x = a, *y = b;
+    return x->pos < y->pos ? -1 : (x->pos > y->pos);
+}
+
+static float src_value(const unsigned char *src, hx_dtype dt, uint64_t i)
+{
+    if (dt == HX_DT_F32)
+        return loadf(src, i);
+    return key_value(dt, load16(src, i));
+}
+
+/* ----------------------------------------------------------------- stats */
+static void finish_stats(hxq_encoded *out, double sw2, double swr, double sr2, double se,
+                         double se_vq, double maxe)
+{
+    hxq_stats *s = &out->stats;
+    s->n = out->rows * out->cols;
+    s->cosine = (sw2 > 0 && sr2 > 0) ? swr / (sqrt(sw2) * sqrt(sr2)) : (sw2 == sr2 ? 1.0 : 0.0);
+    s->rel_mse = sw2 > 0 ? se / sw2 : 0;
+    s->rel_mse_vq = sw2 > 0 ? se_vq / sw2 : 0;
+    s->max_abs_err = maxe;
+    s->sqnr_db = se > 0 ? 10 * log10(sw2 / se) : INFINITY;
+    s->sidecar_n = out->sc_n;
+    double bytes = (double)s->n + 4.0 * out->k + 12.0 * (double)out->sc_n;
+    s->bits_per_weight = s->n ? bytes * 8 / (double)s->n : 0;
+}
+
+/* ---------------------------------------------------------------- encode */
+hx_status hxq_encode(const char *name, const void *src_v, hx_dtype dt, uint64_t rows,
+                     uint64_t cols, const hxq_params *prm, hxq_encoded *out)
+{
+    double t0 = hx_now();
+    const unsigned char *src = src_v;
+    memset(out, 0, sizeof *out);
+    out->rows = rows;
+    out->cols = cols;
+    uint64_t n = rows * cols;
+    if (dt != HX_DT_BF16 && dt != HX_DT_F16 && dt != HX_DT_F32)
+        return HX_FAIL(HX_EINVAL, "tensor '%s': cannot encode dtype %s (BF16, F16, F32 only)",
+                       name, hx_dtype_name(dt));
+    if (prm->k < 2 || prm->k > HXQ_K_MAX)
+        return HX_FAIL(HX_EINVAL, "k must be in [2, %d], got %d", HXQ_K_MAX, prm->k);
+    if (n == 0)
+        return HX_FAIL(HX_EINVAL, "tensor '%s' is empty", name);
+    int threads = prm->threads > 0 ? prm->threads : 1;
+
+    uint64_t *cnt = hx_malloc(NKEYS * sizeof *cnt);
+    double *s1 = NULL, *s2 = NULL;
+    if (dt == HX_DT_F32) {
+        s1 = hx_malloc(NKEYS * sizeof *s1);
+        s2 = hx_malloc(NKEYS * sizeof *s2);
+        hist32(src, n, threads, cnt, s1, s2);
+    } else {
+        hist16(src, n, threads, cnt);
+    }
+    uint64_t nonfinite = 0;
+    for (size_t k = 0; k < NKEYS; k++)
+        if (cnt[k] && !key_finite(dt, (uint16_t)k))
+            nonfinite += cnt[k];
+    if (nonfinite) {
+        free(cnt);
+        free(s1);
+        free(s2);
+        return HX_FAIL(HX_EFORMAT, "tensor '%s' has %llu non-finite values (NaN/Inf); refusing to encode",
+                       name, (unsigned long long)nonfinite);
+    }
+    pointset ps;
+    build_points(dt, cnt, s1, s2, &ps);
+
+    double cent[HXQ_K_MAX];
+    int used = 0;
+    uint64_t *take = hx_calloc(ps.n, sizeof *take);
+    uint64_t budget = (uint64_t)floor(prm->sidecar_fraction * (double)n);
+    double cmp_lo = 0, cmp_hi = 0;
+    if (prm->compat_033) {
+        used = fit(prm, ps.p, ps.n, cent);
+        tensor_view tv = {src, n, dt, &ps, cnt};
+        cmp_lo = percentile(&tv, 100.0 - prm->compat_percentile);
+        cmp_hi = percentile(&tv, prm->compat_percentile);
+    } else {
+        select_sidecar(prm, &ps, budget, cent, &used, take);
+    }
+    if (used <= 0) {
+        free(cnt);
+        free(s1);
+        free(s2);
+        free(ps.p);
+        free(ps.pt_of_key);
+        free(take);
+        return HX_FAIL(HX_ENOMEM, "tensor '%s': codebook fit failed (out of memory)", name);
+    }
+
+    /* lookup tables */
+    uint8_t *lut = hx_calloc(NKEYS, 1), *flag = hx_calloc(NKEYS, 1);
+    for (size_t k = 0; k < NKEYS; k++) {
+        int32_t pi = ps.pt_of_key[k];
+        if (pi < 0)
+            continue;
+        if (dt != HX_DT_F32)
+            lut[k] = (uint8_t)nearest(cent, used, ps.p[pi].v);
+        if (prm->compat_033) {
+            double v = ps.p[pi].v;
+            /* F32 buckets straddle the thresholds: check per element */
+            if (dt == HX_DT_F32 || v < cmp_lo || v > cmp_hi)
+                flag[k] = 1;
+        } else if (take[pi]) {
+            flag[k] = take[pi] == (uint64_t)ps.p[pi].w ? 1 : 2;
+        }
+    }
+    if (prm->compat_033 && dt == HX_DT_F32)
+        memset(flag, 1, NKEYS); /* every element is tested against lo/hi */
+
+    uint64_t nblocks = (n + BLOCK - 1) / BLOCK;
+    ipass_ctx ic = {0};
+    ic.src = src;
+    ic.dt = dt;
+    ic.lut = lut;
+    ic.flag = flag;
+    ic.cent = cent;
+    ic.k = used;
+    ic.lo = cmp_lo;
+    ic.hi = cmp_hi;
+    ic.compat = prm->compat_033;
+    ic.idx = malloc(n);
+    if (!ic.idx) {
+        free(cnt), free(s1), free(s2), free(ps.p), free(ps.pt_of_key), free(take), free(lut),
+            free(flag);
+        return HX_FAIL(HX_ENOMEM, "tensor '%s': cannot allocate %llu bytes of indices", name,
+                       (unsigned long long)n);
+    }
+    ic.pos = hx_calloc(nblocks, sizeof *ic.pos);
+    ic.npos = hx_calloc(nblocks, sizeof *ic.npos);
+    ic.cappos = hx_calloc(nblocks, sizeof *ic.cappos);
+    ic.ppos = hx_calloc(nblocks, sizeof *ic.ppos);
+    ic.nppos = hx_calloc(nblocks, sizeof *ic.nppos);
+    ic.capp = hx_calloc(nblocks, sizeof *ic.capp);
+    if (dt == HX_DT_F32)
+        ic.acc = hx_malloc(nblocks * sizeof *ic.acc);
+    hx_parallel_blocks(threads, n, BLOCK, ipass_block, &ic);
+
+    /* the partial point: first `quota` occurrences in position order */
+    uint64_t quota = 0;
+    int32_t partial_pt = -1;
+    for (size_t i = 0; i < ps.n; i++)
+        if (take[i] && take[i] < (uint64_t)ps.p[i].w) {
+            quota = take[i];
+            partial_pt = (int32_t)i;
+        }
+    uint64_t total = 0;
+    for (uint64_t b = 0; b < nblocks; b++)
+        total += ic.npos[b];
+    uint64_t qleft = quota;
+    for (uint64_t b = 0; b < nblocks; b++) {
+        uint64_t np = ic.nppos[b] < qleft ? ic.nppos[b] : qleft;
+        total += np;
+        qleft -= np;
+    }
+    scent *sc = hx_malloc((total ? total : 1) * sizeof *sc);
+    uint64_t m = 0;
+    qleft = quota;
+    for (uint64_t b = 0; b < nblocks; b++) {
+        /* merge the two ascending lists of this block */
+        uint64_t a = 0, p = 0, np = ic.nppos[b] < qleft ? ic.nppos[b] : qleft;
+        qleft -= np;
+        while (a < ic.npos[b] || p < np) {
+            int64_t v;
+            if (p >= np || (a < ic.npos[b] && ic.pos[b][a] < ic.ppos[b][p]))
+                v = ic.pos[b][a++];
+            else
+                v = ic.ppos[b][p++];
+            sc[m].pos = v;
+            sc[m].v = src_value(src, dt, (uint64_t)v);
+            m++;
+        }
+        free(ic.pos[b]);
+        free(ic.ppos[b]);
+    }
+    if (prm->compat_033) {
+        /* cap: keep the largest |w| (ties: lower position), then position order;
+         * values rounded through fp16 as 0.3.3 stores them */
+        if (prm->compat_cap > 0 && m > (uint64_t)prm->compat_cap) {
+            qsort(sc, m, sizeof *sc, cmp_cap);
+            m = (uint64_t)prm->compat_cap;
+            qsort(sc, m, sizeof *sc, cmp_pos);
+        }
+        for (uint64_t i = 0; i < m; i++)
+            sc[i].v = hx_f16_to_f32(hx_f32_to_f16(sc[i].v));
+    }
+
+    /* F32: move each centroid to the exact mean of the elements it codes
+     * (the indices stay; the error can only go down). Reduced in block
+     * order, so independent of the thread count. */
+    if (dt == HX_DT_F32) {
+        double sum[HXQ_K_MAX] = {0}, c_n[HXQ_K_MAX] = {0};
+        for (uint64_t b = 0; b < nblocks; b++)
+            for (int j = 0; j < used; j++) {
+                sum[j] += ic.acc[b][j][0];
+                c_n[j] += ic.acc[b][j][1];
+            }
+        /* partial-point elements that were not taken were not accumulated;
+         * leave centroids of those indices alone if affected */
+        (void)partial_pt;
+        for (int j = 0; j < used; j++)
+            if (c_n[j] > 0)
+                cent[j] = sum[j] / c_n[j];
+        free(ic.acc);
+    }
+
+    /* codebook (padded with the largest centroid so it stays sorted) */
+    out->k = prm->no_pad ? used : prm->k;
+    for (int j = 0; j < out->k; j++)
+        out->codebook[j] = (float)cent[j < used ? j : used - 1];
+    out->indices = ic.idx;
+    out->sc_n = m;
+    out->sc_pos = hx_malloc((m ? m : 1) * sizeof *out->sc_pos);
+    out->sc_val = hx_malloc((m ? m : 1) * sizeof *out->sc_val);
+    for (uint64_t i = 0; i < m; i++) {
+        out->sc_pos[i] = sc[i].pos;
+        out->sc_val[i] = sc[i].v;
+    }
+
+    /* statistics */
+    double sw2 = 0, swr = 0, sr2 = 0, se = 0, se_vq = 0, maxe = 0;
+    if (dt != HX_DT_F32) {
+        /* exact from the histogram: every element of a key has the same value */
+        uint64_t *in_sc = NULL;
+        if (prm->compat_033) {
+            in_sc = hx_calloc(NKEYS, sizeof *in_sc);
+            for (uint64_t i = 0; i < m; i++)
+                in_sc[load16(src, (uint64_t)sc[i].pos)]++;
+        }
+        for (size_t k = 0; k < NKEYS; k++) {
+            if (!cnt[k])
+                continue;
+            double v = key_value(dt, (uint16_t)k), w = (double)cnt[k];
+            double c = out->codebook[lut[k]];
+            double ns;
+            if (in_sc)
+                ns = (double)in_sc[k];
+            else {
+                int32_t pi = ps.pt_of_key[k];
+                /* split the point's sidecar share over its keys (+0/-0) */
+                double pw = ps.p[pi].w;
+                ns = pw > 0 ? (double)take[pi] * (w / pw) : 0;
+            }
+            double nq = w - ns;
+            double scv = v;
+            if (in_sc && ns > 0)
+                scv = hx_f16_to_f32(hx_f32_to_f16((float)v));
+            sw2 += w * v * v;
+            swr += nq * v * c + ns * v * scv;
+            sr2 += nq * c * c + ns * scv * scv;
+            se += nq * (v - c) * (v - c) + ns * (v - scv) * (v - scv);
+            se_vq += w * (v - c) * (v - c);
+            if (nq > 0 && fabs(v - c) > maxe)
+                maxe = fabs(v - c);
+            if (ns > 0 && fabs(v - scv) > maxe)
+                maxe = fabs(v - scv);
+        }
+        free(in_sc);
+    } else {
+        float *rec = hx_malloc(n * sizeof *rec);
+        for (uint64_t i = 0; i < n; i++)
+            rec[i] = out->codebook[out->indices[i]];
+        double se_v = 0;
+        for (uint64_t i = 0; i < n; i++) {
+            double d = (double)loadf(src, i) - rec[i];
+            se_v += d * d;
+        }
+        for (uint64_t i = 0; i < m; i++)
+            rec[sc[i].pos] = sc[i].v;
+        hxq_stats tmp;
+        hxq_compare(src, dt, rec, n, &tmp);
+        free(rec);
+        double w2 = 0;
+        for (uint64_t i = 0; i < n; i++) {
+            double v = loadf(src, i);
+            w2 += v * v;
+        }
+        out->stats = tmp;
+        out->stats.rel_mse_vq = w2 > 0 ? se_v / w2 : 0;
+        out->stats.sidecar_n = m;
+        double bytes = (double)n + 4.0 * out->k + 12.0 * (double)m;
+        out->stats.bits_per_weight = bytes * 8 / (double)n;
+    }
+    if (dt != HX_DT_F32)
+        finish_stats(out, sw2, swr, sr2, se, se_vq, maxe);
+    out->stats.levels_used = used;
+    out->stats.seconds = hx_now() - t0;
+
+    free(sc);
+    free(ic.pos);
+    free(ic.npos);
+    free(ic.cappos);
+    free(ic.ppos);
+    free(ic.nppos);
+    free(ic.capp);
+    free(lut);
+    free(flag);
+    free(take);
+    free(ps.p);
+    free(ps.pt_of_key);
+    free(cnt);
+    free(s1);
+    free(s2);
+    return HX_OK;
+}

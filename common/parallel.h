@@ -1,0 +1,19 @@
+/* parallel.h - a minimal parallel-for over pthreads. Work is split into
+ * fixed-size blocks (independent of the thread count) handed out in order,
+ * so code that keeps one partial result per block and reduces them in block
+ * order gets bit-identical results whatever the number of threads. */
+#ifndef HX_PARALLEL_H
+#define HX_PARALLEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* fn(ctx, block, begin, end) for every block of [0, n) of size `block`. */
+typedef void (*hx_block_fn)(void *ctx, uint64_t block, uint64_t begin, uint64_t end);
+
+void hx_parallel_blocks(int threads, uint64_t n, uint64_t block, hx_block_fn fn, void *ctx);
+
+/* Number of online CPUs (at least 1). */
+int hx_ncpus(void);
+
+#endif
