@@ -25,14 +25,16 @@
 #ifndef HX_GPU_H
 #define HX_GPU_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include "common/hx.h"
+#include <stdio.h>
 
 #ifdef __cplusplus
-extern "C" {
+extern "C" { /* hx.h has no C++ guard of its own */
 #endif
+
+#include "common/hx.h"
 
 typedef enum { HXG_F32 = 0, HXG_BF16 = 1 } hxg_dtype;
 
