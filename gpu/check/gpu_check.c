@@ -178,12 +178,11 @@ static hxg_ref_layer as_ref(const hlayer *L)
     return r;
 }
 
-/* Sidecar entries of row o (positions ascending). */
-static int64_t row_nnz(const int64_t *pos, uint64_t n, int64_t cols, int64_t o)
+/* Sidecar entries per row (caller frees). */
+static int64_t *row_counts(const hlayer *L)
 {
-    int64_t c = 0;
-    for (uint64_t j = 0; j < n; j++)
-        if (pos[j] / cols == o) c++;
+    int64_t *c = hx_calloc((size_t)L->rows, sizeof(int64_t));
+    for (uint64_t j = 0; j < L->sc_n; j++) c[L->pos[j] / L->cols]++;
     return c;
 }
 
@@ -272,6 +271,7 @@ static int compare_case(ctx *c, const char *kind, const hlayer *L, const double 
     double *ref = hx_malloc(sizeof(double) * (size_t)n_r);
     double *S = hx_malloc(sizeof(double) * (size_t)n_r);
     double *refx = hx_malloc(sizeof(double) * (size_t)n_r);
+    int64_t *nnzr = row_counts(L);
     double worst = 0, num = 0, den = 0, numx = 0;
     int nan = 0;
     for (int64_t mi = 0; mi < n_m; mi++) {
@@ -286,7 +286,7 @@ static int compare_case(ctx *c, const char *kind, const hlayer *L, const double 
                 nan++;
                 continue;
             }
-            int64_t nnz = L->sc_n ? row_nnz(L->pos, L->sc_n, L->cols, o) : 0;
+            int64_t nnz = nnzr[o];
             double h = gemm ? 2.0 * (ceil(L->cols / 16.0) + 5) + (double)nnz + 3
                             : ceil(L->cols / 256.0) + 1 + 5 + 8 + ceil(nnz / 32.0) + 5 + 3;
             double tol = gamma_h(h) * S[ri] + (yt == HXG_BF16 ? ldexp(fabs(ref[ri]), -8) : 0) + 1e-30;
@@ -323,7 +323,7 @@ static int compare_case(ctx *c, const char *kind, const hlayer *L, const double 
                kind, (long long)L->rows, (long long)L->cols, (long long)M, dt_name(xt),
                dt_name(yt), (unsigned long long)L->sc_n, L->bias != NULL, worst, nan,
                deterministic);
-    free(ref), free(S), free(refx);
+    free(ref), free(S), free(refx), free(nnzr);
     return pass;
 }
 
