@@ -33,6 +33,16 @@ int hub_urldecode(char *s);
  * everything below that folder. */
 int hub_glob_match(const char *pattern, const char *path);
 
+/* ---- local folders (walk.c) ---- */
+/* Every regular file under root as sorted relative paths, skipping .git/
+ * anywhere and .cache/ at the top (huggingface_hub's own metadata). */
+typedef struct hub_walk {
+    char **paths;
+    size_t n, cap;
+} hub_walk;
+hx_status hub_walk_dir(const char *root, hub_walk *w);
+void hub_walk_free(hub_walk *w);
+
 /* ---- hashing (hash.c) ---- */
 void hub_hex(const unsigned char *in, size_t n, char *out);
 int hub_is_hex(const char *s, size_t n);

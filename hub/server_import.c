@@ -9,51 +9,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-typedef struct walk {
-    char **paths;
-    size_t n, cap;
-} walk;
-
-static hx_status walk_dir(const char *root, const char *rel, walk *w, int depth)
-{
-    if (depth > 64)
-        return HX_FAIL(HX_EINVAL, "%s: folders nested too deep", root);
-    char *dir = *rel ? hx_path_join(root, rel) : hx_strdup(root);
-    DIR *d = opendir(dir);
-    if (!d) {
-        hx_seterr("cannot open folder %s: %s", dir, strerror(errno));
-        free(dir);
-        return HX_EIO;
-    }
-    struct dirent *e;
-    hx_status st = HX_OK;
-    while (!st && (e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !strcmp(e->d_name, ".git") ||
-            (!*rel && !strcmp(e->d_name, ".cache")))
-            continue;
-        char *r2 = *rel ? hx_asprintf("%s/%s", rel, e->d_name) : hx_strdup(e->d_name);
-        char *full = hx_path_join(root, r2);
-        struct stat sb;
-        if (stat(full, &sb) != 0) {
-            st = HX_FAIL(HX_EIO, "cannot stat %s: %s", full, strerror(errno));
-        } else if (S_ISDIR(sb.st_mode)) {
-            st = walk_dir(root, r2, w, depth + 1);
-        } else if (S_ISREG(sb.st_mode)) {
-            if (w->n == w->cap)
-                w->paths = hx_realloc(w->paths, (w->cap = w->cap ? 2 * w->cap : 64) * sizeof *w->paths);
-            w->paths[w->n++] = r2;
-            r2 = NULL;
-        }
-        free(full);
-        free(r2);
-    }
-    closedir(d);
-    free(dir);
-    return st;
-}
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
 hx_status hub_server_import(const char *root, const char *dir, const char *repo, const char *branch, int private_,
                             const char *message, char commit[41])
 {
@@ -63,7 +18,7 @@ hx_status hub_server_import(const char *root, const char *dir, const char *repo,
     hx_status st = store_open(&s, root);
     if (st)
         return st;
-    walk w = {0};
+    hub_walk w = {0};
     st_op *ops = NULL;
     size_t nops = 0;
     int exists;
@@ -80,9 +35,8 @@ hx_status hub_server_import(const char *root, const char *dir, const char *repo,
             (st = store_branch_create(s, "model", repo, branch, "main", &http)))
             goto out;
     }
-    if ((st = walk_dir(dir, "", &w, 0)))
+    if ((st = hub_walk_dir(dir, &w)))
         goto out;
-    qsort(w.paths, w.n, sizeof *w.paths, cmp_str);
     ops = hx_calloc(w.n + 1, sizeof *ops);
     for (size_t i = 0; i < w.n; i++) {
         if (!hub_path_safe(w.paths[i])) {
@@ -128,9 +82,7 @@ out:
     for (size_t i = 0; i < nops; i++)
         free(ops[i].path);
     free(ops);
-    for (size_t i = 0; i < w.n; i++)
-        free(w.paths[i]);
-    free(w.paths);
+    hub_walk_free(&w);
     store_close(s);
     return st;
 }
