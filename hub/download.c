@@ -161,6 +161,14 @@ static hx_status fetch_span(dl_ctx *x, CURL *h, dl_file *f, uint64_t start, uint
             hub_http_resp_free(&rs);
             break;
         }
+        if (st == HX_OK && (rs.status == 416 || (rs.status < 300 && done < len))) {
+            /* A complete answer (curl checks Content-Length) with fewer bytes
+             * than listed, or a range past its end: the listing lied. */
+            st = HX_FAIL(HX_EINTEGRITY, "%s: the server delivered %" PRIu64 " bytes but listed %" PRIu64, f->e->path,
+                         start + done, start + len);
+            hub_http_resp_free(&rs);
+            break;
+        }
         if (st == HX_OK && rs.status >= 300) {
             if (hub_http_retryable(&rs) && fails < c->max_retries) {
                 hub_http_backoff(c, fails++, &rs);
@@ -172,10 +180,6 @@ static hx_status fetch_span(dl_ctx *x, CURL *h, dl_file *f, uint64_t start, uint
             st = hub_http_error(&rs, what);
             hub_http_resp_free(&rs);
             break;
-        }
-        if (st == HX_OK && done < len) {
-            /* a clean end before all bytes: the server cut the body */
-            rs.transport_error = 1;
         }
         if (st != HX_OK || rs.transport_error) {
             if (s.got > 0)

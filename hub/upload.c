@@ -320,7 +320,6 @@ hx_status hub_upload_folder(hub_client *c, const char *repo, const char *dir, co
     char *url = hx_asprintf("%s/commit/%s", base, enc);
     free(base);
     free(enc);
-    int lost = 0;
     for (int attempt = 0;; attempt++) {
         hub_http_req rq = {.method = "POST", .url = url, .content_type = "application/x-ndjson",
                            .body = body, .body_len = strlen(body), .follow = 0, .max_resp = 1 << 20};
@@ -341,8 +340,10 @@ hx_status hub_upload_folder(hub_client *c, const char *repo, const char *dir, co
             hub_http_resp_free(&rs);
             break;
         }
-        if (!st && rs.status == 412 && lost) {
-            /* Our earlier attempt may have landed: check nothing is left. */
+        if (!st && rs.status == 412) {
+            /* The head moved. Our earlier attempt may have landed (its answer
+             * lost; libcurl itself re-sends a request whose reused connection
+             * died), so check whether anything is left to change. */
             hub_http_resp_free(&rs);
             size_t left = 0;
             if ((st = preupload(c, h, repo, branch, f, n, &left)))
@@ -358,7 +359,6 @@ hx_status hub_upload_folder(hub_client *c, const char *repo, const char *dir, co
         }
         int retry = (st && rs.transport_error) || (!st && hub_http_retryable(&rs));
         if (retry && attempt < c->max_retries) {
-            lost = 1;
             hub_http_backoff(c, attempt, &rs);
             hub_http_resp_free(&rs);
             st = HX_OK;

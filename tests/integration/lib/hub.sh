@@ -55,5 +55,5 @@ same_tree() {
 }
 # commits URL REPO: number of commits on main
 commits() {
-  curl -sf "$1/api/models/$2/commits/main?limit=1000" | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))'
+  curl -sf --retry 10 --retry-delay 1 --retry-all-errors "$1/api/models/$2/commits/main?limit=1000" | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))'
 }
