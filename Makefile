@@ -60,7 +60,7 @@ $(BUILD)/hxzoo: $(CLI_OBJS) $(BUILD)/libhxzoo.a
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhxzoo.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(DEPFLAGS) -MF $@.d -o $@ $< $(BUILD)/libhxzoo.a $(LDLIBS_ALL) -lcheck -lsubunit -lrt
+	$(CC) $(CFLAGS_ALL) $(DEPFLAGS) -MF $@.d -o $@ $< $(BUILD)/libhxzoo.a $(LDLIBS_ALL) -lcheck -lsubunit -lrt -lm
 
 $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libhxzoo.a
 	@mkdir -p $(dir $@)

@@ -412,7 +412,8 @@ hx_status hub_server_start(const hub_server_opts *o, hub_server **out)
         st = HX_FAIL(HX_EINVAL, "bind address must be an IPv4 address, got '%s'", host);
         goto fail;
     }
-    s->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
+    s->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                                (hx_log_level >= 2 ? MHD_USE_ERROR_LOG : 0),
                             (uint16_t)o->port, NULL, NULL, handler, s, MHD_OPTION_SOCK_ADDR, &sa,
                             MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape,
                             NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)1 << 20,
