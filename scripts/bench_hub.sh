@@ -20,6 +20,7 @@ export HF_HUB_DISABLE_TELEMETRY=1 HF_HUB_DISABLE_XET=1 HF_HUB_DISABLE_PROGRESS_B
 unset HF_HUB_OFFLINE HF_HOME
 
 serve() { # serve NAME ROOT -> URL in $URL
+  rm -f "$W/$1.port"
   "$HX" -q serve --root "$2" --port 0 --port-file "$W/$1.port" >"$W/$1.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 200); do [ -s "$W/$1.port" ] && break; sleep 0.05; done
@@ -51,17 +52,26 @@ t_hx_all=$(dl_hx); t_py_all=$(dl_py)
 t_hx_big=$(dl_hx --include big.bin); t_py_big=$(dl_py big.bin)
 t_hx_small=$(dl_hx --include 'small/*'); t_py_small=$(dl_py 'small/*')
 
-# ---- uploads (fresh store each, nothing deduplicated)
-up_hx() { kill "${pids[-1]}"; rm -rf "$W/r2"; serve up "$W/r2"; local t0; t0=$(now)
-  HF_ENDPOINT=$URL "$HX" -q upload bench/up "$W/src" --jobs "$JOBS" --no-progress >/dev/null; secs "$t0" "$(now)"; }
-up_py() { kill "${pids[-1]}"; rm -rf "$W/r2"; serve up "$W/r2"; HF_ENDPOINT=$URL "$PY" - "$W/src" <<'PY'
+# ---- uploads (fresh store each, nothing deduplicated); the server runs
+# outside $(...) so that it is tracked and stopped
+up_run() { # up_run hx|py -> seconds in $W/up.t
+  rm -rf "$W/r2"; serve up "$W/r2"
+  if [ "$1" = hx ]; then
+    local t0; t0=$(now)
+    HF_ENDPOINT=$URL "$HX" -q upload bench/up "$W/src" --jobs "$JOBS" --no-progress >/dev/null
+    secs "$t0" "$(now)" >"$W/up.t"
+  else
+    HF_ENDPOINT=$URL "$PY" - "$W/src" >"$W/up.t" 2>"$W/py.err" <<'PY' || { cat "$W/py.err" >&2; exit 1; }
 import sys, time
 from huggingface_hub import upload_folder, create_repo
 t0 = time.time(); create_repo("bench/up", exist_ok=True)
 upload_folder(repo_id="bench/up", folder_path=sys.argv[1]); print(time.time() - t0)
 PY
+  fi
+  kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 }
-t_hx_up=$(up_hx); t_py_up=$(up_py)
+up_run hx; t_hx_up=$(cat "$W/up.t")
+up_run py; t_py_up=$(cat "$W/up.t")
 
 row() { printf '%-34s %9.2f s %9.2f s %7.2fx %10.0f MB/s %10.0f MB/s\n' "$1" "$2" "$3" "$(echo "$3 / $2" | bc -l)" \
   "$(echo "$4 / $2 / 1000000" | bc -l)" "$(echo "$4 / $3 / 1000000" | bc -l)"; }
