@@ -654,6 +654,9 @@ hx_status hub_fetch_range(hub_client *c, const char *repo, const char *rev, cons
         } else if (rs.sink_aborted == 1) {
             st = HX_OK; /* we had all we wanted */
         } else if (!st && rs.status >= 300) {
+            if (rs.status == 404 && rs.error_code && !strcmp(rs.error_code, "EntryNotFound") && rs.repo_commit &&
+                hub_is_commit_id(rs.repo_commit) && hub_cache_prepare(c, repo) == HX_OK)
+                hub_cache_no_exist(c, repo, rs.repo_commit, path); /* like hf_hub_download */
             st = hub_http_error(&rs, what);
         }
         if (!st)
