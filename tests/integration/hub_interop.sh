@@ -120,4 +120,22 @@ except RepositoryNotFoundError:
     pass
 PY
 ok "tokens: read/write roles, private repos 401/404, token never in errors"
+
+# 8. gated repo: anonymous 401 GatedRepo, not granted 403 GatedRepo
+curl -sf -X PUT -H "Authorization: Bearer hf_write1" -H 'Content-Type: application/json' \
+  -d '{"gated":"manual"}' "$URL_B/api/models/team/pub/settings" >/dev/null || fail "set gated"
+HF_HUB_CACHE=$T/cacheG "$HXZOO" -q download team/pub >/dev/null 2>"$T/err"; rc=$?
+[ $rc = 8 ] && grep -q "gated" "$T/err" || fail "anonymous read of a gated repo: rc=$rc $(cat "$T/err")"
+HF_TOKEN=hf_read1 HF_HUB_CACHE=$T/cacheG "$HXZOO" -q download team/pub >/dev/null 2>"$T/err"; rc=$?
+[ $rc = 8 ] && grep -q "not been granted" "$T/err" || fail "ungranted read of a gated repo: rc=$rc $(cat "$T/err")"
+HF_TOKEN=hf_read1 HF_HUB_CACHE=$T/cacheG "$PY" - <<'PY' || fail "python sees GatedRepoError"
+from huggingface_hub import hf_hub_download
+from huggingface_hub.errors import GatedRepoError
+try:
+    hf_hub_download("team/pub", "config.json")
+    raise SystemExit("gated file downloaded")
+except GatedRepoError:
+    pass
+PY
+ok "gated repos: 401/403 GatedRepo, clear client errors"
 exit 0
