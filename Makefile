@@ -21,7 +21,7 @@ SAN     ?=
 CFLAGS_ALL = -std=c11 -Wall -Wextra -Werror -Wshadow -Wvla -D_GNU_SOURCE -pthread -I. \
              -I/usr/include/cjson $(OPT) $(SAN) $(CFLAGS)
 DEPFLAGS = -MMD -MP
-LDLIBS_ALL = -lcurl -lcjson -lssl -lcrypto -lzstd -lm -lpthread $(EXTRA_LDLIBS) $(LDLIBS)
+LDLIBS_ALL = -lcurl -lmicrohttpd -lcjson -lssl -lcrypto -lzstd -lm -lpthread $(EXTRA_LDLIBS) $(LDLIBS)
 
 CODEC_DIRS := common codec
 LIB_DIRS   := hub verify zoo cards model
@@ -64,7 +64,7 @@ $(BUILD)/hxzoo: $(CLI_OBJS) $(BUILD)/libhxzoo.a
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhxzoo.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(DEPFLAGS) -MF $@.d -o $@ $< $(BUILD)/libhxzoo.a $(LDLIBS_ALL) -lcheck -lsubunit -lrt
+	$(CC) $(CFLAGS_ALL) $(DEPFLAGS) -MF $@.d -o $@ $< $(BUILD)/libhxzoo.a $(LDLIBS_ALL) -lcheck -lsubunit -lrt -lm
 
 $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libhxzoo.a
 	@mkdir -p $(dir $@)
