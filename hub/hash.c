@@ -179,6 +179,7 @@ void hub_iso_time(double t, char *buf)
     int ms = (int)((t - (double)s) * 1000.0);
     if (ms < 0 || ms > 999)
         ms = 0;
-    snprintf(buf, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+    char d[32];
+    strftime(d, sizeof d, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, 32, "%.19s.%03dZ", d, ms);
 }
