@@ -339,7 +339,7 @@ static int fit(const hxq_params *prm, const hxq_point *p, size_t n, double *cent
 {
     if (prm->fit == HXQ_FIT_EXACT)
         return hxq_fit_exact(p, n, prm->k, cent, NULL);
-    return hxq_fit_fast(p, n, prm->k, 1024, 10000, cent, NULL);
+    return hxq_fit_fast(p, n, prm->k, 30, cent, NULL);
 }
 
 /* index of the nearest centroid (ties -> lower) for a sorted codebook */
