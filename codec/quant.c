@@ -150,17 +150,9 @@ int hxq_fit_exact(const hxq_point *p, size_t n, int k, double *cent, size_t *sta
     size_t *st = malloc((size_t)k * sizeof(size_t));
     uint32_t *rows = malloc((n + 1) * sizeof(uint32_t)), *cols = malloc((n + 1) * sizeof(uint32_t));
     uint32_t *scratch = malloc(4 * (n + 1) * sizeof(uint32_t));
-    if (!prev || !cur || !arg || !st || !rows || !cols || !scratch) {
-        free(rows);
-        free(cols);
-        free(scratch);
-        free(prev);
-        free(cur);
-        free(arg);
-        free(st);
-        prefix_free(&pf);
-        return -1;
-    }
+    int ret = -1;
+    if (!prev || !cur || !arg || !st || !rows || !cols || !scratch)
+        goto out;
     for (size_t j = 0; j <= n; j++) {
         prev[j] = cost(&pf, 0, j);
         arg[j] = 0;
@@ -189,6 +181,8 @@ int hxq_fit_exact(const hxq_point *p, size_t n, int k, double *cent, size_t *sta
     centroids_from_starts(p, n, k, st, cent);
     if (starts)
         memcpy(starts, st, (size_t)k * sizeof(size_t));
+    ret = k;
+out:
     free(rows);
     free(cols);
     free(scratch);
@@ -197,7 +191,7 @@ int hxq_fit_exact(const hxq_point *p, size_t n, int k, double *cent, size_t *sta
     free(arg);
     free(st);
     prefix_free(&pf);
-    return k;
+    return ret;
 }
 
 /* Lloyd iterations on sorted points with sorted centroids; clusters are
