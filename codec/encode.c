@@ -389,14 +389,24 @@ static uint64_t select_sidecar(const hxq_params *prm, const pointset *ps, uint64
     uint64_t best_total = 0;
     double c_try[HXQ_K_MAX];
     memset(take, 0, n * sizeof *take);
-    *used = fit(prm, ps->p, n, cent);
-    if (budget == 0 || *used <= 0)
+    *used = 0;
+    if (budget == 0) {
+        *used = fit(prm, ps->p, n, cent);
         goto done;
+    }
+    double tw = 0, ts = 0;
+    for (size_t i = 0; i < n; i++) {
+        tw += ps->p[i].w;
+        ts += ps->p[i].s1;
+    }
+    double mean = tw > 0 ? ts / tw : 0;
     for (int round = 0; round < 12; round++) {
-        /* per-element error of each point against the current codebook */
+        /* per-element error of each point: against the current codebook, or
+         * in the first round, distance from the mean (the extremes first;
+         * the rounds then trade them for whatever the codebook codes worst) */
         int kk = *used;
         for (size_t i = 0; i < n; i++) {
-            double c = cent[nearest(cent, kk, ps->p[i].v)];
+            double c = round == 0 ? mean : cent[nearest(cent, kk, ps->p[i].v)];
             order[i].i = i;
             order[i].e = point_err(&ps->p[i], c) / ps->p[i].w;
         }
@@ -425,7 +435,9 @@ static uint64_t select_sidecar(const hxq_params *prm, const pointset *ps, uint64
             rest[m++] = (hxq_point){(double)w, ps->p[i].s1 * f, ps->p[i].s2 * f, ps->p[i].v};
         }
         int u;
-        if (prm->fit == HXQ_FIT_EXACT || *used < prm->k) {
+        /* the first round fits from scratch; later rounds move little: warm
+         * start from the best codebook so far */
+        if (prm->fit == HXQ_FIT_EXACT || *used < prm->k || round == 0) {
             u = fit(prm, rest, m, c_try);
         } else {
             memcpy(c_try, cent, (size_t)*used * sizeof *c_try);
