@@ -21,7 +21,7 @@ SAN     ?=
 CFLAGS_ALL = -std=c11 -Wall -Wextra -Werror -Wshadow -Wvla -D_GNU_SOURCE -pthread -I. \
              -I/usr/include/cjson $(OPT) $(SAN) $(CFLAGS)
 DEPFLAGS = -MMD -MP
-LDLIBS_ALL = -lcurl -lmicrohttpd -lcjson -lssl -lcrypto -lzstd -lm -lpthread $(EXTRA_LDLIBS) $(LDLIBS)
+LDLIBS_ALL = -lcurl -lmicrohttpd -lcjson -lpcre2-8 -licuuc -licudata -lopenblas -lssl -lcrypto -lzstd -lm -lpthread $(EXTRA_LDLIBS) $(LDLIBS)
 
 CODEC_DIRS := common codec
 LIB_DIRS   := hub verify zoo cards model
