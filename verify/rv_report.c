@@ -127,8 +127,10 @@ void repo_verify_print(const cJSON *r, FILE *f)
     {
         const char *card = s(ch, "card"), *meas = s(ch, "measured"), *d = s(ch, "detail");
         fprintf(f, "  %-13s %-34s", s(ch, "result"), s(ch, "check"));
-        if (card || meas)
-            fprintf(f, " card %s, measured %s%s", card ? card : "-", meas ? meas : "-", d ? ";" : "");
+        if (card && meas)
+            fprintf(f, " card %s, measured %s%s", card, meas, d ? ";" : "");
+        else if (card || meas)
+            fprintf(f, " %s %s%s", card ? "card" : "measured", card ? card : meas, d ? ";" : "");
         if (d)
             fprintf(f, " %s", d);
         fputc('\n', f);

@@ -183,7 +183,9 @@ hx_status zoo_manifest_load(const char *path, zoo_manifest *z)
         *sl = 0;
     /* texts are relative to the directory above zoo/ (the toolkit root) */
     const cJSON *rt = cJSON_GetObjectItemCaseSensitive(j, "root");
-    if (abs && cJSON_IsString(rt))
+    if (cJSON_IsString(rt) && rt->valuestring[0] == '/')
+        z->root = hx_strdup(rt->valuestring);
+    else if (abs && cJSON_IsString(rt))
         z->root = hx_path_join(abs, rt->valuestring);
     else
         z->root = hx_strdup(abs ? abs : ".");

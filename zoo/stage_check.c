@@ -131,7 +131,7 @@ hx_status zoo_stage_validate(zoo_ctx *c)
             minc = cs->valuedouble, minname = nm;
         if (cs->valuedouble < g->min_cosine) {
             if (nbad++ < 5) {
-                char *f2 = hx_asprintf("%s\n  gate min_cosine: tensor %s cosine %.6f < %.6f (short by %.3g)", fail,
+                char *f2 = hx_asprintf("%s\n  gate min_cosine: tensor %s cosine %.8g < %.8g (short by %.3g)", fail,
                                        nm, cs->valuedouble, g->min_cosine, g->min_cosine - cs->valuedouble);
                 free(fail);
                 fail = f2;
@@ -146,7 +146,7 @@ hx_status zoo_stage_validate(zoo_ctx *c)
     cJSON_AddNumberToObject(cp, "bad_tensors", (double)nbad);
     hx_status st = HX_OK;
     if (nbad) {
-        hx_info("  %ld of %ld tensors below the cosine gate %.6f", nbad, nc, g->min_cosine);
+        hx_info("  %ld of %ld tensors below the cosine gate %.8g", nbad, nc, g->min_cosine);
     } else {
         hx_info("  cosine gate: all %ld compressed tensors >= %.6f (min %.6f, %s)", nc, g->min_cosine, minc, minname);
         /* 2. perplexity / KLD */
