@@ -19,7 +19,8 @@ echo "== hxzoo serve: a local Hub with stories260K as the upstream repo hxzoo-fi
 "$hx" -q serve --root "$work/hub" --port 0 --port-file "$work/port" >"$work/serve.log" 2>&1 &
 pid=$!
 for _ in $(seq 50); do [ -s "$work/port" ] && break; sleep 0.1; done
-export HF_ENDPOINT="http://127.0.0.1:$(cat "$work/port")" HF_TOKEN=hf_demo HF_HUB_CACHE="$work/cache"
+HF_ENDPOINT="http://127.0.0.1:$(cat "$work/port")"
+export HF_ENDPOINT HF_TOKEN=hf_demo HF_HUB_CACHE="$work/cache"
 export HXZOO_BUILD_ROOT="$work/zoo-build"
 echo "   $HF_ENDPOINT"
 echo
