@@ -5,6 +5,7 @@
 #   make demo       the main job on the bundled example
 #   make bench      side-by-side benchmarks (installs the Python references)
 #   make interop    load our output with helix-substrate 0.3.3 + transformers
+#                   (also a zoo repo published to hxzoo serve, via its card's snippet)
 #   make deps       install missing system packages (Debian) and the test venv
 #   make gpu        CUDA kernels (build/libhxgpu.a) and build/gpu-check, when
 #                   nvcc is found (part of `make all`); skipped otherwise
@@ -167,6 +168,7 @@ interop: deps venv-torch
 	$(MAKE) all
 	$(MAKE) fixtures
 	bash tests/interop.sh $(BUILD)
+	bash tests/interop_zoo.sh $(BUILD)
 
 clean:
 	rm -rf build
