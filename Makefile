@@ -5,6 +5,7 @@
 #   make demo       the main job on the bundled example
 #   make bench      side-by-side benchmarks (installs the Python references)
 #   make interop    load our output with helix-substrate 0.3.3 + transformers
+#                   (also a zoo repo published to hxzoo serve, via its card's snippet)
 #   make deps       install missing system packages (Debian) and the test venv
 #   make gpu        CUDA kernels (build/libhxgpu.a) and build/gpu-check, when
 #                   nvcc is found (part of `make all`); skipped otherwise
@@ -21,7 +22,7 @@ SAN     ?=
 CFLAGS_ALL = -std=c11 -Wall -Wextra -Werror -Wshadow -Wvla -D_GNU_SOURCE -pthread -I. \
              -I/usr/include/cjson $(OPT) $(SAN) $(CFLAGS)
 DEPFLAGS = -MMD -MP
-LDLIBS_ALL = -lcurl -lmicrohttpd -lcjson -lssl -lcrypto -lzstd -lm -lpthread $(EXTRA_LDLIBS) $(LDLIBS)
+LDLIBS_ALL = -lcurl -lmicrohttpd -lcjson -lpcre2-8 -licuuc -licudata -lopenblas -lssl -lcrypto -lzstd -lm -lpthread $(EXTRA_LDLIBS) $(LDLIBS)
 
 CODEC_DIRS := common codec
 LIB_DIRS   := hub verify zoo cards model
@@ -167,6 +168,7 @@ interop: deps venv-torch
 	$(MAKE) all
 	$(MAKE) fixtures
 	bash tests/interop.sh $(BUILD)
+	bash tests/interop_zoo.sh $(BUILD)
 
 clean:
 	rm -rf build

@@ -25,7 +25,7 @@
 
 #define HXQ_STATE_FILE ".hxq-state.json"
 #define HXQ_RECEIPT_FILE "hxq_receipt.json"
-#define HXQ_CODEC_VERSION "hxzoo-codec 1"
+/* HXQ_CODEC_VERSION: codec/hxq.h */
 
 void hxq_options_default(hxq_options *o)
 {

@@ -21,6 +21,9 @@
 #include "common/hx.h"
 
 #define HXQ_K_MAX 256
+/* Version of the encoder, recorded in receipts; a new value means zoo models
+ * are rebuilt (it changes whenever the output for a given input changes). */
+#define HXQ_CODEC_VERSION "hxzoo-codec 1"
 #define HXQ_DEFAULT_SIDECAR_FRACTION 0.001
 
 /* ---------------------------------------------------------------- fit */

@@ -1,0 +1,145 @@
+/* tok_decode.c - ids -> text: token strings (special tokens optionally
+ * skipped) run through the tokenizer.json decoder chain (ByteLevel,
+ * Metaspace, Replace, ByteFallback, Fuse, Strip), then joined. */
+#include "model/tok_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void list_set(tok_list *l, size_t i, const char *s, size_t n, tok_list *nl)
+{
+    (void)l;
+    (void)i;
+    tok_list_add(nl, s, n);
+}
+
+static int parse_byte_token(const char *s, size_t n)
+{
+    if (n != 6 || memcmp(s, "<0x", 3) || s[5] != '>')
+        return -1;
+    int v = 0;
+    for (int i = 3; i < 5; i++) {
+        char c = s[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+static void dec_step(const tok_step *st, tok_list *cur, tok_list *nl)
+{
+    tok_buf b = {0};
+    switch (st->kind) {
+    case DS_BYTELEVEL: {
+        tok_buf raw = {0};
+        for (size_t i = 0; i < cur->n; i++) {
+            const char *s = cur->buf.p + cur->v[i].off;
+            size_t n = cur->v[i].len, adv;
+            for (size_t j = 0; j < n; j += adv) {
+                uint32_t cp = tok_utf8_decode(s + j, n - j, &adv);
+                int by = tok_bl_dec(cp);
+                if (by >= 0) {
+                    char c = (char)by;
+                    tok_buf_add(&raw, &c, 1);
+                } else
+                    tok_buf_add(&raw, s + j, adv);
+            }
+        }
+        tok_utf8_lossy(&b, raw.p ? raw.p : "", raw.n);
+        tok_list_add(nl, b.p ? b.p : "", b.n);
+        free(raw.p);
+        break;
+    }
+    case DS_REPLACE:
+    case DS_METASPACE: {
+        const char *pat = st->kind == DS_REPLACE ? st->a : st->a;
+        const char *rep = st->kind == DS_REPLACE ? st->b : " ";
+        size_t pl = strlen(pat);
+        for (size_t i = 0; i < cur->n; i++) {
+            const char *s = cur->buf.p + cur->v[i].off;
+            size_t n = cur->v[i].len;
+            b.n = 0;
+            tok_buf_add(&b, NULL, 0);
+            for (size_t j = 0; j < n;) {
+                if (pl && j + pl <= n && !memcmp(s + j, pat, pl)) {
+                    tok_buf_add(&b, rep, strlen(rep));
+                    j += pl;
+                } else
+                    tok_buf_add(&b, s + j++, 1);
+            }
+            size_t skip = 0;
+            if (st->kind == DS_METASPACE && i == 0 && st->prepend != PP_NEVER && b.n && b.p[0] == ' ')
+                skip = 1;
+            list_set(cur, i, b.p + skip, b.n - skip, nl);
+        }
+        break;
+    }
+    case DS_BYTEFALLBACK: {
+        tok_buf bytes = {0};
+        for (size_t i = 0; i <= cur->n; i++) {
+            int v = i < cur->n ? parse_byte_token(cur->buf.p + cur->v[i].off, cur->v[i].len) : -1;
+            if (v >= 0) {
+                char c = (char)v;
+                tok_buf_add(&bytes, &c, 1);
+                continue;
+            }
+            if (bytes.n) {
+                if (tok_utf8_valid(bytes.p, bytes.n))
+                    tok_list_add(nl, bytes.p, bytes.n);
+                else
+                    for (size_t k = 0; k < bytes.n; k++)
+                        tok_list_add(nl, "\xef\xbf\xbd", 3);
+                bytes.n = 0;
+            }
+            if (i < cur->n)
+                tok_list_add(nl, cur->buf.p + cur->v[i].off, cur->v[i].len);
+        }
+        free(bytes.p);
+        break;
+    }
+    case DS_FUSE:
+        for (size_t i = 0; i < cur->n; i++)
+            tok_buf_add(&b, cur->buf.p + cur->v[i].off, cur->v[i].len);
+        tok_list_add(nl, b.p ? b.p : "", b.n);
+        break;
+    case DS_STRIP: {
+        size_t cl = strlen(st->a);
+        for (size_t i = 0; i < cur->n; i++) {
+            const char *s = cur->buf.p + cur->v[i].off;
+            size_t a = 0, e = cur->v[i].len;
+            for (int k = 0; k < st->left && cl && a + cl <= e && !memcmp(s + a, st->a, cl); k++)
+                a += cl;
+            for (int k = 0; k < st->right && cl && e >= a + cl && !memcmp(s + e - cl, st->a, cl); k++)
+                e -= cl;
+            tok_list_add(nl, s + a, e - a);
+        }
+        break;
+    }
+    }
+    free(b.p);
+}
+
+char *hx_tok_decode(const hx_tok *t, const int32_t *ids, size_t n, int skip_special)
+{
+    tok_list cur = {0};
+    for (size_t i = 0; i < n; i++) {
+        const char *p = hx_tok_piece(t, ids[i]);
+        if (!p || (skip_special && t->is_special[ids[i]]))
+            continue;
+        tok_list_add(&cur, p, strlen(p));
+    }
+    for (size_t s = 0; s < t->ndec; s++) {
+        tok_list nl = {0};
+        dec_step(&t->dec[s], &cur, &nl);
+        tok_list_free(&cur);
+        cur = nl;
+    }
+    tok_buf out = {0};
+    tok_buf_add(&out, NULL, 0);
+    for (size_t i = 0; i < cur.n; i++)
+        tok_buf_add(&out, cur.buf.p + cur.v[i].off, cur.v[i].len);
+    tok_list_free(&cur);
+    return out.p;
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env python3
+"""gen_logits.py MODEL_DIR OUT.json TEXT [--hxq] - golden logits from
+transformers (float32, CPU) for tests/tools/check_logits.c.
+
+The text is encoded with the model's tokenizer (add_special_tokens=True).
+For small vocabularies every logit of every position is stored; otherwise,
+for 4 positions, the top-32 logits plus every 97th vocabulary entry.
+--hxq: MODEL_DIR is an HXQ directory, loaded by the original loader
+(helix-substrate 0.3.3's HF quantizer, CPU naive path, float32).
+Run once with .venv-torch; the outputs are committed."""
+import json
+import sys
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+model_dir, out, text = sys.argv[1], sys.argv[2], sys.argv[3]
+if "--hxq" in sys.argv:
+    import helix_substrate  # noqa: F401  (registers the hxq quantizer)
+torch.manual_seed(0)
+tok = AutoTokenizer.from_pretrained(model_dir)
+ids = tok(text, add_special_tokens=True).input_ids
+model = AutoModelForCausalLM.from_pretrained(model_dir, torch_dtype=torch.float32)
+model.eval()
+with torch.no_grad():
+    logits = model(input_ids=torch.tensor([ids])).logits[0].float().numpy()
+n, V = logits.shape
+rows = []
+if V <= 4096:
+    for p in range(n):
+        rows.append({"pos": p, "idx": list(range(V)), "val": [float(x) for x in logits[p]]})
+else:
+    for p in sorted({0, n // 3, (2 * n) // 3, n - 1}):
+        top = logits[p].argsort()[::-1][:32].tolist()
+        idx = sorted(set(top) | set(range(0, V, 97)))
+        rows.append({"pos": p, "idx": idx, "val": [float(logits[p][i]) for i in idx]})
+with open(out, "w") as f:
+    json.dump({"model": model_dir.rstrip("/").split("/")[-1], "text": text, "ids": ids,
+               "vocab": V, "rows": rows}, f)
+print(out, n, V, file=sys.stderr)

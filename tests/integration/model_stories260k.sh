@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# model_stories260k.sh - the CPU forward pass on the stories260K fixture:
+# golden logits from transformers (dense, and after `hxzoo compress` as
+# loaded by helix-substrate 0.3.3), and the published greedy text of
+# llama2.c's run.c (BOS prompt, 256 steps, temperature 0).
+set -u
+root=${HXZOO_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+hx=${HXZOO:-$root/build/hxzoo}
+tools=$(dirname "$hx")/tools
+fix=$root/tests/fixtures/stories260k
+[ -f "$fix/model.safetensors" ] || { echo "skip: $fix not present"; exit 77; }
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+fail=0
+"$tools/check_logits" "$fix" "$root/tests/golden/logits_stories260k.json" 1e-4 || fail=1
+"$hx" -q generate "$fix" --prompt "" --max-tokens 256 > "$tmp/greedy.txt" || fail=1
+if cmp -s "$tmp/greedy.txt" "$root/tests/golden/stories260k_greedy.txt"; then
+  echo "greedy text: identical to llama2.c's published output"
+else
+  echo "greedy text differs:"; diff "$tmp/greedy.txt" "$root/tests/golden/stories260k_greedy.txt" | head; fail=1
+fi
+# the committed HXQ fixture (made by hxzoo compress) against its golden logits
+"$tools/check_logits" "$root/tests/fixtures/stories260k-hxq" "$root/tests/golden/logits_stories260k_hxq.json" 1e-4 || fail=1
+# and a fresh compress: identical weights are expected while the codec is unchanged
+"$hx" -q compress "$fix" "$tmp/hxq" || fail=1
+want=$(cat "$root/tests/golden/logits_stories260k_hxq.weights.sha256")
+got=$(sha256sum "$tmp/hxq/model.safetensors" | cut -d' ' -f1)
+if [ "$want" != "$got" ]; then
+  echo "hxzoo compress output changed ($got, golden made for $want):"
+  echo "note: hxzoo compress output differs from the committed HXQ fixture; regenerate with tests/golden/regen_hxq.sh"
+else
+  echo "hxzoo compress output is identical to the committed HXQ fixture"
+fi
+exit $fail
