@@ -5,6 +5,8 @@
 #include "common/parallel.h"
 #include "model/model_internal.h"
 
+#include <cblas.h>
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +149,11 @@ hx_status hx_model_load(const char *dir, int max_ctx, hx_model **out)
         max_ctx = 1;
     m->max_ctx = max_ctx;
     m->threads = hx_ncpus();
+    if (m->threads > HX_MAX_SLOTS)
+        m->threads = HX_MAX_SLOTS;
+    m->nslots = m->threads;
+    /* our own threads split the work; BLAS runs single-threaded inside */
+    openblas_set_num_threads(1);
     hx_st_model *st;
     if ((s = hx_st_model_open(dir, &st))) {
         free(m);
@@ -172,7 +179,7 @@ hx_status hx_model_load(const char *dir, int max_ctx, hx_model **out)
     m->att = hx_malloc(T * qd * sizeof(float));
     m->hb = hx_malloc(T * c->hidden * sizeof(float));
     m->hb2 = hx_malloc(T * c->hidden * sizeof(float));
-    m->scores = hx_malloc((size_t)128 * T * sizeof(float));
+    m->scores = hx_malloc((size_t)m->nslots * QBLOCK * T * sizeof(float));
     rope_tables(m);
     *out = m;
     return HX_OK;

@@ -5,6 +5,9 @@
 
 #include "model/model.h"
 
+#define QBLOCK 128      /* query rows per attention task */
+#define HX_MAX_SLOTS 64 /* attention scratch slots (>= threads) */
+
 typedef struct hx_layer {
     float *attn_norm, *mlp_norm;
     float *wq, *wk, *wv, *wo;     /* [out, in] row-major */
@@ -22,7 +25,9 @@ struct hx_model {
     float *kcache, *vcache; /* [layer][max_ctx][kv_dim] */
     float *rope_cos, *rope_sin; /* [max_ctx][head_dim/2] */
     /* scratch for max_ctx rows */
-    float *x, *xn, *q, *k, *v, *att, *hb, *hb2, *scores;
+    float *x, *xn, *q, *k, *v, *att, *hb, *hb2;
+    float *scores; /* nslots attention scratch slots of QBLOCK x max_ctx */
+    int nslots;
     int threads;
 };
 

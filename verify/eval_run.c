@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ROWS 32
+#define ROWS 128
 
 struct rows_ctx {
     const float *lm, *lb; /* [ROWS, V] logits: model, base (or NULL) */
