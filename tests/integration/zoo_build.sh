@@ -69,7 +69,7 @@ json.dump(d, open(sys.argv[2], "w"))
 PY
 "$HXZOO" build stories260k --manifest "$T/m-gate.json" --build-dir "$T/gate" >"$T/o4" 2>&1; rc=$?
 [ $rc = 10 ] || fail "failed gate: rc=$rc $(cat "$T/o4")"
-grep -q "gate max_dppl_pct: dPPL +0.1[0-9]*% > 0.0100% (over by" "$T/o4" || fail "gate message: $(cat "$T/o4")"
+grep -Eq "gate max_dppl_pct: dPPL [+-][0-9.]+% > 0.0100% \(over by" "$T/o4" || fail "gate message: $(cat "$T/o4")"
 [ -f "$T/gate/receipts/4-validate.failed.json" ] || fail "no failed-gate receipt"
 curl -sf "$URL_A/api/models/EchoLabs33/gate-test" >/dev/null && fail "a repo was created despite the failed gate"
 "$PY" - "$root/zoo/manifest.json" "$T/m-cos.json" <<'PY'
