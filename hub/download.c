@@ -41,6 +41,8 @@ typedef struct dl_file {
     int hs_live, hashing, hash_broken;
     uint64_t hashed;
     uint64_t *written;
+    int slot;         /* progress line; -2 until the first task starts */
+    uint64_t resumed; /* bytes found on disk (journal) */
 } dl_file;
 
 typedef struct dl_task {
@@ -87,6 +89,7 @@ typedef struct sink_ctx {
     uint64_t limit;   /* max bytes expected in this attempt */
     hub_hasher *hash; /* NULL for chunks */
     dl_file *f;       /* chunks: advance the file's in-order hash */
+    int slot;         /* progress line */
     int checked;
     int restart;      /* server ignored Range: caller restarts from 0 */
     char err[300];
@@ -220,7 +223,7 @@ static int sink(void *ud, const void *buf, size_t n)
     if (s->f)
         chunk_written(s->f, s->start + s->got, buf, n);
     s->got += n;
-    hub_progress_add(s->c, n);
+    hub_progress_file_add(s->c, s->slot, n);
     return 0;
 }
 
@@ -246,7 +249,7 @@ static hx_status fetch_span(dl_ctx *x, CURL *h, dl_file *f, uint64_t start, uint
         snprintf(range, sizeof range, "bytes=%" PRIu64 "-%" PRIu64, a, start + len - 1);
         hub_http_resp rs = {0};
         sink_ctx s = {.c = c, .h = h, .rs = &rs, .fd = f->fd, .start = a, .limit = len - done, .hash = hash,
-                      .f = f->written ? f : NULL};
+                      .f = f->written ? f : NULL, .slot = f->slot};
         hub_http_req rq = {.method = "GET", .url = url, .follow = 1, .range = whole ? NULL : range,
                            .sink = sink, .sink_ctx = &s};
         st = hub_http(c, h, &rq, &rs);
@@ -364,7 +367,9 @@ static void file_done(dl_ctx *x, dl_file *f)
     f->lockfd = -1;
     if (!atomic_load(&f->failed)) {
         atomic_fetch_add(&x->fetched, f->e->size);
-        hub_progress_file_done(x->c, "downloaded", f->e->path, f->e->size, 1);
+        hub_progress_file_done(x->c, "downloaded", f->e->path, f->e->size, 1, f->slot);
+    } else {
+        hub_progress_file_release(x->c, f->slot);
     }
 }
 
@@ -373,6 +378,10 @@ static void run_task(void *ud, size_t i, CURL *h)
     dl_ctx *x = ud;
     dl_task *t = &x->tasks[i];
     dl_file *f = t->f;
+    pthread_mutex_lock(&f->mu);
+    if (f->slot == -2)
+        f->slot = hub_progress_file_begin(x->c, f->e->path, f->e->size, f->resumed);
+    pthread_mutex_unlock(&f->mu);
     if (atomic_load(&f->failed))
         goto chunk_end;
     if (t->chunk == UINT64_MAX) {
@@ -403,7 +412,7 @@ static void run_task(void *ud, size_t i, CURL *h)
                     off += (uint64_t)r;
                 }
                 free(buf);
-                hub_progress_add(x->c, have);
+                hub_progress_resumed(x->c, f->slot, have);
             }
             int restart = 0;
             hx_status st = have < f->e->size ? fetch_span(x, h, f, have, f->e->size - have, &hs, &restart) : HX_OK;
@@ -600,6 +609,7 @@ hx_status hub_download(hub_client *c, const char *repo, const hub_download_opts 
         f->e = e;
         snprintf(f->blob, sizeof f->blob, "%s", blob);
         f->fd = f->jfd = f->lockfd = -1;
+        f->slot = -2;
         pthread_mutex_init(&f->mu, NULL);
         total_bytes += e->size;
         ntasks += e->size >= PARALLEL_MIN ? (e->size + CHUNK - 1) / CHUNK : 1;
@@ -661,7 +671,8 @@ hx_status hub_download(hub_client *c, const char *repo, const hub_download_opts 
                 tasks[nt++] = (dl_task){f, ch};
             } else {
                 f->written[ch] = chunk_len(f, ch);
-                hub_progress_add(c, f->e->size - ch * CHUNK < CHUNK ? f->e->size - ch * CHUNK : CHUNK);
+                hub_progress_resumed(c, -1, chunk_len(f, ch));
+                f->resumed += chunk_len(f, ch);
             }
         }
         free(jb);
