@@ -12,7 +12,17 @@ HX="$root/$build/hxzoo"
 PY=${PY:-$root/.venv/bin/python}
 BIG_MB=${HUB_BENCH_BIG_MB:-2048}
 JOBS=${HUB_BENCH_JOBS:-8}
-W=$(mktemp -d "${HUB_BENCH_DIR:-/tmp}/hxzoo-hubbench.XXXXXX")
+# HUB_BENCH_DIR: where the source folder, the server roots and both
+# clients' caches live (default /tmp; /dev/shm measures the clients rather
+# than the disk). Needs about 4.5x the large file there.
+base=${HUB_BENCH_DIR:-/tmp}
+need_kb=$(( BIG_MB * 1024 * 9 / 2 + 65536 ))
+avail_kb=$(df -Pk "$base" | awk 'NR==2 {print $4}')
+if [ "$avail_kb" -lt "$need_kb" ]; then
+  echo "hub bench: $base has $((avail_kb / 1024)) MB free, needs $((need_kb / 1024)) MB; skipped" >&2
+  exit 0
+fi
+W=$(mktemp -d "$base/hxzoo-hubbench.XXXXXX")
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$W"; }
 trap cleanup EXIT
@@ -30,6 +40,7 @@ now() { date +%s.%N; }
 secs() { echo "$2 - $1" | bc -l; }
 
 echo "hub bench: ${BIG_MB} MB file + 200 small files, $(nproc) cores, $(uname -sr)"
+echo "storage: $base ($(df -PT "$W" | awk 'NR==2 {print $2}')); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 mkdir -p "$W/src/small"
 head -c $((BIG_MB << 20)) /dev/urandom >"$W/src/big.bin"
 for i in $(seq -w 1 200); do head -c $(( (RANDOM % 60 + 4) * 1024 )) /dev/urandom >"$W/src/small/f$i.txt"; done
@@ -81,3 +92,4 @@ row "download all (1 big + 201 small)" "$t_hx_all" "$t_py_all" "$total"
 row "download big file only" "$t_hx_big" "$t_py_big" "$bigb"
 row "download 200 small files only" "$t_hx_small" "$t_py_small" "$smallb"
 row "upload all (fresh store)" "$t_hx_up" "$t_py_up" "$total"
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
