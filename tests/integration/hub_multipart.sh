@@ -4,7 +4,8 @@
 # by hand to check that it still refuses wrong content and accepts right
 # content however the parts come: in order, in reverse order, a part sent
 # twice (the fallback that hashes the assembled file), concurrently, and
-# content whose SHA-256 or size does not match.
+# content whose SHA-256 or size does not match. Then a chunked download
+# must be hashed while it arrives.
 . "$(dirname "$0")/lib/hub.sh"
 have_py || { echo "SKIP: no huggingface_hub in $PY"; exit 77; }
 # verbose, to see which hashing path each completion took
@@ -83,4 +84,17 @@ PY
 grep -q "hashed in order while receiving" "$T/M.log" || fail "no upload was hashed in order"
 grep -q "hashing the assembled file" "$T/M.log" || fail "the fallback path was not exercised"
 ok "multipart: in-order hashing, fallback, and refusal of wrong content"
+
+# the client side: an upload with hxzoo (multipart, hashed in order by the
+# server) and a download of the chunked file hashed while it arrives (no
+# pass over the file afterwards), content intact
+mkdir -p "$T/big"
+head -c 150000000 /dev/urandom >"$T/big/big.bin"
+export HF_ENDPOINT=$URL_M HF_TOKEN=hf_t
+"$HXZOO" -q upload org/big "$T/big" --no-progress >/dev/null || fail "upload"
+HF_HUB_CACHE=$T/c "$HXZOO" -v download org/big --no-progress >"$T/dl.out" 2>"$T/dl.err" || fail "download"
+grep -q "big.bin: hashed in order while transferring" "$T/dl.err" || { cat "$T/dl.err"; fail "chunked download not hashed in order"; }
+grep -q "hashing the whole file" "$T/dl.err" && fail "a second pass over the file"
+cmp "$T/big/big.bin" "$(tail -1 "$T/dl.out")/big.bin" || fail "downloaded content differs"
+ok "chunked download hashed in order while transferring; content intact"
 exit 0
