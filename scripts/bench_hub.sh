@@ -8,7 +8,7 @@
 set -euo pipefail
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
-HX="$root/$build/hxzoo"
+HX=${HUB_BENCH_HXZOO:-$root/$build/hxzoo}  # HUB_BENCH_HXZOO: compare another binary
 PY=${PY:-$root/.venv/bin/python}
 BIG_MB=${HUB_BENCH_BIG_MB:-2048}
 JOBS=${HUB_BENCH_JOBS:-8}
