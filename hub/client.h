@@ -35,7 +35,7 @@ struct hub_client {
     atomic_int prog_files_done;
     int prog_files_total;
     const char *prog_label;
-    double prog_t0, prog_last;
+    double prog_t0, prog_last, prog_interval;
     uint64_t prog_base;  /* resumed bytes: counted, not in the rate */
     int prog_lines;      /* height of the block drawn last */
     hub_prog_slot prog_slots[HUB_PROG_SLOTS];

@@ -93,11 +93,11 @@ static int bars(const hub_client *c) { return c->progress && !c->json; }
 
 static void maybe_draw(hub_client *c)
 {
-    if (!bars(c) || hx_now() - c->prog_last < REDRAW_S)
+    if (!bars(c) || hx_now() - c->prog_last < c->prog_interval)
         return;
     if (pthread_mutex_trylock(&c->out_mu) != 0)
         return; /* someone is drawing */
-    if (hx_now() - c->prog_last >= REDRAW_S)
+    if (hx_now() - c->prog_last >= c->prog_interval)
         draw(c, 0);
     pthread_mutex_unlock(&c->out_mu);
 }
@@ -114,6 +114,9 @@ void hub_progress_begin(hub_client *c, const char *label, int files, uint64_t by
     c->prog_t0 = hx_now();
     c->prog_last = 0;
     c->prog_lines = 0;
+    /* tests: HXZOO_PROGRESS_INTERVAL_MS (0 = redraw on every update) */
+    const char *iv = getenv("HXZOO_PROGRESS_INTERVAL_MS");
+    c->prog_interval = iv && *iv ? atof(iv) / 1000.0 : REDRAW_S;
     memset(c->prog_slots, 0, sizeof c->prog_slots);
     if (c->json) {
         printf("{\"event\":\"start\",\"what\":\"%s\",\"files\":%d,\"bytes\":%" PRIu64 "}\n", label, files, bytes);

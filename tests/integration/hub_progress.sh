@@ -11,6 +11,9 @@ make_model "$T/src" 200000000
 start_server P "$T/root"
 export HF_ENDPOINT=$URL_P HF_TOKEN=hf_t
 ESC=$(printf '\033')
+# redraw on every update so that each file's line shows however fast the
+# machine (the default is at most 10 redraws a second)
+export HXZOO_PROGRESS_INTERVAL_MS=0
 
 # a terminal: per-file lines and the total line, redrawn in place
 HF_HUB_CACHE=$T/c1 timeout 120 script -qfec "'$HXZOO' download org/p --jobs 2" /dev/null >"$T/tty.out" 2>&1 \
@@ -47,4 +50,13 @@ grep -q '"event":"start"' "$T/j.out" && grep -q '"event":"downloaded","path":"bi
 HF_HUB_CACHE=$T/c4 timeout 120 script -qfec "'$HXZOO' -q download org/p" /dev/null >"$T/q.out" 2>&1 || fail "-q"
 grep -q "$ESC\|total" "$T/q.out" && fail "-q printed progress"
 ok "pipe: no escape codes; --json: events only; -q: quiet"
+
+# the default rate limit: a 200 MB download redraws at most ~10x a second
+unset HXZOO_PROGRESS_INTERVAL_MS
+HF_HUB_CACHE=$T/c5 timeout 120 script -qfec "'$HXZOO' download org/p --jobs 2" /dev/null >"$T/tty5.out" 2>&1 || fail "download"
+n=$(grep -o "$ESC\[[0-9]*A" "$T/tty5.out" | wc -l)
+s=$(grep -Eo 'in [0-9.]+ s' "$T/tty5.out" | tail -1 | grep -Eo '[0-9.]+')
+[ -n "$s" ] || fail "no summary line"
+[ "$(echo "$n <= $s * 10 + 3" | bc)" = 1 ] || fail "$n redraws in $s s: more than 10 a second"
+ok "default: $n redraws in $s s (at most 10 a second)"
 exit 0
