@@ -43,7 +43,7 @@ VENV_PY  := $(VENV)/bin/python
 TVENV    := .venv-torch
 TVENV_PY := $(TVENV)/bin/python
 
-.PHONY: all deps venv venv-torch test test-unit test-asan demo bench interop clean fixtures gpu \
+.PHONY: all deps venv venv-torch test test-unit test-asan demo bench bench-hub interop clean fixtures gpu \
         gpu-check
 
 all: $(BUILD)/hxzoo $(BUILD)/libhxcodec.a $(BUILD)/libhxzoo.a $(TEST_BINS) $(TOOL_BINS) gpu
@@ -163,6 +163,13 @@ bench: deps venv-torch
 	$(MAKE) all
 	$(MAKE) fixtures
 	bash scripts/bench.sh $(BUILD)
+	$(MAKE) bench-hub
+
+# Hub transfers over loopback, on the disk (/tmp) and on tmpfs (/dev/shm).
+bench-hub: deps
+	$(MAKE) all
+	bash scripts/bench_hub.sh $(BUILD)
+	HUB_BENCH_DIR=/dev/shm bash scripts/bench_hub.sh $(BUILD)
 
 interop: deps venv-torch
 	$(MAKE) all

@@ -12,6 +12,15 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#define HUB_PROG_SLOTS 64
+typedef struct hub_prog_slot { /* one file being transferred */
+    const char *path;
+    uint64_t size, base;
+    atomic_ullong done;
+    double t0;
+    int used;
+} hub_prog_slot;
+
 struct hub_client {
     char *endpoint;   /* no trailing slash */
     char *token;      /* never logged */
@@ -21,12 +30,15 @@ struct hub_client {
     double retry_base;   /* seconds; first backoff step */
     int max_retries;
     long stall_timeout;  /* seconds without a byte before giving up */
-    /* progress */
+    /* progress (report.c); slots and the block state under out_mu */
     atomic_ullong prog_done, prog_total;
     atomic_int prog_files_done;
     int prog_files_total;
     const char *prog_label;
-    double prog_t0;
+    double prog_t0, prog_last, prog_interval;
+    uint64_t prog_base;  /* resumed bytes: counted, not in the rate */
+    int prog_lines;      /* height of the block drawn last */
+    hub_prog_slot prog_slots[HUB_PROG_SLOTS];
     pthread_mutex_t out_mu;
 };
 
@@ -45,6 +57,10 @@ typedef struct hub_http_req {
     int follow;               /* follow redirects (auth only to the endpoint) */
     int retry;                /* retry 408/429/5xx/transport errors */
     size_t max_resp;          /* cap on an in-memory body; 0 = 64 MiB */
+    /* Upload progress: body bytes sent beyond *prog_sent (replays after a
+     * retry count once) go to progress slot prog_slot (when prog_sent). */
+    uint64_t *prog_sent;
+    int prog_slot;
     /* Streamed 2xx body: return 0 to continue, non-zero to abort. */
     int (*sink)(void *ctx, const void *buf, size_t n);
     void *sink_ctx;
@@ -91,8 +107,17 @@ int hub_cache_lock(hub_client *c, const char *repo, const char *blob);
 
 /* ---- report.c ---- */
 void hub_progress_begin(hub_client *c, const char *label, int files, uint64_t bytes);
-void hub_progress_add(hub_client *c, uint64_t n);
-void hub_progress_file_done(hub_client *c, const char *event, const char *path, uint64_t size, int transferred);
+/* A file starts transferring: its line on the terminal. Returns a slot
+ * (-1: none free; its bytes then count in the total only). resumed =
+ * bytes already there (shown, not in the rate). */
+int hub_progress_file_begin(hub_client *c, const char *path, uint64_t size, uint64_t resumed);
+void hub_progress_file_add(hub_client *c, int slot, uint64_t n); /* file and total */
+void hub_progress_add(hub_client *c, uint64_t n);                /* total only */
+void hub_progress_resumed(hub_client *c, int slot, uint64_t n);  /* already there from a previous run */
+void hub_progress_file_release(hub_client *c, int slot);         /* failed: drop its line */
+/* A file is done: JSON event; its line (slot, may be -1) goes away. */
+void hub_progress_file_done(hub_client *c, const char *event, const char *path, uint64_t size, int transferred,
+                            int slot);
 void hub_progress_end(hub_client *c);
 
 #endif

@@ -30,7 +30,19 @@ typedef struct dl_file {
     atomic_int failed;
     hx_status st;
     char err[600];
-    pthread_mutex_t mu;
+    pthread_mutex_t mu; /* guards st/err and the in-order hashing state */
+    /* Chunked files are hashed in order while the chunks arrive: hs holds
+     * [0, hashed); written[k] = bytes of chunk k written contiguously from
+     * its start. The thread whose write extends the contiguous prefix
+     * hashes it (from its buffer, or read back from the page cache for
+     * bytes other threads wrote), so no pass over the file is left at the
+     * end. One thread hashes at a time (hashing). */
+    hub_hasher hs;
+    int hs_live, hashing, hash_broken;
+    uint64_t hashed;
+    uint64_t *written;
+    int slot;         /* progress line; -2 until the first task starts */
+    uint64_t resumed; /* bytes found on disk (journal) */
 } dl_file;
 
 typedef struct dl_task {
@@ -76,10 +88,99 @@ typedef struct sink_ctx {
     uint64_t got;     /* bytes written in this attempt */
     uint64_t limit;   /* max bytes expected in this attempt */
     hub_hasher *hash; /* NULL for chunks */
+    dl_file *f;       /* chunks: advance the file's in-order hash */
+    int slot;         /* progress line */
     int checked;
     int restart;      /* server ignored Range: caller restarts from 0 */
     char err[300];
 } sink_ctx;
+
+
+static uint64_t chunk_len(const dl_file *f, uint64_t k)
+{
+    return f->e->size - k * CHUNK < CHUNK ? f->e->size - k * CHUNK : CHUNK;
+}
+
+/* End of the contiguous written prefix that starts at f->hashed (mu held). */
+static uint64_t written_end(const dl_file *f)
+{
+    uint64_t k = f->hashed / CHUNK;
+    if (k >= f->nchunks)
+        return f->hashed;
+    while (k + 1 < f->nchunks && f->written[k] == chunk_len(f, k))
+        k++;
+    return k * CHUNK + f->written[k];
+}
+
+/* Feed [from, to) into f->hs: the part inside [moff, moff+mlen) from mem,
+ * the rest read back (page cache). Returns 0 on a read error. */
+static int hash_span(dl_file *f, uint64_t from, uint64_t to, const char *mem, uint64_t moff, size_t mlen, char **rbuf)
+{
+    const size_t RB = (size_t)4 << 20;
+    uint64_t pos = from;
+    while (pos < to) {
+        if (mem && pos >= moff && pos < moff + mlen) {
+            uint64_t e = moff + mlen < to ? moff + mlen : to;
+            hub_hasher_update(&f->hs, mem + (pos - moff), (size_t)(e - pos));
+            pos = e;
+            continue;
+        }
+        uint64_t e = to;
+        if (mem && pos < moff && moff < e)
+            e = moff;
+        if (e - pos > RB)
+            e = pos + RB;
+        if (!*rbuf)
+            *rbuf = hx_malloc(RB);
+        ssize_t r = pread(f->fd, *rbuf, (size_t)(e - pos), (off_t)pos);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return 0;
+        hub_hasher_update(&f->hs, *rbuf, (size_t)r);
+        pos += (uint64_t)r;
+    }
+    return 1;
+}
+
+/* Advance the in-order hash as far as the written prefix reaches; mem is
+ * the buffer just written at [moff, moff+mlen) (may be NULL). Returns at
+ * once when another thread is hashing: that thread picks the bytes up. */
+static void hash_advance(dl_file *f, const void *mem, uint64_t moff, size_t mlen)
+{
+    char *rbuf = NULL;
+    pthread_mutex_lock(&f->mu);
+    for (int guard = 0; guard < 1 << 20 && !f->hashing && !f->hash_broken && f->hs_live; guard++) {
+        uint64_t from = f->hashed, to = written_end(f);
+        if (to <= from)
+            break;
+        f->hashing = 1;
+        pthread_mutex_unlock(&f->mu);
+        int ok = hash_span(f, from, to, mem, moff, mlen, &rbuf);
+        pthread_mutex_lock(&f->mu);
+        f->hashing = 0;
+        if (ok)
+            f->hashed = to;
+        else
+            f->hash_broken = 1; /* finalize hashes the file from disk */
+    }
+    pthread_mutex_unlock(&f->mu);
+    free(rbuf);
+}
+
+static void chunk_written(dl_file *f, uint64_t off, const void *buf, size_t n)
+{
+    uint64_t k = off / CHUNK;
+    pthread_mutex_lock(&f->mu);
+    if (k < f->nchunks && off + n - k * CHUNK > f->written[k])
+        f->written[k] = off + n - k * CHUNK;
+    /* worth a try only when this write lies in the contiguous prefix that
+     * starts at the hashed frontier */
+    int mine = !f->hashing && f->hs_live && f->hashed < off + n && written_end(f) >= off + n;
+    pthread_mutex_unlock(&f->mu);
+    if (mine)
+        hash_advance(f, buf, off, n);
+}
 
 static int sink(void *ud, const void *buf, size_t n)
 {
@@ -119,8 +220,10 @@ static int sink(void *ud, const void *buf, size_t n)
     }
     if (s->hash)
         hub_hasher_update(s->hash, buf, n);
+    if (s->f)
+        chunk_written(s->f, s->start + s->got, buf, n);
     s->got += n;
-    hub_progress_add(s->c, n);
+    hub_progress_file_add(s->c, s->slot, n);
     return 0;
 }
 
@@ -145,7 +248,8 @@ static hx_status fetch_span(dl_ctx *x, CURL *h, dl_file *f, uint64_t start, uint
         int whole = a == 0 && done == 0 && len == f->e->size;
         snprintf(range, sizeof range, "bytes=%" PRIu64 "-%" PRIu64, a, start + len - 1);
         hub_http_resp rs = {0};
-        sink_ctx s = {.c = c, .h = h, .rs = &rs, .fd = f->fd, .start = a, .limit = len - done, .hash = hash};
+        sink_ctx s = {.c = c, .h = h, .rs = &rs, .fd = f->fd, .start = a, .limit = len - done, .hash = hash,
+                      .f = f->written ? f : NULL, .slot = f->slot};
         hub_http_req rq = {.method = "GET", .url = url, .follow = 1, .range = whole ? NULL : range,
                            .sink = sink, .sink_ctx = &s};
         st = hub_http(c, h, &rq, &rs);
@@ -205,7 +309,19 @@ static hx_status finalize(dl_ctx *x, dl_file *f, const char *sha256_hex, const c
     hub_client *c = x->c;
     const hub_entry *e = f->e;
     char s256[65], s1[41];
+    if (!sha256_hex && f->written) {
+        hash_advance(f, NULL, 0, 0); /* the remainder, e.g. chunks already on disk when resuming */
+        if (f->hs_live && !f->hash_broken && f->hashed == e->size) {
+            hx_debug("%s: hashed in order while transferring", e->path);
+            hub_hasher_final(&f->hs, s256, e->sha256[0] ? NULL : s1);
+            f->hs_live = 0;
+            sha256_hex = s256;
+            sha1_hex = e->sha256[0] ? NULL : s1;
+        }
+    }
     if (!sha256_hex) {
+        if (f->written)
+            hx_debug("%s: hashing the whole file after the transfer", e->path);
         hx_status st = hub_hash_fd(f->fd, e->size, s256, e->sha256[0] ? NULL : s1, f->incomplete);
         if (st)
             return st;
@@ -251,7 +367,9 @@ static void file_done(dl_ctx *x, dl_file *f)
     f->lockfd = -1;
     if (!atomic_load(&f->failed)) {
         atomic_fetch_add(&x->fetched, f->e->size);
-        hub_progress_file_done(x->c, "downloaded", f->e->path, f->e->size, 1);
+        hub_progress_file_done(x->c, "downloaded", f->e->path, f->e->size, 1, f->slot);
+    } else {
+        hub_progress_file_release(x->c, f->slot);
     }
 }
 
@@ -260,6 +378,10 @@ static void run_task(void *ud, size_t i, CURL *h)
     dl_ctx *x = ud;
     dl_task *t = &x->tasks[i];
     dl_file *f = t->f;
+    pthread_mutex_lock(&f->mu);
+    if (f->slot == -2)
+        f->slot = hub_progress_file_begin(x->c, f->e->path, f->e->size, f->resumed);
+    pthread_mutex_unlock(&f->mu);
     if (atomic_load(&f->failed))
         goto chunk_end;
     if (t->chunk == UINT64_MAX) {
@@ -290,7 +412,7 @@ static void run_task(void *ud, size_t i, CURL *h)
                     off += (uint64_t)r;
                 }
                 free(buf);
-                hub_progress_add(x->c, have);
+                hub_progress_resumed(x->c, f->slot, have);
             }
             int restart = 0;
             hx_status st = have < f->e->size ? fetch_span(x, h, f, have, f->e->size - have, &hs, &restart) : HX_OK;
@@ -487,6 +609,7 @@ hx_status hub_download(hub_client *c, const char *repo, const hub_download_opts 
         f->e = e;
         snprintf(f->blob, sizeof f->blob, "%s", blob);
         f->fd = f->jfd = f->lockfd = -1;
+        f->slot = -2;
         pthread_mutex_init(&f->mu, NULL);
         total_bytes += e->size;
         ntasks += e->size >= PARALLEL_MIN ? (e->size + CHUNK - 1) / CHUNK : 1;
@@ -539,12 +662,17 @@ hx_status hub_download(hub_client *c, const char *repo, const hub_download_opts 
             }
         }
         uint64_t todo = 0;
+        f->written = hx_calloc(f->nchunks, sizeof *f->written);
+        hub_hasher_init(&f->hs, f->e->size, f->e->sha256[0] == 0);
+        f->hs_live = 1;
         for (uint64_t ch = 0; ch < f->nchunks; ch++) {
             if (jb[ch] != '1') {
                 todo++;
                 tasks[nt++] = (dl_task){f, ch};
             } else {
-                hub_progress_add(c, f->e->size - ch * CHUNK < CHUNK ? f->e->size - ch * CHUNK : CHUNK);
+                f->written[ch] = chunk_len(f, ch);
+                hub_progress_resumed(c, -1, chunk_len(f, ch));
+                f->resumed += chunk_len(f, ch);
             }
         }
         free(jb);
@@ -574,6 +702,9 @@ hx_status hub_download(hub_client *c, const char *repo, const hub_download_opts 
             close(files[k].jfd);
         if (files[k].lockfd >= 0)
             close(files[k].lockfd);
+        if (files[k].hs_live)
+            hub_hasher_abort(&files[k].hs);
+        free(files[k].written);
         free(files[k].incomplete);
         free(files[k].journal);
         pthread_mutex_destroy(&files[k].mu);

@@ -83,6 +83,20 @@ void hub_hasher_abort(hub_hasher *h)
     h->sha256 = h->sha1 = NULL;
 }
 
+void hub_hasher_copy(hub_hasher *dst, const hub_hasher *src)
+{
+    *dst = *src;
+    dst->sha256 = EVP_MD_CTX_new();
+    if (!dst->sha256 || EVP_MD_CTX_copy_ex(dst->sha256, src->sha256) != 1)
+        abort();
+    dst->sha1 = NULL;
+    if (src->sha1) {
+        dst->sha1 = EVP_MD_CTX_new();
+        if (!dst->sha1 || EVP_MD_CTX_copy_ex(dst->sha1, src->sha1) != 1)
+            abort();
+    }
+}
+
 hx_status hub_hash_fd(int fd, uint64_t len, char *sha256_hex, char *sha1_hex, const char *what)
 {
     hub_hasher h;

@@ -57,6 +57,8 @@ void hub_hasher_update(hub_hasher *h, const void *buf, size_t n);
 /* sha256_hex[65], sha1_hex[41] (may be NULL). Frees the contexts. */
 void hub_hasher_final(hub_hasher *h, char *sha256_hex, char *sha1_hex);
 void hub_hasher_abort(hub_hasher *h);
+/* dst = an independent copy of src's state (src keeps going). */
+void hub_hasher_copy(hub_hasher *dst, const hub_hasher *src);
 /* Hash [0, len) of an open fd (pread). */
 hx_status hub_hash_fd(int fd, uint64_t len, char *sha256_hex, char *sha1_hex, const char *what);
 void hub_git_sha1_buf(const void *buf, size_t n, char out[41]);

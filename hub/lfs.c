@@ -20,6 +20,7 @@ typedef struct lfs_job {
     uint64_t chunk, nparts;
     char **part_href, **part_etag;
     atomic_ullong parts_left;
+    int slot, slot_set; /* progress line (under mu) */
     atomic_int failed;
     hx_status st;
     char err[600];
@@ -113,8 +114,16 @@ static void run_task(void *ud, size_t i, CURL *h)
         len = j->o->size - off < j->chunk ? j->o->size - off : j->chunk;
         url = j->part_href[t->part - 1];
     }
+    pthread_mutex_lock(&j->mu);
+    if (!j->slot_set) {
+        j->slot_set = 1;
+        j->slot = hub_progress_file_begin(c, j->o->path, j->o->size, 0);
+    }
+    pthread_mutex_unlock(&j->mu);
+    uint64_t shown = 0; /* bytes of this part already counted in the progress */
     hub_http_req rq = {.method = "PUT", .url = url, .body_file = 1, .body_fd = j->fd, .body_off = off,
-                       .body_flen = len, .content_type = t->part ? NULL : "application/octet-stream"};
+                       .body_flen = len, .content_type = t->part ? NULL : "application/octet-stream",
+                       .prog_sent = &shown, .prog_slot = j->slot};
     hub_http_resp rs = {0};
     hx_status st = send_req(c, h, &rq, &rs, t->part ? "LFS part upload" : "LFS upload");
     if (!st && t->part) {
@@ -128,7 +137,8 @@ static void run_task(void *ud, size_t i, CURL *h)
     if (st) {
         job_fail(j, st, hx_lasterr());
     } else {
-        hub_progress_add(c, len);
+        if (len > shown)
+            hub_progress_file_add(c, j->slot, len - shown);
         atomic_fetch_add(&x->sent, len);
     }
 end:
@@ -140,8 +150,10 @@ end:
             if (st)
                 job_fail(j, st, hx_lasterr());
             else
-                hub_progress_file_done(c, "uploaded", j->o->path, j->o->size, 1);
+                hub_progress_file_done(c, "uploaded", j->o->path, j->o->size, 1, j->slot);
         }
+        if (atomic_load(&j->failed) && j->slot_set)
+            hub_progress_file_release(c, j->slot);
     }
 }
 
@@ -263,6 +275,7 @@ hx_status hub_lfs_upload(hub_client *c, const char *repo, const char *rev, const
     lfs_task *tasks = hx_calloc(ntasks + 1, sizeof *tasks);
     size_t nt = 0;
     uint64_t total = 0;
+    int nfiles = 0;
     for (size_t i = 0; i < n && !st; i++) {
         lfs_job *j = &jobs[i];
         if (!j->href)
@@ -274,6 +287,7 @@ hx_status hub_lfs_upload(hub_client *c, const char *repo, const char *rev, const
         }
         atomic_init(&j->parts_left, j->nparts ? j->nparts : 1);
         total += j->o->size;
+        nfiles++;
         if (!j->nparts)
             tasks[nt++] = (lfs_task){j, 0};
         for (uint64_t p = 1; p <= j->nparts; p++)
@@ -282,7 +296,7 @@ hx_status hub_lfs_upload(hub_client *c, const char *repo, const char *rev, const
     if (!st) {
         lfs_ctx x = {.c = c, .tasks = tasks};
         atomic_init(&x.sent, 0);
-        hub_progress_begin(c, "upload", (int)nt, total);
+        hub_progress_begin(c, "upload", nfiles, total);
         hub_pool_run(c, c->jobs, nt, run_task, &x);
         hub_progress_end(c);
         *bytes_sent = atomic_load(&x.sent);

@@ -11,6 +11,7 @@
 
 #include <cJSON.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdatomic.h>
 
 typedef struct srv_token {
@@ -38,6 +39,11 @@ struct hub_server {
     int open_mode;
     srv_faults f;
     uint64_t mp_chunk;
+    /* multipart uploads in progress: SHA-256 of the parts in order as they
+     * complete (server_lfs.c) */
+    pthread_mutex_t mp_mu;
+    pthread_cond_t mp_cv;
+    struct srv_mp *mps;
 };
 
 /* Per-request state that lives across the MHD access-handler calls. */
@@ -55,6 +61,9 @@ typedef struct srv_conn {
     uint64_t got, expect, offset;
     char oid[65];
     int part;
+    hub_server *srv;
+    int mp_writer;        /* counted as a writer of its part (server_lfs.c) */
+    int mp_stream;        /* feeding the object's in-order hash (h is a copy) */
     int upload_err;       /* 0, or HTTP status to answer */
     char upload_msg[256];
     /* faults decided on the first call */
@@ -139,6 +148,9 @@ enum MHD_Result srv_lfs_upload_end(srv_req *r);
 enum MHD_Result srv_h_lfs_complete(srv_req *r, const char *oid);
 enum MHD_Result srv_h_lfs_verify(srv_req *r, const char *oid);
 void srv_conn_free(srv_conn *cx);
+/* A part upload that did not finish: release its multipart state. */
+void srv_mp_abandon(srv_conn *cx);
+void srv_mp_free_all(hub_server *s);
 /* URL signature helpers */
 char *srv_sign(hub_server *s, const char *what, const char *oid, uint64_t size, uint64_t chunk);
 int srv_check_sig(srv_req *r, const char *what, const char *oid, uint64_t *size, uint64_t *chunk);

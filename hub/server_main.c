@@ -25,6 +25,8 @@ void srv_conn_free(srv_conn *cx)
         unlink(cx->tmp);
         free(cx->tmp);
     }
+    if (cx->mp_writer)
+        srv_mp_abandon(cx);
     if (cx->hashing)
         hub_hasher_abort(&cx->h);
     free(cx);
@@ -395,6 +397,8 @@ hx_status hub_server_start(const hub_server_opts *o, hub_server **out)
         return st;
     }
     s->mp_chunk = o->multipart_chunk ? o->multipart_chunk : (uint64_t)64 << 20;
+    pthread_mutex_init(&s->mp_mu, NULL);
+    pthread_cond_init(&s->mp_cv, NULL);
     const char *fs = o->faults ? o->faults : getenv(srv_fault_env);
     if ((st = srv_faults_parse(&s->f, fs)))
         goto fail;
@@ -429,6 +433,8 @@ hx_status hub_server_start(const hub_server_opts *o, hub_server **out)
 fail:
     store_close(s->st);
     srv_tokens_free(s);
+    pthread_mutex_destroy(&s->mp_mu);
+    pthread_cond_destroy(&s->mp_cv);
     free(s);
     return st;
 }
@@ -441,7 +447,10 @@ void hub_server_stop(hub_server *s)
         return;
     if (s->d)
         MHD_stop_daemon(s->d);
+    srv_mp_free_all(s);
     store_close(s->st);
     srv_tokens_free(s);
+    pthread_mutex_destroy(&s->mp_mu);
+    pthread_cond_destroy(&s->mp_cv);
     free(s);
 }
