@@ -5,7 +5,11 @@
 #   make demo       the main job on the bundled example
 #   make bench      side-by-side benchmarks (installs the Python references)
 #   make interop    load our output with helix-substrate 0.3.3 + transformers
+#                   (also a zoo repo published to hxzoo serve, via its card's snippet)
 #   make deps       install missing system packages (Debian) and the test venv
+#   make gpu        CUDA kernels (build/libhxgpu.a) and build/gpu-check, when
+#                   nvcc is found (part of `make all`); skipped otherwise
+#   make gpu-check  run build/gpu-check (exit 77 = no CUDA device)
 #
 # Every module is a directory of .c files; all of them go into libhxzoo.a,
 # except codec/ and common/, which form libhxcodec.a (what tests and
@@ -18,7 +22,7 @@ SAN     ?=
 CFLAGS_ALL = -std=c11 -Wall -Wextra -Werror -Wshadow -Wvla -D_GNU_SOURCE -pthread -I. \
              -I/usr/include/cjson $(OPT) $(SAN) $(CFLAGS)
 DEPFLAGS = -MMD -MP
-LDLIBS_ALL = -lcurl -lcjson -lpcre2-8 -licuuc -licudata -lopenblas -lssl -lcrypto -lzstd -lm -lpthread $(EXTRA_LDLIBS) $(LDLIBS)
+LDLIBS_ALL = -lcurl -lmicrohttpd -lcjson -lpcre2-8 -licuuc -licudata -lopenblas -lssl -lcrypto -lzstd -lm -lpthread $(EXTRA_LDLIBS) $(LDLIBS)
 
 CODEC_DIRS := common codec
 LIB_DIRS   := hub verify zoo cards model
@@ -39,9 +43,10 @@ VENV_PY  := $(VENV)/bin/python
 TVENV    := .venv-torch
 TVENV_PY := $(TVENV)/bin/python
 
-.PHONY: all deps venv venv-torch test test-unit test-asan demo bench interop clean fixtures gpu
+.PHONY: all deps venv venv-torch test test-unit test-asan demo bench bench-hub interop clean fixtures gpu \
+        gpu-check
 
-all: $(BUILD)/hxzoo $(BUILD)/libhxcodec.a $(BUILD)/libhxzoo.a $(TEST_BINS) $(TOOL_BINS)
+all: $(BUILD)/hxzoo $(BUILD)/libhxcodec.a $(BUILD)/libhxzoo.a $(TEST_BINS) $(TOOL_BINS) gpu
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -65,6 +70,47 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhxzoo.a
 $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libhxzoo.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(DEPFLAGS) -MF $@.d -o $@ $< $(BUILD)/libhxzoo.a $(LDLIBS_ALL)
+
+# ---- CUDA (gpu/) ----------------------------------------------------------
+# Built whenever nvcc is found (on PATH, else /usr/local/cuda/bin). The
+# kernels go into build/libhxgpu.a (not libhxzoo.a, so that nothing else
+# needs the CUDA runtime); build/gpu-check links the CUDA runtime statically
+# and loads cuBLAS at run time, so it runs on a machine with only the NVIDIA
+# driver (see docs/GPU.md).
+NVCC      ?= $(or $(shell command -v nvcc 2>/dev/null),$(wildcard /usr/local/cuda/bin/nvcc))
+CXX       ?= g++
+GPU_ARCH  ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
+             -gencode arch=compute_90,code=compute_90
+NVCCFLAGS_ALL = -std=c++17 -O3 -I. $(GPU_ARCH) -Werror all-warnings \
+             -Xcompiler -Wall,-Wextra,-Werror $(NVCCFLAGS)
+GPU_CU    := $(wildcard gpu/*.cu)
+GPU_OBJS  := $(GPU_CU:%.cu=$(BUILD)/%.cu.o) $(BUILD)/gpu/ref.o
+GPUCHK_OBJS := $(BUILD)/gpu/check/gpu_check.o $(BUILD)/gpu/check/bench.cu.o
+
+ifneq ($(NVCC),)
+CUDA_LIB  := $(abspath $(dir $(NVCC))/../lib64)
+gpu: $(BUILD)/libhxgpu.a $(BUILD)/gpu-check
+
+$(BUILD)/%.cu.o: %.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCCFLAGS_ALL) -MMD -MP -MF $@.d -c $< -o $@
+
+$(BUILD)/libhxgpu.a: $(GPU_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+# Only what the program needs: no cJSON/curl/OpenSSL.
+$(BUILD)/gpu-check: $(GPUCHK_OBJS) $(BUILD)/libhxgpu.a $(BUILD)/common/hx.o
+	$(CXX) -o $@ $^ -L$(CUDA_LIB) -lcudart_static -static-libstdc++ -static-libgcc \
+	    -ldl -lrt -lpthread -lm
+else
+gpu:
+	@echo "nvcc not found: CUDA code (gpu/) not built"
+endif
+
+gpu-check: gpu
+	@test -x $(BUILD)/gpu-check || { echo "no build/gpu-check (nvcc missing)"; exit 77; }
+	$(BUILD)/gpu-check --json $(BUILD)/gpu-report.json
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
@@ -117,11 +163,19 @@ bench: deps venv-torch
 	$(MAKE) all
 	$(MAKE) fixtures
 	bash scripts/bench.sh $(BUILD)
+	$(MAKE) bench-hub
+
+# Hub transfers over loopback, on the disk (/tmp) and on tmpfs (/dev/shm).
+bench-hub: deps
+	$(MAKE) all
+	bash scripts/bench_hub.sh $(BUILD)
+	HUB_BENCH_DIR=/dev/shm bash scripts/bench_hub.sh $(BUILD)
 
 interop: deps venv-torch
 	$(MAKE) all
 	$(MAKE) fixtures
 	bash tests/interop.sh $(BUILD)
+	bash tests/interop_zoo.sh $(BUILD)
 
 clean:
 	rm -rf build

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HXZOO_VERSION "0.1.0"
+#include "common/version.h"
 
 struct command {
     const char *name;

@@ -17,6 +17,7 @@
 #include <cJSON.h>
 #include <dirent.h>
 #include <fnmatch.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,7 +25,7 @@
 
 #define HXQ_STATE_FILE ".hxq-state.json"
 #define HXQ_RECEIPT_FILE "hxq_receipt.json"
-#define HXQ_CODEC_VERSION "hxzoo-codec 1"
+/* HXQ_CODEC_VERSION: codec/hxq.h */
 
 void hxq_options_default(hxq_options *o)
 {
@@ -293,37 +294,87 @@ static hx_status write_dense(hx_st_writer *w, const hx_st_tensor *t, int to_f16,
     return st;
 }
 
-static hx_status write_compressed(hx_st_writer *w, const plan_item *pi, const hxq_options *o,
-                                  hxq_tensor_report *rep)
+static hxq_params params_for(const plan_item *pi, const hxq_options *o)
 {
-    const hx_st_tensor *t = pi->t;
     hxq_params prm = o->params;
     if (prm.compat_033) {
         prm.compat_percentile = pi->ri.cls == HXQ_CLASS_ATTN_QK ? 99.95 : 99.9;
         prm.compat_cap = pi->ri.cls == HXQ_CLASS_UNKNOWN ? 256 : 512;
     }
+    return prm;
+}
+
+/* Across-tensor parallelism: tensors too small to keep every thread busy
+ * on their own (at most SMALL_TENSOR weights) are encoded several at a
+ * time, one thread each, then written in plan order. */
+#define SMALL_TENSOR (2u << 20)
+
+typedef struct {
+    const plan_item *pi;
+    hxq_params prm;
     hxq_encoded e;
+    hx_status st;
+    char err[1024];
+    int done;
+} enc_job;
+
+static void enc_run(enc_job *j)
+{
+    const hx_st_tensor *t = j->pi->t;
     hx_st_prefetch(t);
-    hx_status st = hxq_encode(t->name, t->data, t->dtype, (uint64_t)t->shape[0],
-                              (uint64_t)t->shape[1], &prm, &e);
-    if (st)
-        return st;
+    j->st = hxq_encode(t->name, t->data, t->dtype, (uint64_t)t->shape[0], (uint64_t)t->shape[1],
+                       &j->prm, &j->e);
+    if (j->st)
+        snprintf(j->err, sizeof j->err, "%s", hx_lasterr());
+    j->done = 1;
+}
+
+static void *enc_thread(void *arg)
+{
+    enc_run(arg);
+    return NULL;
+}
+
+/* Encode jobs[0..n) concurrently (n <= threads). */
+static void enc_batch(enc_job *jobs, int n)
+{
+    pthread_t tid[64];
+    int started = 0;
+    for (int i = 1; i < n && i < 64; i++)
+        if (pthread_create(&tid[started], NULL, enc_thread, &jobs[i]) == 0)
+            started++;
+        else
+            enc_run(&jobs[i]);
+    enc_run(&jobs[0]);
+    for (int i = 0; i < started; i++)
+        pthread_join(tid[i], NULL);
+}
+
+static hx_status write_encoded(hx_st_writer *w, const plan_item *pi, enc_job *j,
+                               hxq_tensor_report *rep)
+{
+    const hx_st_tensor *t = pi->t;
+    if (j->st) {
+        hx_seterr("%s", j->err);
+        return j->st;
+    }
+    hxq_encoded *e = &j->e;
     char *mod = module_name(t->name);
     char *k_cb = hx_asprintf("%s.codebook", mod), *k_ix = hx_asprintf("%s.indices", mod);
     char *k_sp = hx_asprintf("%s.sidecar_positions", mod), *k_sv = hx_asprintf("%s.sidecar_values", mod);
-    int64_t shk = e.k, shn = (int64_t)e.sc_n;
-    st = hx_st_writer_add(w, k_cb, HX_DT_F32, 1, &shk, e.codebook);
+    int64_t shk = e->k, shn = (int64_t)e->sc_n;
+    hx_status st = hx_st_writer_add(w, k_cb, HX_DT_F32, 1, &shk, e->codebook);
     if (!st)
-        st = hx_st_writer_add(w, k_ix, HX_DT_U8, 2, t->shape, e.indices);
-    if (!st && e.sc_n) {
-        st = hx_st_writer_add(w, k_sp, HX_DT_I64, 1, &shn, e.sc_pos);
+        st = hx_st_writer_add(w, k_ix, HX_DT_U8, 2, t->shape, e->indices);
+    if (!st && e->sc_n) {
+        st = hx_st_writer_add(w, k_sp, HX_DT_I64, 1, &shn, e->sc_pos);
         if (!st)
-            st = hx_st_writer_add(w, k_sv, HX_DT_F32, 1, &shn, e.sc_val);
+            st = hx_st_writer_add(w, k_sv, HX_DT_F32, 1, &shn, e->sc_val);
     }
-    rep->stats = e.stats;
-    rep->out_bytes = 4ull * (uint64_t)e.k + t->nelem + 12ull * e.sc_n;
+    rep->stats = e->stats;
+    rep->out_bytes = 4ull * (uint64_t)e->k + t->nelem + 12ull * e->sc_n;
     free(k_cb), free(k_ix), free(k_sp), free(k_sv), free(mod);
-    hxq_encoded_free(&e);
+    hxq_encoded_free(e);
     return st;
 }
 
@@ -343,6 +394,7 @@ static hx_status write_shard(const char *path, plan_item *plan, size_t np, int s
     hx_status st = hx_st_writer_open(path, reserve, &w);
     if (st)
         return st;
+    enc_job *jobs = hx_calloc(np ? np : 1, sizeof *jobs);
     for (size_t i = 0; i < np && !st; i++) {
         plan_item *pi = &plan[i];
         if (pi->shard != shard || pi->ri.route == HXQ_ROUTE_DROP)
@@ -356,9 +408,36 @@ static hx_status write_shard(const char *path, plan_item *plan, size_t np, int s
         tr.rows = t->ndim > 0 ? t->shape[0] : 1;
         tr.cols = t->ndim > 1 ? t->shape[1] : -1;
         tr.src_bytes = t->nbytes;
-        if (pi->ri.route == HXQ_ROUTE_COMPRESS)
-            st = write_compressed(w, pi, o, &tr);
-        else
+        if (pi->ri.route == HXQ_ROUTE_COMPRESS) {
+            if (!jobs[i].done) {
+                /* encode this tensor, and with it the next small ones */
+                int threads = o->params.threads > 0 ? o->params.threads : 1;
+                int nb = 0;
+                enc_job *batch = hx_calloc((size_t)threads, sizeof *batch);
+                size_t idx[64];
+                for (size_t q = i; q < np && nb < threads && nb < 64; q++) {
+                    const plan_item *pq = &plan[q];
+                    if (pq->shard != shard || pq->ri.route != HXQ_ROUTE_COMPRESS)
+                        continue;
+                    int small = pq->t->nelem <= SMALL_TENSOR;
+                    if (nb > 0 && !small)
+                        break;
+                    batch[nb].pi = pq;
+                    batch[nb].prm = params_for(pq, o);
+                    idx[nb++] = q;
+                    if (!small)
+                        break; /* a large tensor uses every thread by itself */
+                }
+                if (nb > 1)
+                    for (int b = 0; b < nb; b++)
+                        batch[b].prm.threads = 1;
+                enc_batch(batch, nb);
+                for (int b = 0; b < nb; b++)
+                    jobs[idx[b]] = batch[b];
+                free(batch);
+            }
+            st = write_encoded(w, pi, &jobs[i], &tr);
+        } else
             st = write_dense(w, t,
                              o->exact_f16 && pi->ri.route == HXQ_ROUTE_EXACT &&
                                  hx_dtype_is_float(t->dtype),
@@ -373,6 +452,10 @@ static hx_status write_shard(const char *path, plan_item *plan, size_t np, int s
         report_add(rep, &tr);
         hx_progress_add(prog, t->nbytes);
     }
+    for (size_t i = 0; i < np; i++) /* encoded ahead but not written (error) */
+        if (jobs[i].done)
+            hxq_encoded_free(&jobs[i].e);
+    free(jobs);
     if (st) {
         hx_st_writer_abort(w);
         return st;

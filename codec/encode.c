@@ -30,6 +30,7 @@
 #define NKEYS 65536
 #define FINE_BITS 20 /* F32: buckets on the top 20 bits for the final Lloyd polish */
 #define NFINE (1u << FINE_BITS)
+#define SMALL_F32 (1u << 18) /* F32 tensors up to this size are sorted exactly */
 
 void hxq_params_default(hxq_params *p)
 {
@@ -239,6 +240,47 @@ static void build_fine(const uint64_t *cnt, const double *s1, const double *s2, 
         }
 }
 
+static int cmp_f32(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Small F32 tensors: sort the values; each distinct value is a fine point,
+ * aggregated into the 16-bit buckets (cnt/s1/s2) as well. */
+static void exact_fine(const unsigned char *src, uint64_t n, uint64_t *cnt, double *s1, double *s2,
+                       finepoints *fp)
+{
+    float *v = hx_malloc(n * sizeof *v);
+    memcpy(v, src, n * sizeof *v);
+    qsort(v, n, sizeof *v, cmp_f32);
+    fp->p = hx_malloc(n * sizeof *fp->p);
+    fp->coarse = hx_malloc(n * sizeof *fp->coarse);
+    fp->n = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        double x = v[i];
+        uint32_t u;
+        memcpy(&u, &v[i], 4);
+        uint32_t key = u >> 16;
+        if (x == 0)
+            key = 0; /* -0 and +0 are one value */
+        cnt[key]++;
+        s1[key] += x;
+        s2[key] += x * x;
+        if (fp->n && fp->p[fp->n - 1].v == x) {
+            hxq_point *q = &fp->p[fp->n - 1];
+            q->w += 1;
+            q->s1 += x;
+            q->s2 += x * x;
+            continue;
+        }
+        fp->p[fp->n] = (hxq_point){1, x, x * x, x};
+        fp->coarse[fp->n] = key;
+        fp->n++;
+    }
+    free(v);
+}
+
 /* ---------------------------------------------------------------- points */
 /* Keys in ascending value order: negative patterns from the most negative
  * (0xFFFF side) down to -0, then +0 upwards. Non-finite keys are skipped
@@ -297,7 +339,7 @@ static int fit(const hxq_params *prm, const hxq_point *p, size_t n, double *cent
 {
     if (prm->fit == HXQ_FIT_EXACT)
         return hxq_fit_exact(p, n, prm->k, cent, NULL);
-    return hxq_fit_fast(p, n, prm->k, 1024, 10000, cent, NULL);
+    return hxq_fit_fast(p, n, prm->k, 30, cent, NULL);
 }
 
 /* index of the nearest centroid (ties -> lower) for a sorted codebook */
@@ -347,14 +389,24 @@ static uint64_t select_sidecar(const hxq_params *prm, const pointset *ps, uint64
     uint64_t best_total = 0;
     double c_try[HXQ_K_MAX];
     memset(take, 0, n * sizeof *take);
-    *used = fit(prm, ps->p, n, cent);
-    if (budget == 0 || *used <= 0)
+    *used = 0;
+    if (budget == 0) {
+        *used = fit(prm, ps->p, n, cent);
         goto done;
+    }
+    double tw = 0, ts = 0;
+    for (size_t i = 0; i < n; i++) {
+        tw += ps->p[i].w;
+        ts += ps->p[i].s1;
+    }
+    double mean = tw > 0 ? ts / tw : 0;
     for (int round = 0; round < 12; round++) {
-        /* per-element error of each point against the current codebook */
+        /* per-element error of each point: against the current codebook, or
+         * in the first round, distance from the mean (the extremes first;
+         * the rounds then trade them for whatever the codebook codes worst) */
         int kk = *used;
         for (size_t i = 0; i < n; i++) {
-            double c = cent[nearest(cent, kk, ps->p[i].v)];
+            double c = round == 0 ? mean : cent[nearest(cent, kk, ps->p[i].v)];
             order[i].i = i;
             order[i].e = point_err(&ps->p[i], c) / ps->p[i].w;
         }
@@ -383,7 +435,9 @@ static uint64_t select_sidecar(const hxq_params *prm, const pointset *ps, uint64
             rest[m++] = (hxq_point){(double)w, ps->p[i].s1 * f, ps->p[i].s2 * f, ps->p[i].v};
         }
         int u;
-        if (prm->fit == HXQ_FIT_EXACT || *used < prm->k) {
+        /* the first round fits from scratch; later rounds move little: warm
+         * start from the best codebook so far */
+        if (prm->fit == HXQ_FIT_EXACT || *used < prm->k || round == 0) {
             u = fit(prm, rest, m, c_try);
         } else {
             memcpy(c_try, cent, (size_t)*used * sizeof *c_try);
@@ -475,6 +529,23 @@ static double percentile(const tensor_view *tv, double q)
 }
 
 /* ------------------------------------------------------------ index pass */
+/* The index buffer (one byte per weight) for large tensors: 2 MB aligned
+ * with transparent huge pages requested: one fault per 2 MB instead of one
+ * per 4 KB, taken by the index pass's threads in parallel. */
+static uint8_t *alloc_indices(uint64_t n)
+{
+    if (n < (1u << 22))
+        return malloc(n);
+    size_t al = (size_t)2 << 20, sz = ((size_t)n + al - 1) & ~(al - 1);
+    void *p = aligned_alloc(al, sz);
+    if (!p)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, sz, MADV_HUGEPAGE);
+#endif
+    return p; /* first touched by the index pass, block by block, in parallel */
+}
+
 typedef struct {
     const unsigned char *src;
     hx_dtype dt;
@@ -623,7 +694,14 @@ hx_status hxq_encode(const char *name, const void *src_v, hx_dtype dt, uint64_t 
     uint64_t *cnt = hx_malloc(NKEYS * sizeof *cnt);
     double *s1 = NULL, *s2 = NULL;
     finepoints fine = {NULL, NULL, 0};
-    if (dt == HX_DT_F32) {
+    if (dt == HX_DT_F32 && n <= SMALL_F32) {
+        /* small F32 tensors: the exact distinct values (sorted) are the fine
+         * points; the 16-bit buckets aggregate them */
+        s1 = hx_calloc(NKEYS, sizeof *s1);
+        s2 = hx_calloc(NKEYS, sizeof *s2);
+        memset(cnt, 0, NKEYS * sizeof *cnt);
+        exact_fine(src, n, cnt, s1, s2, &fine);
+    } else if (dt == HX_DT_F32) {
         uint64_t *fc = hx_malloc(NFINE * sizeof *fc);
         double *f1 = hx_malloc(NFINE * sizeof *f1), *f2 = hx_malloc(NFINE * sizeof *f2);
         hist32(src, n, threads, fc, f1, f2);
@@ -739,15 +817,7 @@ hx_status hxq_encode(const char *name, const void *src_v, hx_dtype dt, uint64_t 
     ic.lo = cmp_lo;
     ic.hi = cmp_hi;
     ic.compat = prm->compat_033;
-    ic.idx = malloc(n);
-#ifdef MADV_POPULATE_WRITE
-    if (ic.idx && n >= (1u << 22)) { /* prefault the fresh pages in one call */
-        uintptr_t a = ((uintptr_t)ic.idx + 4095) & ~(uintptr_t)4095;
-        uintptr_t e = ((uintptr_t)ic.idx + n) & ~(uintptr_t)4095;
-        if (e > a)
-            madvise((void *)a, e - a, MADV_POPULATE_WRITE);
-    }
-#endif
+    ic.idx = alloc_indices(n);
     if (!ic.idx) {
         free(cnt), free(s1), free(s2), free(ps.p), free(ps.pt_of_key), free(take), free(lut),
             free(flag);

@@ -21,6 +21,9 @@
 #include "common/hx.h"
 
 #define HXQ_K_MAX 256
+/* Version of the encoder, recorded in receipts; a new value means zoo models
+ * are rebuilt (it changes whenever the output for a given input changes). */
+#define HXQ_CODEC_VERSION "hxzoo-codec 1"
 #define HXQ_DEFAULT_SIDECAR_FRACTION 0.001
 
 /* ---------------------------------------------------------------- fit */
@@ -34,16 +37,15 @@ typedef struct hxq_point {
 } hxq_point;
 
 /* Exact optimal k-level quantizer of the points (1-D k-means, dynamic
- * programming with divide-and-conquer): O(k n log n). Writes up to k
+ * programming, SMAWK per row): O(k n). Writes up to k
  * centroids (ascending) and returns how many were used (< k only when
  * there are fewer points). starts[j] = first point of cluster j (may be
  * NULL). Returns -1 on allocation failure. */
 int hxq_fit_exact(const hxq_point *p, size_t n, int k, double *cent, size_t *starts);
-/* Fast near-optimal fit: exact DP on at most `groups` merged points, then
- * Lloyd iterations on the full point set to a fixed point (at most
- * max_iter). Same outputs as hxq_fit_exact. */
-int hxq_fit_fast(const hxq_point *p, size_t n, int k, size_t groups, int max_iter, double *cent,
-                 size_t *starts);
+/* Fast near-optimal fit: companded initialisation, up to max_iter Lloyd
+ * steps, then the windowed exact DP refinement (see quant.c). Same outputs
+ * as hxq_fit_exact. */
+int hxq_fit_fast(const hxq_point *p, size_t n, int k, int max_iter, double *cent, size_t *starts);
 /* Warm-started fit: start from the runs of the given sorted centroids and
  * run the windowed exact refinement (+-win points); cent is updated. */
 int hxq_fit_warm(const hxq_point *p, size_t n, int k, double *cent, size_t win);

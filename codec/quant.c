@@ -5,13 +5,14 @@
  * points, so the optimum is a dynamic programme over split points:
  *   D[m][j] = min_{i<j} D[m-1][i] + cost(i, j),
  * cost(i, j) = sum w x^2 - (sum w x)^2 / sum w over points [i, j), O(1) from
- * prefix sums. The optimal split index is monotone in j, so each row is
- * solved with SMAWK in O(n): O(k n) overall (hxq_fit_exact). For speed on large point sets, hxq_fit_fast merges the
- * points into at most `groups` runs (bounded both in weight and in value
- * span, so sparse tails keep their resolution), solves the DP exactly on
- * those, then runs Lloyd iterations on the full point set to a fixed point.
- * Values are shifted by their weighted mean before the prefix sums to keep
- * the cancellation in cost() small. */
+ * prefix sums. cost() is Monge, so each row is solved by SMAWK in O(n):
+ * O(k n) overall (hxq_fit_exact). The default path (hxq_fit_fast) starts
+ * from the high-resolution optimum (levels at equal quantiles of
+ * density^(1/3)), takes a few Lloyd steps, then runs the DP exactly inside
+ * a window of +-24 points around every boundary, repeating while a boundary
+ * stops on a window edge: a few milliseconds, within 1.01x of the exact
+ * optimum in the tests (typically 1.0001x). Values are shifted by their
+ * weighted mean before the prefix sums to keep cancellation small. */
 #include "codec/hxq.h"
 
 #include <math.h>
@@ -70,7 +71,6 @@ typedef struct {
     const double *prev;
     double *cur;
     uint32_t *arg;
-    uint32_t *buf; /* scratch for the column stacks */
 } dprow;
 
 static inline double A(const dprow *r, uint32_t j, uint32_t i)
@@ -150,17 +150,9 @@ int hxq_fit_exact(const hxq_point *p, size_t n, int k, double *cent, size_t *sta
     size_t *st = malloc((size_t)k * sizeof(size_t));
     uint32_t *rows = malloc((n + 1) * sizeof(uint32_t)), *cols = malloc((n + 1) * sizeof(uint32_t));
     uint32_t *scratch = malloc(4 * (n + 1) * sizeof(uint32_t));
-    if (!prev || !cur || !arg || !st || !rows || !cols || !scratch) {
-        free(rows);
-        free(cols);
-        free(scratch);
-        free(prev);
-        free(cur);
-        free(arg);
-        free(st);
-        prefix_free(&pf);
-        return -1;
-    }
+    int ret = -1;
+    if (!prev || !cur || !arg || !st || !rows || !cols || !scratch)
+        goto out;
     for (size_t j = 0; j <= n; j++) {
         prev[j] = cost(&pf, 0, j);
         arg[j] = 0;
@@ -169,7 +161,7 @@ int hxq_fit_exact(const hxq_point *p, size_t n, int k, double *cent, size_t *sta
         /* m clusters over the first j points need j >= m */
         for (size_t j = 0; j < (size_t)m; j++)
             cur[j] = INFINITY;
-        dprow r = {&pf, prev, cur, arg + (size_t)(m - 1) * (n + 1), NULL};
+        dprow r = {&pf, prev, cur, arg + (size_t)(m - 1) * (n + 1)};
         size_t nr = n - (size_t)m + 1;
         for (size_t q = 0; q < nr; q++) {
             rows[q] = (uint32_t)(m + q);
@@ -189,6 +181,8 @@ int hxq_fit_exact(const hxq_point *p, size_t n, int k, double *cent, size_t *sta
     centroids_from_starts(p, n, k, st, cent);
     if (starts)
         memcpy(starts, st, (size_t)k * sizeof(size_t));
+    ret = k;
+out:
     free(rows);
     free(cols);
     free(scratch);
@@ -197,7 +191,7 @@ int hxq_fit_exact(const hxq_point *p, size_t n, int k, double *cent, size_t *sta
     free(arg);
     free(st);
     prefix_free(&pf);
-    return k;
+    return ret;
 }
 
 /* Lloyd iterations on sorted points with sorted centroids; clusters are
@@ -386,10 +380,8 @@ static void compand_init(const hxq_point *p, size_t n, int k, size_t *st)
     free(m);
 }
 
-int hxq_fit_fast(const hxq_point *p, size_t n, int k, size_t groups, int max_iter, double *cent,
-                 size_t *starts)
+int hxq_fit_fast(const hxq_point *p, size_t n, int k, int max_iter, double *cent, size_t *starts)
 {
-    (void)groups;
     if (n == 0)
         return 0;
     if ((size_t)k >= n)

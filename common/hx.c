@@ -156,8 +156,23 @@ double hx_now(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* VmHWM from /proc/self/status: getrusage's ru_maxrss would carry the
+ * high-water mark of a large parent process across fork+exec. */
 uint64_t hx_peak_rss(void)
 {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    uint64_t kb = 0;
+    if (f) {
+        while (fgets(line, sizeof line, f))
+            if (!strncmp(line, "VmHWM:", 6)) {
+                kb = strtoull(line + 6, NULL, 10);
+                break;
+            }
+        fclose(f);
+    }
+    if (kb)
+        return kb * 1024u;
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) != 0)
         return 0;

@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# bench.sh BUILD - `make bench`: every side-by-side benchmark, in turn.
-#   scripts/bench_eval.sh   CPU evaluation: hxzoo eval vs PyTorch throughput,
-#                           dPPL/KLD/top-1 of hxzoo compress vs helix-substrate 0.3.3
-#   scripts/bench_codec.py  the codec against helix-substrate 0.3.3 (if present)
+# bench.sh BUILD_DIR - every side-by-side benchmark (make bench). Each part
+# prints its own table with ratios and writes JSON under bench-out/.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-build}
-bash "$root/scripts/bench_eval.sh" "$build"
-if [ -f "$root/scripts/bench_codec.py" ]; then
-  "$root/.venv-torch/bin/python" "$root/scripts/bench_codec.py" "$root/$build/hxzoo" "$root/.cache/bench-codec"
-fi
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=$root/bench-out
+mkdir -p "$out"
+tpy=$root/.venv-torch/bin/python
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GB"
+echo "== codec: hxzoo compress vs helix-substrate 0.3.3"
+"$tpy" "$root/scripts/bench_codec.py" "$root/$build/hxzoo" "$out/codec" ${BENCH_CODEC_ARGS:-}
+for part in "$root"/scripts/bench_*.sh; do
+  [ -f "$part" ] || continue
+  echo "== $(basename "$part" .sh)"
+  bash "$part" "$build" "$out"
+done

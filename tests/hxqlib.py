@@ -79,15 +79,34 @@ def decode_module(t, m):
     return w
 
 
+def model_files(model_dir):
+    """{tensor name: file} of a model directory, single file or sharded."""
+    single = os.path.join(model_dir, "model.safetensors")
+    if os.path.exists(single):
+        return {k: single for k in read_header(single) if k != "__metadata__"}
+    idx = json.load(open(os.path.join(model_dir, "model.safetensors.index.json")))
+    return {k: os.path.join(model_dir, v) for k, v in idx["weight_map"].items()}
+
+
+def read_model(model_dir, names=None):
+    """read_safetensors over a whole (possibly sharded) model directory."""
+    files = model_files(model_dir)
+    out = {}
+    for f in sorted(set(files.values())):
+        want = [k for k, v in files.items() if v == f and (names is None or k in names)]
+        if want:
+            out.update(read_safetensors(f, want))
+    return out
+
+
 def decode_hxq(hxq_dir, modules=None):
-    path = os.path.join(hxq_dir, "model.safetensors")
+    files = model_files(hxq_dir)
     mods = modules if modules is not None else hxq_modules(hxq_dir)
-    hdr = read_header(path)
     out = {}
     for m in mods:
         names = [m + s for s in (".codebook", ".indices", ".sidecar_positions", ".sidecar_values")
-                 if m + s in hdr]
-        out[m] = decode_module(read_safetensors(path, names), m)
+                 if m + s in files]
+        out[m] = decode_module(read_model(hxq_dir, names), m)
     return out
 
 

@@ -3,7 +3,8 @@
 # helix-substrate 0.3.3 + transformers (make interop). For each fixture and
 # each codec mode: hxzoo compress -> hxzoo decompress -> tests/interop.py.
 #   HXZOO_INTEROP_FIXTURES  default "stories260k smollm2"
-#   HXZOO_INTEROP_MODES     default "default compat" (compat = --compat-0.3.3)
+#   HXZOO_INTEROP_MODES     default "default compat sharded" (compat = --compat-0.3.3,
+#                           sharded = --max-shard-size 40M)
 #   HXZOO_INTEROP_REF=1     also run the original 0.3.3 writer (Python) on
 #                           each fixture and check its output the same way
 #   HXZOO_INTEROP_KEEP=DIR  keep the outputs under DIR
@@ -35,9 +36,12 @@ src_of() {
 results=() fail=0
 for fx in ${HXZOO_INTEROP_FIXTURES:-stories260k smollm2}; do
   src=$(src_of "$fx")
-  for mode in ${HXZOO_INTEROP_MODES:-default compat}; do
+  for mode in ${HXZOO_INTEROP_MODES:-default compat sharded}; do
     flags=()
-    [ "$mode" = compat ] && flags=(--compat-0.3.3)
+    case $mode in
+      compat) flags=(--compat-0.3.3) ;;
+      sharded) flags=(--max-shard-size 40M) ;;  # several shards + index: transformers' sharded loader
+    esac
     out=$work/$fx-$mode
     rm -rf "$out"; mkdir -p "$out"
     echo "=== interop $fx ($mode): hxzoo compress ${flags[*]}"

@@ -1,0 +1,175 @@
+/* render.c - README.md of a zoo model from its build summary: YAML front
+ * matter (base_model, base_model_relation, library_name, pipeline_tag,
+ * license, tags, model-index), then loading snippet, quality, size, gates,
+ * provenance and file tables. Every value comes from the summary. */
+#include "cards/card.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct sbuf {
+    char *s;
+    size_t n, cap;
+} sbuf;
+
+__attribute__((format(printf, 2, 3))) static void put(sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (b->n + (size_t)k + 1 > b->cap) {
+        b->cap = (b->n + (size_t)k + 1) * 2;
+        b->s = hx_realloc(b->s, b->cap);
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->s + b->n, (size_t)k + 1, fmt, ap);
+    va_end(ap);
+    b->n += (size_t)k;
+}
+
+/* A YAML double-quoted scalar. */
+static void yq(sbuf *b, const char *s)
+{
+    put(b, "\"");
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            put(b, "\\%c", *s);
+        else if ((unsigned char)*s < 0x20)
+            put(b, "\\x%02x", (unsigned char)*s);
+        else
+            put(b, "%c", *s);
+    }
+    put(b, "\"");
+}
+
+static const char *str(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static double num(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+static const cJSON *obj(const cJSON *o, const char *k) { return cJSON_GetObjectItemCaseSensitive(o, k); }
+
+static void metric_name(sbuf *b, const char *who, const cJSON *ev)
+{
+    char *t = hx_asprintf("%s perplexity (%s protocol, %ld tokens, context %ld, %s %s)", who,
+                          str(ev, "protocol"), (long)num(ev, "scored"), (long)num(ev, "seq_len"),
+                          str(ev, "device"), str(ev, "dtype"));
+    yq(b, t);
+    free(t);
+}
+
+static void front_matter(sbuf *b, const cJSON *j)
+{
+    const cJSON *src = obj(j, "source"), *ev = obj(j, "eval");
+    const char *target = str(j, "target");
+    put(b, "---\nbase_model: ");
+    yq(b, str(src, "repo"));
+    put(b, "\nbase_model_relation: quantized\nlibrary_name: ");
+    yq(b, str(j, "library_name"));
+    put(b, "\npipeline_tag: ");
+    yq(b, str(j, "pipeline_tag"));
+    put(b, "\nlicense: ");
+    yq(b, str(j, "license"));
+    put(b, "\ntags:\n- hxq\n- helix-substrate\n- quantized\n- ");
+    yq(b, str(j, "architecture"));
+    put(b, "\nmodel-index:\n- name: ");
+    yq(b, strchr(target, '/') ? strchr(target, '/') + 1 : target);
+    put(b, "\n  results:\n  - task:\n      type: text-generation\n      name: Text Generation\n"
+           "    dataset:\n      type: ");
+    yq(b, str(ev, "dataset_type"));
+    put(b, "\n      name: ");
+    yq(b, str(ev, "dataset_name"));
+    put(b, "\n    metrics:\n    - type: perplexity\n      value: %.4f\n      name: ", num(ev, "ppl"));
+    metric_name(b, "HXQ", ev);
+    put(b, "\n    - type: perplexity\n      value: %.4f\n      name: ", num(ev, "base_ppl"));
+    metric_name(b, "Base model", ev);
+    put(b, "\n---\n\n");
+}
+
+static void sep(sbuf *b) { put(b, "| --- | --- |\n"); }
+
+char *card_render(const cJSON *j, const card_file *files, size_t n)
+{
+    sbuf b = {0};
+    const cJSON *src = obj(j, "source"), *ev = obj(j, "eval"), *cp = obj(j, "compress");
+    const char *target = str(j, "target"), *base = str(src, "repo"), *ep = str(src, "endpoint");
+    front_matter(&b, j);
+    put(&b, "# %s\n\n", strchr(target, '/') ? strchr(target, '/') + 1 : target);
+    put(&b, "HXQ (helix-substrate format) compression of [%s](%s/%s) at commit `%s`, built, "
+            "evaluated and published by `hxzoo build %s`. Every figure below is copied from the "
+            "build's receipts (`hxq_receipt.json`, `hxzoo_build.json`); `hxzoo verify %s --full` "
+            "re-measures them.\n\n",
+        base, ep, base, str(src, "commit"), str(j, "name"), target);
+    put(&b, "## How to load\n\n```python\n"
+            "import helix_substrate  # registers the HXQ quantizer with transformers\n"
+            "from transformers import AutoModelForCausalLM, AutoTokenizer\n\n"
+            "model = AutoModelForCausalLM.from_pretrained(\"%s\")\n"
+            "tokenizer = AutoTokenizer.from_pretrained(\"%s\")\n```\n\n"
+            "Requires `pip install helix-substrate transformers torch`.\n\n",
+        target, target);
+
+    put(&b, "## Quality\n\n| claim | value |\n");
+    sep(&b);
+    put(&b, "| protocol | %s |\n", str(ev, "protocol"));
+    put(&b, "| evaluation text | %s (%s) |\n", str(ev, "text"), str(ev, "dataset_name"));
+    put(&b, "| text sha256 | %s |\n", str(ev, "text_sha256"));
+    put(&b, "| context length | %ld |\n", (long)num(ev, "seq_len"));
+    put(&b, "| scored tokens | %ld |\n", (long)num(ev, "scored"));
+    put(&b, "| device | %s %s |\n", str(ev, "device"), str(ev, "dtype"));
+    put(&b, "| base perplexity | %.4f |\n", num(ev, "base_ppl"));
+    put(&b, "| HXQ perplexity | %.4f |\n", num(ev, "ppl"));
+    put(&b, "| PPL delta | %+.4f (%+.3f%%) |\n", num(ev, "delta_ppl"), num(ev, "delta_pct"));
+    put(&b, "| KLD mean | %.6f |\n", num(ev, "kld_mean"));
+    put(&b, "| top-1 agreement | %.4f |\n", num(ev, "top1"));
+    put(&b, "| min cosine | %.6f (%s) |\n", num(cp, "min_cosine"), str(cp, "min_cosine_tensor"));
+    put(&b, "| mean cosine | %.6f |\n\n", num(cp, "mean_cosine"));
+    put(&b, "KLD is the mean KL(base ‖ HXQ) of the next-token distributions over the scored "
+            "positions; top-1 agreement the fraction of positions where both models' most likely "
+            "token is the same; cosines are per compressed weight against the source weight.\n\n");
+
+    put(&b, "## Size\n\n| claim | value |\n");
+    sep(&b);
+    put(&b, "| source bytes | %.0f |\n", num(cp, "src_bytes"));
+    put(&b, "| HXQ bytes | %.0f |\n", num(cp, "out_bytes"));
+    put(&b, "| compression ratio | %.3fx |\n", num(cp, "ratio"));
+    put(&b, "| compressed tensors | %.0f of %.0f |\n", num(cp, "compressed_tensors"), num(cp, "tensors"));
+    put(&b, "| compressed parameters | %.0f |\n", num(cp, "compressed_params"));
+    put(&b, "| dense parameters | %.0f |\n", num(cp, "exact_params"));
+    put(&b, "| bits per weight (compressed tensors) | %.4f |\n", num(cp, "bpw_compressed"));
+    put(&b, "| bits per weight (overall) | %.4f |\n\n", num(cp, "bpw_overall"));
+    put(&b, "Bytes are those of the safetensors weights; the ratio is source weight bytes over "
+            "HXQ weight bytes. Codec: %d-entry codebook per tensor, sidecar fraction %g; "
+            "embeddings, lm_head, norms and biases stay dense.\n\n",
+        (int)num(cp, "k"), num(cp, "sidecar_fraction"));
+
+    put(&b, "## Gates\n\n| gate | limit | measured | result |\n| --- | --- | --- | --- |\n");
+    const cJSON *g;
+    cJSON_ArrayForEach(g, obj(j, "gates"))
+    put(&b, "| %s | %.6g | %.6g | %s |\n", str(g, "gate"), num(g, "limit"), num(g, "value"),
+        cJSON_IsTrue(obj(g, "pass")) ? "pass" : "FAIL");
+
+    put(&b, "\n## Provenance\n\n| claim | value |\n");
+    sep(&b);
+    put(&b, "| source repo | %s |\n", base);
+    put(&b, "| source revision | %s |\n", str(src, "revision"));
+    put(&b, "| source commit | %s |\n", str(src, "commit"));
+    put(&b, "| license | %s (from the %s) |\n", str(j, "license"), str(j, "license_from"));
+    put(&b, "| hxzoo version | %s |\n", str(j, "hxzoo_version"));
+    put(&b, "| codec | %s |\n", str(j, "codec"));
+    put(&b, "| command | `%s` |\n\n", str(j, "command"));
+
+    put(&b, "## Files\n\n| file | bytes | sha256 |\n| --- | --- | --- |\n");
+    for (size_t i = 0; i < n; i++)
+        put(&b, "| %s | %" PRIu64 " | %s |\n", files[i].path, files[i].size, files[i].sha256);
+    return b.s;
+}

@@ -1,0 +1,108 @@
+/* cmd_build.c - `hxzoo build NAME [--endpoint URL] [--org ORG] [--device
+ * cpu|cuda] [--no-upload] [--force]`: build, validate, publish and verify
+ * one model of the zoo manifest (zoo/zoo.h, docs/ZOO.md). */
+#include "cli/cli.h"
+#include "zoo/zoo.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: hxzoo build NAME [--endpoint URL] [--org ORG] [--device cpu|cuda] [--no-upload]\n"
+               "                   [--force] [--manifest FILE] [--build-dir DIR] [--threads N]\n"
+               "                   [--stop-after STAGE]\n\n"
+               "Stages: resolve, download, compress, validate (gates), card, upload, verify; each\n"
+               "leaves a receipt in the build directory (default zoo-build/NAME, or\n"
+               "$HXZOO_BUILD_ROOT/NAME) and a rerun resumes at the first unfinished stage.\n"
+               "A failed gate stops before the upload (exit 10). A model whose published\n"
+               "build already matches (source commit, codec, manifest entry) publishes nothing.\n");
+}
+
+int cmd_build(int argc, char **argv)
+{
+    zoo_build_opts o = {0};
+    const char *name = NULL, *manifest = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int more = i + 1 < argc;
+        if (!strcmp(a, "--endpoint") && more)
+            o.endpoint = argv[++i];
+        else if (!strcmp(a, "--org") && more)
+            o.org = argv[++i];
+        else if (!strcmp(a, "--device") && more) {
+            const char *d = argv[++i];
+            if (!strcmp(d, "cpu"))
+                o.device = ZOO_DEV_CPU;
+            else if (!strcmp(d, "cuda"))
+                o.device = ZOO_DEV_CUDA;
+            else {
+                fprintf(stderr, "hxzoo build: --device cpu or cuda, not %s\n", d);
+                return HX_EUSAGE;
+            }
+        } else if (!strcmp(a, "--no-upload"))
+            o.no_upload = 1;
+        else if (!strcmp(a, "--force"))
+            o.force = 1;
+        else if (!strcmp(a, "--manifest") && more)
+            manifest = argv[++i];
+        else if (!strcmp(a, "--build-dir") && more)
+            o.build_dir = argv[++i];
+        else if (!strcmp(a, "--threads") && more)
+            o.threads = (int)cli_parse_long(a, argv[++i], 1, 1024);
+        else if (!strcmp(a, "--stop-after") && more)
+            o.stop_after = argv[++i];
+        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (a[0] != '-' && !name)
+            name = a;
+        else {
+            fprintf(stderr, "hxzoo build: unknown or incomplete option %s\n", a);
+            usage(stderr);
+            return HX_EUSAGE;
+        }
+    }
+    if (!name) {
+        usage(stderr);
+        return HX_EUSAGE;
+    }
+    if (o.stop_after) {
+        int ok = 0;
+        for (int s = 0; s < ZOO_ST_COUNT; s++)
+            ok |= !strcmp(o.stop_after, zoo_stage_name((zoo_stage)s));
+        if (!ok) {
+            fprintf(stderr, "hxzoo build: --stop-after: no stage %s\n", o.stop_after);
+            return HX_EUSAGE;
+        }
+    }
+    char *mp = manifest ? hx_strdup(manifest) : zoo_default_manifest();
+    zoo_manifest z;
+    hx_status st = zoo_manifest_load(mp, &z);
+    free(mp);
+    if (st) {
+        fprintf(stderr, "hxzoo build: %s\n", hx_lasterr());
+        return st;
+    }
+    const zoo_model *m = zoo_find(&z, name);
+    if (!m) {
+        fprintf(stderr, "hxzoo build: no model \"%s\" in %s (hxzoo list shows them)\n", name, z.path);
+        zoo_manifest_free(&z);
+        return HX_ENOTFOUND;
+    }
+    zoo_build_result r;
+    st = zoo_build(&z, m, &o, &r);
+    if (st) {
+        fprintf(stderr, "hxzoo build: %s\n", hx_lasterr());
+    } else if (r.up_to_date) {
+        printf("%s: up to date (source %.12s), nothing published\n", name, r.source_commit);
+    } else if (r.published_commit[0]) {
+        printf("%s: published %s (%s)\n", name, r.published_commit, r.committed ? "new commit" : "unchanged");
+    } else {
+        printf("%s: built in %s/repo, not published\n", name, r.build_dir);
+    }
+    zoo_build_result_free(&r);
+    zoo_manifest_free(&z);
+    return st;
+}

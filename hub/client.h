@@ -1,0 +1,123 @@
+/* client.h - internals shared by the client files of hub/: the client
+ * object (config.c), the HTTP layer with retries (http.c), cache layout
+ * helpers (cache.c) and progress reporting (report.c). */
+#ifndef HX_HUB_CLIENT_H
+#define HX_HUB_CLIENT_H
+
+#include "hub/hub.h"
+#include "hub/internal.h"
+
+#include <cJSON.h>
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#define HUB_PROG_SLOTS 64
+typedef struct hub_prog_slot { /* one file being transferred */
+    const char *path;
+    uint64_t size, base;
+    atomic_ullong done;
+    double t0;
+    int used;
+} hub_prog_slot;
+
+struct hub_client {
+    char *endpoint;   /* no trailing slash */
+    char *token;      /* never logged */
+    char *cache_dir;
+    char *hf_home;
+    int offline, jobs, progress, json;
+    double retry_base;   /* seconds; first backoff step */
+    int max_retries;
+    long stall_timeout;  /* seconds without a byte before giving up */
+    /* progress (report.c); slots and the block state under out_mu */
+    atomic_ullong prog_done, prog_total;
+    atomic_int prog_files_done;
+    int prog_files_total;
+    const char *prog_label;
+    double prog_t0, prog_last, prog_interval;
+    uint64_t prog_base;  /* resumed bytes: counted, not in the rate */
+    int prog_lines;      /* height of the block drawn last */
+    hub_prog_slot prog_slots[HUB_PROG_SLOTS];
+    pthread_mutex_t out_mu;
+};
+
+/* ---- http.c ---- */
+typedef struct hub_http_req {
+    const char *method;       /* GET HEAD POST PUT DELETE */
+    const char *url;
+    const char *content_type;
+    const char *accept;
+    const void *body;         /* in-memory body */
+    size_t body_len;
+    int body_file;            /* 1: the body is [body_off, +body_flen) of body_fd */
+    int body_fd;              /* (read with pread, so retries replay it) */
+    uint64_t body_off, body_flen;
+    const char *range;        /* "bytes=a-b" */
+    int follow;               /* follow redirects (auth only to the endpoint) */
+    int retry;                /* retry 408/429/5xx/transport errors */
+    size_t max_resp;          /* cap on an in-memory body; 0 = 64 MiB */
+    /* Upload progress: body bytes sent beyond *prog_sent (replays after a
+     * retry count once) go to progress slot prog_slot (when prog_sent). */
+    uint64_t *prog_sent;
+    int prog_slot;
+    /* Streamed 2xx body: return 0 to continue, non-zero to abort. */
+    int (*sink)(void *ctx, const void *buf, size_t n);
+    void *sink_ctx;
+} hub_http_req;
+
+typedef struct hub_http_resp {
+    long status;
+    char *body;               /* non-streamed or error body, NUL-terminated */
+    size_t len;
+    char *etag, *linked_etag, *repo_commit, *location, *error_code, *error_msg, *link_next, *content_range;
+    int64_t linked_size, content_length;
+    double retry_after;       /* seconds to wait (Retry-After / RateLimit), < 0 none */
+    int transport_error;      /* curl failed (connection, timeout, cut) */
+    int sink_aborted;
+    char curl_msg[256];
+} hub_http_resp;
+
+CURL *hub_curl_new(hub_client *c);
+hx_status hub_http(hub_client *c, CURL *h, const hub_http_req *rq, hub_http_resp *rs);
+void hub_http_resp_free(hub_http_resp *rs);
+/* Is this answer worth retrying (429/5xx/408/transport)? */
+int hub_http_retryable(const hub_http_resp *rs);
+/* Sleep before retry number `attempt` (0-based), honouring Retry-After. */
+void hub_http_backoff(hub_client *c, int attempt, const hub_http_resp *rs);
+/* Turn a non-2xx answer into an hx_status + message about `what`. */
+hx_status hub_http_error(const hub_http_resp *rs, const char *what);
+/* GET/POST returning parsed JSON (NULL body = GET). */
+hx_status hub_api_json(hub_client *c, CURL *h, const char *method, const char *url, const char *ctype,
+                       const char *body, size_t blen, int retry, long *status, cJSON **out, const char *what);
+char *hub_repo_api(hub_client *c, const char *repo); /* <ep>/api/models/<repo> */
+
+/* ---- cache.c ---- */
+char *hub_cache_repo_dir(hub_client *c, const char *repo); /* <cache>/models--org--name */
+hx_status hub_cache_prepare(hub_client *c, const char *repo);
+hx_status hub_cache_write_ref(hub_client *c, const char *repo, const char *rev, const char *commit);
+int hub_cache_read_ref(hub_client *c, const char *repo, const char *rev, char commit[41]);
+/* relative symlink snapshots/<commit>/<path> -> ../../blobs/<blob> */
+hx_status hub_cache_link(hub_client *c, const char *repo, const char *commit, const char *path, const char *blob);
+hx_status hub_cache_write_tree(hub_client *c, const char *repo, const hub_listing *l);
+hx_status hub_cache_read_tree(hub_client *c, const char *repo, const char *commit, hub_listing *l);
+hx_status hub_cache_no_exist(hub_client *c, const char *repo, const char *commit, const char *path);
+/* flock the blob's lock file; returns fd (close to release) or -1. */
+int hub_cache_lock(hub_client *c, const char *repo, const char *blob);
+
+/* ---- report.c ---- */
+void hub_progress_begin(hub_client *c, const char *label, int files, uint64_t bytes);
+/* A file starts transferring: its line on the terminal. Returns a slot
+ * (-1: none free; its bytes then count in the total only). resumed =
+ * bytes already there (shown, not in the rate). */
+int hub_progress_file_begin(hub_client *c, const char *path, uint64_t size, uint64_t resumed);
+void hub_progress_file_add(hub_client *c, int slot, uint64_t n); /* file and total */
+void hub_progress_add(hub_client *c, uint64_t n);                /* total only */
+void hub_progress_resumed(hub_client *c, int slot, uint64_t n);  /* already there from a previous run */
+void hub_progress_file_release(hub_client *c, int slot);         /* failed: drop its line */
+/* A file is done: JSON event; its line (slot, may be -1) goes away. */
+void hub_progress_file_done(hub_client *c, const char *event, const char *path, uint64_t size, int transferred,
+                            int slot);
+void hub_progress_end(hub_client *c);
+
+#endif

@@ -1,0 +1,801 @@
+/* download.c - snapshot download into the Hugging Face cache: resolve the
+ * revision once (pinned commit), list and filter files, then transfer the
+ * missing blobs in parallel (several files at once; large files as
+ * parallel Range chunks), resuming partial blobs/<etag>.incomplete files
+ * left by an interrupted run, verifying every blob (SHA-256 for LFS, git
+ * blob SHA-1 otherwise) before the atomic rename, and linking
+ * snapshots/<commit>/<path>. Also hub_fetch_range for remote reads. */
+#include "hub/client.h"
+#include "hub/pool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHUNK ((uint64_t)32 << 20)
+#define PARALLEL_MIN ((uint64_t)64 << 20)
+
+typedef struct dl_file {
+    hub_entry *e;
+    char blob[65];
+    char *incomplete, *journal;
+    int fd, jfd, lockfd;
+    uint64_t nchunks;
+    atomic_ullong chunks_left;
+    atomic_int failed;
+    hx_status st;
+    char err[600];
+    pthread_mutex_t mu; /* guards st/err and the in-order hashing state */
+    /* Chunked files are hashed in order while the chunks arrive: hs holds
+     * [0, hashed); written[k] = bytes of chunk k written contiguously from
+     * its start. The thread whose write extends the contiguous prefix
+     * hashes it (from its buffer, or read back from the page cache for
+     * bytes other threads wrote), so no pass over the file is left at the
+     * end. One thread hashes at a time (hashing). */
+    hub_hasher hs;
+    int hs_live, hashing, hash_broken;
+    uint64_t hashed;
+    uint64_t *written;
+    int slot;         /* progress line; -2 until the first task starts */
+    uint64_t resumed; /* bytes found on disk (journal) */
+} dl_file;
+
+typedef struct dl_task {
+    dl_file *f;
+    uint64_t chunk; /* UINT64_MAX: whole file, single stream */
+} dl_task;
+
+typedef struct dl_ctx {
+    hub_client *c;
+    const char *repo;
+    const char *commit;
+    dl_task *tasks;
+    atomic_ullong fetched;
+} dl_ctx;
+
+static void file_fail(dl_file *f, hx_status st, const char *msg)
+{
+    pthread_mutex_lock(&f->mu);
+    if (!atomic_load(&f->failed)) {
+        f->st = st;
+        snprintf(f->err, sizeof f->err, "%s", msg);
+        atomic_store(&f->failed, 1);
+    }
+    pthread_mutex_unlock(&f->mu);
+}
+
+static char *resolve_url(hub_client *c, const char *repo, const char *rev, const char *path)
+{
+    char *r = hub_urlencode(rev, 0), *p = hub_urlencode(path, 1);
+    char *u = hx_asprintf("%s/%s/resolve/%s/%s", c->endpoint, repo, r, p);
+    free(r);
+    free(p);
+    return u;
+}
+
+/* ---- streaming sink: writes at an offset, hashes when asked ---- */
+typedef struct sink_ctx {
+    hub_client *c;
+    CURL *h;
+    hub_http_resp *rs;
+    int fd;
+    uint64_t start;   /* file offset of the first byte asked for */
+    uint64_t got;     /* bytes written in this attempt */
+    uint64_t limit;   /* max bytes expected in this attempt */
+    hub_hasher *hash; /* NULL for chunks */
+    dl_file *f;       /* chunks: advance the file's in-order hash */
+    int slot;         /* progress line */
+    int checked;
+    int restart;      /* server ignored Range: caller restarts from 0 */
+    char err[300];
+} sink_ctx;
+
+
+static uint64_t chunk_len(const dl_file *f, uint64_t k)
+{
+    return f->e->size - k * CHUNK < CHUNK ? f->e->size - k * CHUNK : CHUNK;
+}
+
+/* End of the contiguous written prefix that starts at f->hashed (mu held). */
+static uint64_t written_end(const dl_file *f)
+{
+    uint64_t k = f->hashed / CHUNK;
+    if (k >= f->nchunks)
+        return f->hashed;
+    while (k + 1 < f->nchunks && f->written[k] == chunk_len(f, k))
+        k++;
+    return k * CHUNK + f->written[k];
+}
+
+/* Feed [from, to) into f->hs: the part inside [moff, moff+mlen) from mem,
+ * the rest read back (page cache). Returns 0 on a read error. */
+static int hash_span(dl_file *f, uint64_t from, uint64_t to, const char *mem, uint64_t moff, size_t mlen, char **rbuf)
+{
+    const size_t RB = (size_t)4 << 20;
+    uint64_t pos = from;
+    while (pos < to) {
+        if (mem && pos >= moff && pos < moff + mlen) {
+            uint64_t e = moff + mlen < to ? moff + mlen : to;
+            hub_hasher_update(&f->hs, mem + (pos - moff), (size_t)(e - pos));
+            pos = e;
+            continue;
+        }
+        uint64_t e = to;
+        if (mem && pos < moff && moff < e)
+            e = moff;
+        if (e - pos > RB)
+            e = pos + RB;
+        if (!*rbuf)
+            *rbuf = hx_malloc(RB);
+        ssize_t r = pread(f->fd, *rbuf, (size_t)(e - pos), (off_t)pos);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return 0;
+        hub_hasher_update(&f->hs, *rbuf, (size_t)r);
+        pos += (uint64_t)r;
+    }
+    return 1;
+}
+
+/* Advance the in-order hash as far as the written prefix reaches; mem is
+ * the buffer just written at [moff, moff+mlen) (may be NULL). Returns at
+ * once when another thread is hashing: that thread picks the bytes up. */
+static void hash_advance(dl_file *f, const void *mem, uint64_t moff, size_t mlen)
+{
+    char *rbuf = NULL;
+    pthread_mutex_lock(&f->mu);
+    for (int guard = 0; guard < 1 << 20 && !f->hashing && !f->hash_broken && f->hs_live; guard++) {
+        uint64_t from = f->hashed, to = written_end(f);
+        if (to <= from)
+            break;
+        f->hashing = 1;
+        pthread_mutex_unlock(&f->mu);
+        int ok = hash_span(f, from, to, mem, moff, mlen, &rbuf);
+        pthread_mutex_lock(&f->mu);
+        f->hashing = 0;
+        if (ok)
+            f->hashed = to;
+        else
+            f->hash_broken = 1; /* finalize hashes the file from disk */
+    }
+    pthread_mutex_unlock(&f->mu);
+    free(rbuf);
+}
+
+static void chunk_written(dl_file *f, uint64_t off, const void *buf, size_t n)
+{
+    uint64_t k = off / CHUNK;
+    pthread_mutex_lock(&f->mu);
+    if (k < f->nchunks && off + n - k * CHUNK > f->written[k])
+        f->written[k] = off + n - k * CHUNK;
+    /* worth a try only when this write lies in the contiguous prefix that
+     * starts at the hashed frontier */
+    int mine = !f->hashing && f->hs_live && f->hashed < off + n && written_end(f) >= off + n;
+    pthread_mutex_unlock(&f->mu);
+    if (mine)
+        hash_advance(f, buf, off, n);
+}
+
+static int sink(void *ud, const void *buf, size_t n)
+{
+    sink_ctx *s = ud;
+    if (!s->checked) {
+        s->checked = 1;
+        long code = 0;
+        curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &code);
+        if (s->start > 0) {
+            if (code == 200) {
+                s->restart = 1;
+                snprintf(s->err, sizeof s->err, "server ignored Range");
+                return 1;
+            }
+            unsigned long long a = 0;
+            if (!s->rs->content_range || sscanf(s->rs->content_range, "bytes %llu-", &a) != 1 || a != s->start) {
+                snprintf(s->err, sizeof s->err, "server answered a different range (%s) than asked (from %" PRIu64 ")",
+                         s->rs->content_range ? s->rs->content_range : "none", s->start);
+                return 1;
+            }
+        }
+    }
+    if (s->got + n > s->limit) {
+        snprintf(s->err, sizeof s->err, "server sent more bytes than the listed size");
+        return 1;
+    }
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = pwrite(s->fd, (const char *)buf + done, n - done, (off_t)(s->start + s->got + done));
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            snprintf(s->err, sizeof s->err, "cannot write: %s", strerror(errno));
+            return 1;
+        }
+        done += (size_t)w;
+    }
+    if (s->hash)
+        hub_hasher_update(s->hash, buf, n);
+    if (s->f)
+        chunk_written(s->f, s->start + s->got, buf, n);
+    s->got += n;
+    hub_progress_file_add(s->c, s->slot, n);
+    return 0;
+}
+
+/* Fetch [start, start+len) of the file into fd at the same offsets, with
+ * retries that resume where the previous attempt stopped. */
+static hx_status fetch_span(dl_ctx *x, CURL *h, dl_file *f, uint64_t start, uint64_t len, hub_hasher *hash,
+                            int *restart)
+{
+    hub_client *c = x->c;
+    char *url = resolve_url(c, x->repo, x->commit, f->e->path);
+    uint64_t done = 0;
+    int fails = 0;
+    hx_status st = HX_OK;
+    *restart = 0;
+    while (done < len) {
+        if (atomic_load(&f->failed)) {
+            st = f->st;
+            break;
+        }
+        char range[80];
+        uint64_t a = start + done;
+        int whole = a == 0 && done == 0 && len == f->e->size;
+        snprintf(range, sizeof range, "bytes=%" PRIu64 "-%" PRIu64, a, start + len - 1);
+        hub_http_resp rs = {0};
+        sink_ctx s = {.c = c, .h = h, .rs = &rs, .fd = f->fd, .start = a, .limit = len - done, .hash = hash,
+                      .f = f->written ? f : NULL, .slot = f->slot};
+        hub_http_req rq = {.method = "GET", .url = url, .follow = 1, .range = whole ? NULL : range,
+                           .sink = sink, .sink_ctx = &s};
+        st = hub_http(c, h, &rq, &rs);
+        done += s.got;
+        if (s.restart) {
+            *restart = 1;
+            hub_http_resp_free(&rs);
+            st = HX_OK;
+            break;
+        }
+        if (s.err[0]) {
+            st = HX_FAIL(HX_EINTEGRITY, "%s: %s", f->e->path, s.err);
+            hub_http_resp_free(&rs);
+            break;
+        }
+        if (st == HX_OK && (rs.status == 416 || (rs.status < 300 && done < len))) {
+            /* A complete answer (curl checks Content-Length) with fewer bytes
+             * than listed, or a range past its end: the listing lied. */
+            st = HX_FAIL(HX_EINTEGRITY, "%s: the server delivered %" PRIu64 " bytes but listed %" PRIu64, f->e->path,
+                         start + done, start + len);
+            hub_http_resp_free(&rs);
+            break;
+        }
+        if (st == HX_OK && rs.status >= 300) {
+            if (hub_http_retryable(&rs) && fails < c->max_retries) {
+                hub_http_backoff(c, fails++, &rs);
+                hub_http_resp_free(&rs);
+                continue;
+            }
+            char what[400];
+            snprintf(what, sizeof what, "%s@%.12s: %s", x->repo, x->commit, f->e->path);
+            st = hub_http_error(&rs, what);
+            hub_http_resp_free(&rs);
+            break;
+        }
+        if (st != HX_OK || rs.transport_error) {
+            if (s.got > 0)
+                fails = 0; /* progress: keep going */
+            if (fails >= c->max_retries) {
+                st = HX_FAIL(HX_ENET, "%s: transfer failed %d times in a row (%s)", f->e->path, fails,
+                             rs.curl_msg[0] ? rs.curl_msg : "connection closed early");
+                hub_http_resp_free(&rs);
+                break;
+            }
+            hub_http_backoff(c, fails++, &rs);
+            st = HX_OK;
+        }
+        hub_http_resp_free(&rs);
+    }
+    free(url);
+    return st;
+}
+
+/* Verify the complete .incomplete file, then publish it as the blob. */
+static hx_status finalize(dl_ctx *x, dl_file *f, const char *sha256_hex, const char *sha1_hex)
+{
+    hub_client *c = x->c;
+    const hub_entry *e = f->e;
+    char s256[65], s1[41];
+    if (!sha256_hex && f->written) {
+        hash_advance(f, NULL, 0, 0); /* the remainder, e.g. chunks already on disk when resuming */
+        if (f->hs_live && !f->hash_broken && f->hashed == e->size) {
+            hx_debug("%s: hashed in order while transferring", e->path);
+            hub_hasher_final(&f->hs, s256, e->sha256[0] ? NULL : s1);
+            f->hs_live = 0;
+            sha256_hex = s256;
+            sha1_hex = e->sha256[0] ? NULL : s1;
+        }
+    }
+    if (!sha256_hex) {
+        if (f->written)
+            hx_debug("%s: hashing the whole file after the transfer", e->path);
+        hx_status st = hub_hash_fd(f->fd, e->size, s256, e->sha256[0] ? NULL : s1, f->incomplete);
+        if (st)
+            return st;
+        sha256_hex = s256;
+        sha1_hex = e->sha256[0] ? NULL : s1;
+    }
+    struct stat sb;
+    if (fstat(f->fd, &sb) != 0 || (uint64_t)sb.st_size != e->size)
+        return HX_FAIL(HX_EINTEGRITY, "%s: downloaded %lld bytes, the listing says %" PRIu64, e->path,
+                       (long long)sb.st_size, e->size);
+    if (e->sha256[0] ? strcmp(sha256_hex, e->sha256) != 0 : strcmp(sha1_hex, e->oid) != 0) {
+        unlink(f->incomplete);
+        if (f->journal)
+            unlink(f->journal);
+        return HX_FAIL(HX_EINTEGRITY, "%s: content hash %s does not match the listed %s %s; partial file removed",
+                       e->path, e->sha256[0] ? sha256_hex : sha1_hex, e->sha256[0] ? "sha256" : "git oid",
+                       e->sha256[0] ? e->sha256 : e->oid);
+    }
+    char *d = hub_cache_repo_dir(c, x->repo);
+    char *blob = hx_asprintf("%s/blobs/%s", d, f->blob);
+    free(d);
+    hx_status st = HX_OK;
+    if (rename(f->incomplete, blob) != 0)
+        st = HX_FAIL(HX_EIO, "cannot rename %s to %s: %s", f->incomplete, blob, strerror(errno));
+    free(blob);
+    if (f->journal)
+        unlink(f->journal);
+    if (!st)
+        st = hub_cache_link(c, x->repo, x->commit, e->path, f->blob);
+    return st;
+}
+
+static void file_done(dl_ctx *x, dl_file *f)
+{
+    if (f->fd >= 0)
+        close(f->fd);
+    f->fd = -1;
+    if (f->jfd >= 0)
+        close(f->jfd);
+    f->jfd = -1;
+    if (f->lockfd >= 0)
+        close(f->lockfd); /* releases the flock */
+    f->lockfd = -1;
+    if (!atomic_load(&f->failed)) {
+        atomic_fetch_add(&x->fetched, f->e->size);
+        hub_progress_file_done(x->c, "downloaded", f->e->path, f->e->size, 1, f->slot);
+    } else {
+        hub_progress_file_release(x->c, f->slot);
+    }
+}
+
+static void run_task(void *ud, size_t i, CURL *h)
+{
+    dl_ctx *x = ud;
+    dl_task *t = &x->tasks[i];
+    dl_file *f = t->f;
+    pthread_mutex_lock(&f->mu);
+    if (f->slot == -2)
+        f->slot = hub_progress_file_begin(x->c, f->e->path, f->e->size, f->resumed);
+    pthread_mutex_unlock(&f->mu);
+    if (atomic_load(&f->failed))
+        goto chunk_end;
+    if (t->chunk == UINT64_MAX) {
+        /* single stream, resuming an existing prefix (re-hashed first) */
+        for (int round = 0; round < 2; round++) {
+            struct stat sb;
+            fstat(f->fd, &sb);
+            uint64_t have = (uint64_t)sb.st_size;
+            if (have > f->e->size) {
+                if (ftruncate(f->fd, 0) != 0) {
+                    file_fail(f, HX_EIO, "cannot truncate partial file");
+                    break;
+                }
+                have = 0;
+            }
+            hub_hasher hs;
+            hub_hasher_init(&hs, f->e->size, f->e->sha256[0] == 0);
+            if (have) {
+                char *buf = hx_malloc(1 << 20);
+                for (uint64_t off = 0; off < have;) {
+                    size_t want = have - off < (1 << 20) ? (size_t)(have - off) : (1 << 20);
+                    ssize_t r = pread(f->fd, buf, want, (off_t)off);
+                    if (r <= 0) {
+                        have = off;
+                        break;
+                    }
+                    hub_hasher_update(&hs, buf, (size_t)r);
+                    off += (uint64_t)r;
+                }
+                free(buf);
+                hub_progress_resumed(x->c, f->slot, have);
+            }
+            int restart = 0;
+            hx_status st = have < f->e->size ? fetch_span(x, h, f, have, f->e->size - have, &hs, &restart) : HX_OK;
+            if (restart) {
+                hub_hasher_abort(&hs);
+                if (ftruncate(f->fd, 0) != 0) {
+                    file_fail(f, HX_EIO, "cannot truncate partial file");
+                    break;
+                }
+                continue;
+            }
+            if (st) {
+                hub_hasher_abort(&hs);
+                file_fail(f, st, hx_lasterr());
+                break;
+            }
+            char s256[65], s1[41];
+            hub_hasher_final(&hs, s256, s1);
+            st = finalize(x, f, s256, s1);
+            if (st == HX_EINTEGRITY && round == 0) {
+                /* maybe a corrupted transfer: start over once */
+                hx_warn("%s; downloading it again", hx_lasterr());
+                close(f->fd);
+                f->fd = open(f->incomplete, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+                if (f->fd < 0) {
+                    file_fail(f, HX_EIO, "cannot reopen partial file");
+                    break;
+                }
+                continue;
+            }
+            if (st)
+                file_fail(f, st, hx_lasterr());
+            break;
+        }
+        file_done(x, f);
+        return;
+    }
+    if (t->chunk < f->nchunks) {
+        uint64_t a = t->chunk * CHUNK;
+        uint64_t len = f->e->size - a < CHUNK ? f->e->size - a : CHUNK;
+        int restart = 0;
+        hx_status st = fetch_span(x, h, f, a, len, NULL, &restart);
+        if (restart)
+            st = HX_FAIL(HX_ENET, "%s: the server ignores Range requests", f->e->path);
+        if (st)
+            file_fail(f, st, hx_lasterr());
+        else if (f->jfd >= 0 && pwrite(f->jfd, "1", 1, (off_t)t->chunk) != 1)
+            file_fail(f, HX_EIO, "cannot update the chunk journal");
+    }
+chunk_end:
+    if (t->chunk != UINT64_MAX && atomic_fetch_sub(&f->chunks_left, 1) == 1) {
+        if (!atomic_load(&f->failed)) {
+            hx_status st = finalize(x, f, NULL, NULL);
+            if (st)
+                file_fail(f, st, hx_lasterr());
+        }
+        file_done(x, f);
+    }
+}
+
+static int selected(const hub_download_opts *o, const char *path)
+{
+    if (!o || !o->n_include)
+        return 1;
+    for (size_t i = 0; i < o->n_include; i++)
+        if (hub_glob_match(o->include[i], path))
+            return 1;
+    return 0;
+}
+
+static hx_status copy_to_local_dir(hub_client *c, const char *repo, const char *commit, const hub_entry *e,
+                                   const char *local_dir)
+{
+    if (!hub_path_safe(e->path))
+        return HX_EFORMAT;
+    char *d = hub_cache_repo_dir(c, repo);
+    char *src = hx_asprintf("%s/snapshots/%s/%s", d, commit, e->path);
+    free(d);
+    char *dst = hx_path_join(local_dir, e->path);
+    char *meta = hx_asprintf("%s/.cache/huggingface/download/%s.metadata", local_dir, e->path);
+    const char *etag = e->sha256[0] ? e->sha256 : e->oid;
+    hx_status st = HX_OK;
+    /* up to date? (metadata names this commit+etag and the size matches) */
+    char *txt = NULL;
+    struct stat sb;
+    int fresh = hx_read_file(meta, 4096, &txt, NULL) == HX_OK && stat(dst, &sb) == 0 &&
+                (uint64_t)sb.st_size == e->size && strstr(txt, etag) != NULL;
+    free(txt);
+    hx_clearerr();
+    if (!fresh) {
+        char *dd = hx_strdup(dst), *md = hx_strdup(meta);
+        *strrchr(dd, '/') = 0;
+        *strrchr(md, '/') = 0;
+        st = hx_mkdirs(dd);
+        if (!st)
+            st = hx_mkdirs(md);
+        if (!st)
+            st = hx_copy_file_atomic(src, dst);
+        if (!st) {
+            char *m = hx_asprintf("%s\n%s\n%.6f\n", commit, etag, (double)time(NULL) + 1.0);
+            st = hx_write_file_atomic(meta, m, strlen(m));
+            free(m);
+        }
+        free(dd);
+        free(md);
+    }
+    free(src);
+    free(dst);
+    free(meta);
+    return st;
+}
+
+static hx_status prepare_local_dir(const char *local_dir)
+{
+    char *p = hx_asprintf("%s/.cache/huggingface", local_dir);
+    hx_status st = hx_mkdirs(p);
+    if (!st) {
+        char *gi = hx_path_join(p, ".gitignore");
+        if (!hx_file_exists(gi))
+            st = hx_write_file_atomic(gi, "*", 1);
+        free(gi);
+    }
+    free(p);
+    return st;
+}
+
+hx_status hub_download(hub_client *c, const char *repo, const hub_download_opts *o, hub_download_result *res)
+{
+    memset(res, 0, sizeof *res);
+    double t0 = hx_now();
+    const char *rev = o && o->revision ? o->revision : "main";
+    char commit[41];
+    hx_status st = hub_resolve_revision(c, repo, rev, commit);
+    if (st)
+        return st;
+    memcpy(res->commit, commit, 41);
+    hub_listing l;
+    if ((st = hub_list_files(c, repo, commit, &l))) {
+        if (c->offline) {
+            /* no cached listing: accept the snapshot folder as it is */
+            hx_clearerr();
+            char *d = hub_cache_repo_dir(c, repo);
+            char *snap = hx_asprintf("%s/snapshots/%s", d, commit);
+            free(d);
+            if (hx_dir_exists(snap) && !(o && o->local_dir)) {
+                res->dir = snap;
+                return HX_OK;
+            }
+            free(snap);
+            return HX_FAIL(HX_ENOTFOUND, "%s@%s: offline and the snapshot is not fully cached", repo, rev);
+        }
+        return st;
+    }
+    if ((st = hub_cache_prepare(c, repo)))
+        goto out_list;
+    if (!c->offline) {
+        if ((st = hub_cache_write_ref(c, repo, rev, commit)))
+            goto out_list;
+        if ((st = hub_cache_write_tree(c, repo, &l)))
+            goto out_list;
+    }
+    char *rdir = hub_cache_repo_dir(c, repo);
+    char *snap = hx_asprintf("%s/snapshots/%s", rdir, commit);
+    if ((st = hx_mkdirs(snap))) {
+        free(rdir);
+        free(snap);
+        goto out_list;
+    }
+    /* plan: which blobs are missing */
+    dl_file *files = hx_calloc(l.n + 1, sizeof *files);
+    size_t nf = 0, ntasks = 0;
+    uint64_t total_bytes = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        hub_entry *e = &l.files[i];
+        if (!selected(o, e->path))
+            continue;
+        res->files++;
+        res->bytes_total += e->size;
+        const char *blob = e->sha256[0] ? e->sha256 : e->oid;
+        char *bp = hx_asprintf("%s/blobs/%s", rdir, blob);
+        struct stat sb;
+        int have = stat(bp, &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size == e->size;
+        free(bp);
+        if (have) {
+            if ((st = hub_cache_link(c, repo, commit, e->path, blob)))
+                break;
+            continue;
+        }
+        if (c->offline) {
+            st = HX_FAIL(HX_ENOTFOUND, "%s@%s: offline and %s is not in the cache", repo, rev, e->path);
+            break;
+        }
+        dl_file *f = &files[nf++];
+        f->e = e;
+        snprintf(f->blob, sizeof f->blob, "%s", blob);
+        f->fd = f->jfd = f->lockfd = -1;
+        f->slot = -2;
+        pthread_mutex_init(&f->mu, NULL);
+        total_bytes += e->size;
+        ntasks += e->size >= PARALLEL_MIN ? (e->size + CHUNK - 1) / CHUNK : 1;
+    }
+    hub_progress_begin(c, "download", (int)nf, total_bytes);
+    dl_task *tasks = hx_calloc(ntasks + 1, sizeof *tasks);
+    size_t nt = 0;
+    /* open (and lock) the partial files; larger files first */
+    for (size_t k = 0; !st && k < nf; k++) {
+        dl_file *f = &files[k];
+        f->lockfd = hub_cache_lock(c, repo, f->blob);
+        char *bp = hx_asprintf("%s/blobs/%s", rdir, f->blob);
+        struct stat sb;
+        int appeared = stat(bp, &sb) == 0 && (uint64_t)sb.st_size == f->e->size;
+        free(bp);
+        if (appeared) { /* another process finished it while we waited */
+            if (f->lockfd >= 0)
+                close(f->lockfd);
+            f->lockfd = -1;
+            st = hub_cache_link(c, repo, commit, f->e->path, f->blob);
+            f->e = NULL;
+            continue;
+        }
+        f->incomplete = hx_asprintf("%s/blobs/%s.incomplete", rdir, f->blob);
+        f->fd = open(f->incomplete, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+        if (f->fd < 0) {
+            st = HX_FAIL(HX_EIO, "cannot open %s: %s", f->incomplete, strerror(errno));
+            break;
+        }
+        if (f->e->size < PARALLEL_MIN) {
+            tasks[nt++] = (dl_task){f, UINT64_MAX};
+            continue;
+        }
+        f->nchunks = (f->e->size + CHUNK - 1) / CHUNK;
+        const char *sl = strrchr(rdir, '/');
+        f->journal = hx_asprintf("%s/.locks/%s/%s.chunks", c->cache_dir, sl + 1, f->blob);
+        f->jfd = open(f->journal, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+        char *jb = hx_calloc(f->nchunks + 1, 1);
+        struct stat ib;
+        fstat(f->fd, &ib);
+        int valid = f->jfd >= 0 && (uint64_t)ib.st_size == f->e->size &&
+                    pread(f->jfd, jb, f->nchunks, 0) == (ssize_t)f->nchunks;
+        if (!valid) {
+            memset(jb, '0', f->nchunks);
+            if (f->jfd < 0 || ftruncate(f->fd, (off_t)f->e->size) != 0 ||
+                pwrite(f->jfd, jb, f->nchunks, 0) != (ssize_t)f->nchunks) {
+                st = HX_FAIL(HX_EIO, "cannot prepare %s", f->incomplete);
+                free(jb);
+                break;
+            }
+        }
+        uint64_t todo = 0;
+        f->written = hx_calloc(f->nchunks, sizeof *f->written);
+        hub_hasher_init(&f->hs, f->e->size, f->e->sha256[0] == 0);
+        f->hs_live = 1;
+        for (uint64_t ch = 0; ch < f->nchunks; ch++) {
+            if (jb[ch] != '1') {
+                todo++;
+                tasks[nt++] = (dl_task){f, ch};
+            } else {
+                f->written[ch] = chunk_len(f, ch);
+                hub_progress_resumed(c, -1, chunk_len(f, ch));
+                f->resumed += chunk_len(f, ch);
+            }
+        }
+        free(jb);
+        atomic_init(&f->chunks_left, todo ? todo : 1);
+        if (!todo) /* every chunk is there: only verify (no-op chunk index) */
+            tasks[nt++] = (dl_task){f, f->nchunks};
+    }
+    if (!st) {
+        dl_ctx x = {.c = c, .repo = repo, .commit = commit, .tasks = tasks};
+        atomic_init(&x.fetched, 0);
+        hub_pool_run(c, c->jobs, nt, run_task, &x);
+        hub_progress_end(c);
+        res->bytes_fetched = atomic_load(&x.fetched);
+        for (size_t k = 0; k < nf; k++) {
+            if (files[k].e && atomic_load(&files[k].failed) && !st) {
+                hx_seterr("%s@%.12s: %s", repo, commit, files[k].err);
+                st = files[k].st ? files[k].st : HX_ENET;
+            }
+            if (files[k].e && !atomic_load(&files[k].failed))
+                res->files_fetched++;
+        }
+    }
+    for (size_t k = 0; k < nf; k++) {
+        if (files[k].fd >= 0)
+            close(files[k].fd);
+        if (files[k].jfd >= 0)
+            close(files[k].jfd);
+        if (files[k].lockfd >= 0)
+            close(files[k].lockfd);
+        if (files[k].hs_live)
+            hub_hasher_abort(&files[k].hs);
+        free(files[k].written);
+        free(files[k].incomplete);
+        free(files[k].journal);
+        pthread_mutex_destroy(&files[k].mu);
+    }
+    free(files);
+    free(tasks);
+    if (!st && o && o->local_dir) {
+        st = prepare_local_dir(o->local_dir);
+        for (size_t i = 0; !st && i < l.n; i++)
+            if (selected(o, l.files[i].path))
+                st = copy_to_local_dir(c, repo, commit, &l.files[i], o->local_dir);
+    }
+    free(rdir);
+    if (!st)
+        res->dir = o && o->local_dir ? hx_strdup(o->local_dir) : hx_strdup(snap);
+    free(snap);
+    res->seconds = hx_now() - t0;
+out_list:
+    hub_listing_free(&l);
+    return st;
+}
+
+typedef struct mem_sink {
+    char *buf;
+    size_t cap, got;
+    uint64_t skip; /* bytes to drop first (server ignored Range) */
+} mem_sink;
+
+static int mem_write(void *ud, const void *b, size_t n)
+{
+    mem_sink *m = ud;
+    const char *p = b;
+    if (m->skip) {
+        size_t s = n < m->skip ? n : (size_t)m->skip;
+        m->skip -= s;
+        p += s;
+        n -= s;
+    }
+    size_t take = n < m->cap - m->got ? n : m->cap - m->got;
+    memcpy(m->buf + m->got, p, take);
+    m->got += take;
+    return m->got == m->cap && n > take ? 1 : 0;
+}
+
+hx_status hub_fetch_range(hub_client *c, const char *repo, const char *rev, const char *path, uint64_t off,
+                          size_t len, void *buf, size_t *got)
+{
+    *got = 0;
+    if (!hub_repo_id_valid(repo) || !hub_path_safe(path))
+        return HX_FAIL(HX_EINVAL, "bad repo id or path '%s' / '%s'", repo, path);
+    if (!len)
+        return HX_OK;
+    char *url = resolve_url(c, repo, rev ? rev : "main", path);
+    char range[80];
+    snprintf(range, sizeof range, "bytes=%" PRIu64 "-%" PRIu64, off, off + len - 1);
+    CURL *h = hub_curl_new(c);
+    hx_status st = HX_OK;
+    for (int attempt = 0;; attempt++) {
+        mem_sink m = {.buf = buf, .cap = len};
+        hub_http_resp rs = {0};
+        hub_http_req rq = {.method = "GET", .url = url, .follow = 1, .range = range, .sink = mem_write, .sink_ctx = &m};
+        st = hub_http(c, h, &rq, &rs);
+        if (rs.status == 200 && off > 0) { /* Range ignored: read it again skipping */
+            m = (mem_sink){.buf = buf, .cap = len, .skip = off};
+            hub_http_resp_free(&rs);
+            rq.range = NULL;
+            st = hub_http(c, h, &rq, &rs);
+        }
+        char what[400];
+        snprintf(what, sizeof what, "%s@%s: %s", repo, rev ? rev : "main", path);
+        if (rs.status == 416) {
+            st = HX_OK;
+        } else if ((st || hub_http_retryable(&rs)) && !rs.sink_aborted && attempt < c->max_retries &&
+                   (st == HX_OK || rs.transport_error)) {
+            hub_http_backoff(c, attempt, &rs);
+            hub_http_resp_free(&rs);
+            continue;
+        } else if (rs.sink_aborted == 1) {
+            st = HX_OK; /* we had all we wanted */
+        } else if (!st && rs.status >= 300) {
+            if (rs.status == 404 && rs.error_code && !strcmp(rs.error_code, "EntryNotFound") && rs.repo_commit &&
+                hub_is_commit_id(rs.repo_commit) && hub_cache_prepare(c, repo) == HX_OK)
+                hub_cache_no_exist(c, repo, rs.repo_commit, path); /* like hf_hub_download */
+            st = hub_http_error(&rs, what);
+        }
+        if (!st)
+            *got = m.got;
+        hub_http_resp_free(&rs);
+        break;
+    }
+    curl_easy_cleanup(h);
+    free(url);
+    return st;
+}

@@ -1,0 +1,217 @@
+/* repo_api.c - the client's repo metadata calls: resolve a revision to a
+ * commit, list every file of a commit (all pages, every entry validated:
+ * safe path, hex ids, consistent sizes), create a repo, ensure a branch. */
+#include "hub/client.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int entry_cmp(const void *a, const void *b)
+{
+    return strcmp(((const hub_entry *)a)->path, ((const hub_entry *)b)->path);
+}
+
+void hub_listing_free(hub_listing *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->files[i].path);
+    free(l->files);
+    memset(l, 0, sizeof *l);
+}
+
+hx_status hub_resolve_revision(hub_client *c, const char *repo, const char *rev, char commit[41])
+{
+    if (!hub_repo_id_valid(repo))
+        return HX_FAIL(HX_EINVAL, "'%.120s' is not a valid repo id (namespace/name)", repo);
+    if (!rev || !*rev)
+        rev = "main";
+    if (c->offline) {
+        if (hub_is_commit_id(rev)) {
+            memcpy(commit, rev, 41);
+            return HX_OK;
+        }
+        if (hub_cache_read_ref(c, repo, rev, commit))
+            return HX_OK;
+        return HX_FAIL(HX_ENOTFOUND, "%s@%s: offline (HF_HUB_OFFLINE) and this revision is not in the cache %s",
+                       repo, rev, c->cache_dir);
+    }
+    char *enc = hub_urlencode(rev, 0);
+    char *base = hub_repo_api(c, repo);
+    char *url = hx_asprintf("%s/revision/%s?expand=sha", base, enc);
+    free(base);
+    free(enc);
+    CURL *h = hub_curl_new(c);
+    cJSON *j = NULL;
+    char what[400];
+    snprintf(what, sizeof what, "%s@%s", repo, rev);
+    hx_status st = hub_api_json(c, h, "GET", url, NULL, NULL, 0, 1, NULL, &j, what);
+    curl_easy_cleanup(h);
+    free(url);
+    if (st)
+        return st;
+    const char *sha = cJSON_GetStringValue(cJSON_GetObjectItem(j, "sha"));
+    if (!sha || !hub_is_commit_id(sha)) {
+        cJSON_Delete(j);
+        return HX_FAIL(HX_EFORMAT, "%s: the server's repo info has no valid 'sha'", what);
+    }
+    memcpy(commit, sha, 41);
+    cJSON_Delete(j);
+    return HX_OK;
+}
+
+static hx_status parse_entry(cJSON *e, hub_entry *x, const char *what)
+{
+    const char *path = cJSON_GetStringValue(cJSON_GetObjectItem(e, "path"));
+    const char *oid = cJSON_GetStringValue(cJSON_GetObjectItem(e, "oid"));
+    cJSON *sz = cJSON_GetObjectItem(e, "size");
+    if (!path)
+        return HX_FAIL(HX_EFORMAT, "%s: listing entry without a path", what);
+    if (!hub_path_safe(path)) {
+        hx_preerr("%s: the server listed a file name that is refused", what);
+        return HX_EFORMAT;
+    }
+    if (!oid || !hub_is_hex(oid, 40))
+        return HX_FAIL(HX_EFORMAT, "%s: listing entry %.200s has no valid git oid", what, path);
+    if (!cJSON_IsNumber(sz) || sz->valuedouble < 0 || sz->valuedouble > 9.0e15)
+        return HX_FAIL(HX_EFORMAT, "%s: listing entry %.200s has no valid size", what, path);
+    x->path = hx_strdup(path);
+    x->size = (uint64_t)sz->valuedouble;
+    memcpy(x->oid, oid, 41);
+    x->sha256[0] = 0;
+    cJSON *lfs = cJSON_GetObjectItem(e, "lfs");
+    if (lfs && !cJSON_IsNull(lfs)) {
+        const char *lo = cJSON_GetStringValue(cJSON_GetObjectItem(lfs, "oid"));
+        cJSON *ls = cJSON_GetObjectItem(lfs, "size");
+        if (!lo || !hub_is_hex(lo, 64) || !cJSON_IsNumber(ls) || (uint64_t)ls->valuedouble != x->size) {
+            hx_seterr("%s: listing entry %.200s has an invalid lfs record", what, path);
+            free(x->path);
+            x->path = NULL;
+            return HX_EFORMAT;
+        }
+        memcpy(x->sha256, lo, 65);
+    }
+    return HX_OK;
+}
+
+hx_status hub_list_files(hub_client *c, const char *repo, const char *commit, hub_listing *out)
+{
+    memset(out, 0, sizeof *out);
+    if (c->offline)
+        return hub_cache_read_tree(c, repo, commit, out);
+    char what[300];
+    snprintf(what, sizeof what, "listing %s@%.12s", repo, commit);
+    char *base = hub_repo_api(c, repo);
+    char *url = hx_asprintf("%s/tree/%s?recursive=true&expand=false", base, commit);
+    free(base);
+    CURL *h = hub_curl_new(c);
+    size_t cap = 0;
+    hx_status st = HX_OK;
+    for (int page = 0; url; page++) {
+        if (page > 100000) {
+            st = HX_FAIL(HX_EFORMAT, "%s: more than 100000 pages", what);
+            break;
+        }
+        hub_http_req rq = {.method = "GET", .url = url, .follow = 1, .retry = 1, .max_resp = (size_t)64 << 20};
+        hub_http_resp rs = {0};
+        st = hub_http(c, h, &rq, &rs);
+        if (st) {
+            hx_preerr("%s", what);
+        } else if (rs.status != 200) {
+            st = hub_http_error(&rs, what);
+        }
+        cJSON *arr = NULL;
+        if (!st) {
+            arr = rs.body ? cJSON_ParseWithLength(rs.body, rs.len) : NULL;
+            if (!cJSON_IsArray(arr))
+                st = HX_FAIL(HX_EFORMAT, "%s: the tree listing is not a JSON array", what);
+        }
+        cJSON *e;
+        if (!st)
+            cJSON_ArrayForEach(e, arr)
+            {
+                const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(e, "type"));
+                if (!type || strcmp(type, "file"))
+                    continue;
+                if (out->n >= 1000000) {
+                    st = HX_FAIL(HX_EFORMAT, "%s: more than 1000000 files", what);
+                    break;
+                }
+                if (out->n == cap)
+                    out->files = hx_realloc(out->files, (cap = cap ? cap * 2 : 256) * sizeof *out->files);
+                if ((st = parse_entry(e, &out->files[out->n], what)))
+                    break;
+                out->n++;
+            }
+        cJSON_Delete(arr);
+        free(url);
+        url = !st && rs.link_next ? hx_strdup(rs.link_next) : NULL;
+        hub_http_resp_free(&rs);
+        if (st)
+            break;
+    }
+    free(url);
+    curl_easy_cleanup(h);
+    if (st) {
+        hub_listing_free(out);
+        return st;
+    }
+    memcpy(out->commit, commit, 41);
+    if (out->n)
+        qsort(out->files, out->n, sizeof *out->files, entry_cmp);
+    for (size_t i = 0; i + 1 < out->n; i++)
+        if (!strcmp(out->files[i].path, out->files[i + 1].path)) {
+            st = HX_FAIL(HX_EFORMAT, "%s: %s listed twice", what, out->files[i].path);
+            hub_listing_free(out);
+            return st;
+        }
+    /* a file may not also be a folder of another file */
+    for (size_t i = 0; i < out->n; i++) {
+        char *p = hx_strdup(out->files[i].path);
+        for (char *s = strchr(p, '/'); s; s = strchr(s + 1, '/')) {
+            *s = 0;
+            hub_entry key = {.path = p};
+            if (bsearch(&key, out->files, out->n, sizeof key, entry_cmp)) {
+                hx_seterr("%s: %s is both a file and a folder", what, p);
+                free(p);
+                hub_listing_free(out);
+                return HX_EFORMAT;
+            }
+            *s = '/';
+        }
+        free(p);
+    }
+    return HX_OK;
+}
+
+hx_status hub_create_repo(hub_client *c, const char *repo, int private_, int exist_ok)
+{
+    if (!hub_repo_id_valid(repo) || !strchr(repo, '/'))
+        return HX_FAIL(HX_EINVAL, "'%.120s' is not a valid repo id (namespace/name)", repo);
+    const char *sl = strchr(repo, '/');
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "name", sl + 1);
+    char *ns = hx_asprintf("%.*s", (int)(sl - repo), repo);
+    cJSON_AddStringToObject(b, "organization", ns);
+    free(ns);
+    cJSON_AddStringToObject(b, "visibility", private_ ? "private" : "public");
+    char *body = cJSON_PrintUnformatted(b);
+    cJSON_Delete(b);
+    char *url = hx_asprintf("%s/api/repos/create", c->endpoint);
+    CURL *h = hub_curl_new(c);
+    long status = 0;
+    cJSON *j = NULL;
+    char what[200];
+    snprintf(what, sizeof what, "creating repo %s", repo);
+    hx_status st = hub_api_json(c, h, "POST", url, "application/json", body, strlen(body), 1, &status, &j, what);
+    curl_easy_cleanup(h);
+    free(url);
+    free(body);
+    cJSON_Delete(j);
+    if (st)
+        return st;
+    if (status == 409 && !exist_ok)
+        return HX_FAIL(HX_EINVAL, "%s: it already exists", what);
+    if (status == 412)
+        return HX_FAIL(HX_ENET, "%s: HTTP 412", what);
+    return HX_OK;
+}

@@ -1,0 +1,526 @@
+/* server_write.c - the write side of the Hub API: create/delete repo,
+ * settings, preupload (regular vs LFS decision, remote oids for no-op
+ * detection), NDJSON/JSON commits applied atomically by the store,
+ * branches and tags. */
+#include "hub/server_int.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *type_prefix(const char *type)
+{
+    if (!strcmp(type, "dataset"))
+        return "datasets/";
+    if (!strcmp(type, "space"))
+        return "spaces/";
+    return "";
+}
+
+enum MHD_Result srv_h_create_repo(srv_req *r)
+{
+    cJSON *j = srv_body_json(r);
+    if (!j)
+        return srv_err(r, 400, NULL, "malformed or missing JSON body");
+    const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(j, "name"));
+    const char *org = cJSON_GetStringValue(cJSON_GetObjectItem(j, "organization"));
+    const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(j, "type"));
+    const char *vis = cJSON_GetStringValue(cJSON_GetObjectItem(j, "visibility"));
+    int private_ = cJSON_IsTrue(cJSON_GetObjectItem(j, "private")) || (vis && strcmp(vis, "public") != 0);
+    if (!type)
+        type = "model";
+    if (strcmp(type, "model") && strcmp(type, "dataset") && strcmp(type, "space")) {
+        cJSON_Delete(j);
+        return srv_err(r, 400, NULL, "unsupported repo type '%.50s'", type);
+    }
+    if (!name) {
+        cJSON_Delete(j);
+        return srv_err(r, 400, NULL, "missing 'name'");
+    }
+    if (r->anon && !r->srv->open_mode) {
+        cJSON_Delete(j);
+        return srv_err(r, 401, NULL, "You must be authenticated to create a repo");
+    }
+    char *id = strchr(name, '/') ? hx_strdup(name) : hx_asprintf("%s/%s", org ? org : r->user, name);
+    enum MHD_Result ret;
+    if (!hub_repo_id_valid(id)) {
+        ret = srv_err(r, 400, NULL, "invalid repo id '%.120s'", id);
+        goto out;
+    }
+    char *ns = hx_asprintf("%.*s", (int)(strchr(id, '/') - id), id);
+    int may = srv_may_write_ns(r, ns);
+    free(ns);
+    char *url = hx_asprintf("%s/%s%s", r->base, type_prefix(type), id);
+    if (!may) {
+        ret = srv_err(r, 403, NULL, "You don't have the rights to create a repo under this namespace");
+        free(url);
+        goto out;
+    }
+    int exists = 0;
+    hx_status st = store_repo_create(r->srv->st, type, id, private_, r->user, &exists);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "url", url);
+    if (exists) {
+        char *m = hx_asprintf("You already created this %s repo", type);
+        cJSON_AddStringToObject(o, "error", m);
+        free(m);
+        ret = srv_json(r, 409, o);
+    } else if (st) {
+        cJSON_Delete(o);
+        ret = srv_err(r, 500, NULL, "cannot create repo: %s", hx_lasterr());
+    } else {
+        st_repo rp;
+        if (store_repo_get(r->srv->st, type, id, &rp) == HX_OK) {
+            cJSON_AddStringToObject(o, "id", rp.uid);
+            st_repo_free(&rp);
+        }
+        cJSON_AddStringToObject(o, "name", id);
+        ret = srv_json(r, 200, o);
+    }
+    free(url);
+out:
+    free(id);
+    cJSON_Delete(j);
+    return ret;
+}
+
+enum MHD_Result srv_h_delete_repo(srv_req *r)
+{
+    cJSON *j = srv_body_json(r);
+    if (!j)
+        return srv_err(r, 400, NULL, "malformed or missing JSON body");
+    const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(j, "name"));
+    const char *org = cJSON_GetStringValue(cJSON_GetObjectItem(j, "organization"));
+    const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(j, "type"));
+    if (!type)
+        type = "model";
+    if (!name) {
+        cJSON_Delete(j);
+        return srv_err(r, 400, NULL, "missing 'name'");
+    }
+    char *id = strchr(name, '/') ? hx_strdup(name) : hx_asprintf("%s/%s", org ? org : r->user, name);
+    cJSON_Delete(j);
+    st_repo repo;
+    enum MHD_Result ret;
+    if (srv_open_repo(r, type, id, &repo, 1, &ret)) {
+        st_repo_free(&repo);
+        store_repo_delete(r->srv->st, type, id);
+        ret = srv_text(r, 200, "application/json", "{}");
+    }
+    free(id);
+    return ret;
+}
+
+enum MHD_Result srv_h_settings(srv_req *r, const char *type, const char *repo_id)
+{
+    if (strcmp(r->method, "PUT"))
+        return srv_err(r, 405, NULL, "method not allowed");
+    st_repo repo;
+    enum MHD_Result ret;
+    if (!srv_open_repo(r, type, repo_id, &repo, 1, &ret))
+        return ret;
+    cJSON *j = srv_body_json(r);
+    if (!j) {
+        st_repo_free(&repo);
+        return srv_err(r, 400, NULL, "malformed or missing JSON body");
+    }
+    int private_ = repo.private_;
+    cJSON *p = cJSON_GetObjectItem(j, "private");
+    if (cJSON_IsBool(p))
+        private_ = cJSON_IsTrue(p);
+    const char *vis = cJSON_GetStringValue(cJSON_GetObjectItem(j, "visibility"));
+    if (vis)
+        private_ = strcmp(vis, "public") != 0;
+    char gated[16];
+    snprintf(gated, sizeof gated, "%s", repo.gated);
+    cJSON *g = cJSON_GetObjectItem(j, "gated");
+    if (cJSON_IsString(g) && (!strcmp(g->valuestring, "auto") || !strcmp(g->valuestring, "manual")))
+        snprintf(gated, sizeof gated, "%s", g->valuestring);
+    else if (cJSON_IsFalse(g))
+        gated[0] = 0;
+    cJSON *granted = cJSON_GetObjectItem(j, "granted");
+    store_repo_set(r->srv->st, type, repo_id, private_, gated, cJSON_IsArray(granted) ? granted : repo.granted);
+    cJSON_Delete(j);
+    st_repo_free(&repo);
+    return srv_text(r, 200, "application/json", "{}");
+}
+
+static int ignore_match(const char *gi, const char *path)
+{
+    if (!gi)
+        return 0;
+    int hit = 0;
+    char *dup = hx_strdup(gi), *save = NULL;
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    for (char *l = strtok_r(dup, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        size_t n = strlen(l);
+        while (n && (l[n - 1] == '\r' || l[n - 1] == ' '))
+            l[--n] = 0;
+        if (!n || l[0] == '#')
+            continue;
+        int neg = l[0] == '!';
+        const char *pat = l + neg;
+        if (*pat == '/')
+            pat++;
+        int m = strchr(pat, '/') && pat[strlen(pat) - 1] != '/' ? hub_glob_match(pat, path)
+                                                                 : hub_glob_match(pat, base) || hub_glob_match(pat, path);
+        if (m)
+            hit = !neg;
+    }
+    free(dup);
+    return hit;
+}
+
+enum MHD_Result srv_h_preupload(srv_req *r, const char *type, const char *repo_id, const char *rev)
+{
+    if (strcmp(r->method, "POST"))
+        return srv_err(r, 405, NULL, "method not allowed");
+    st_repo repo;
+    enum MHD_Result ret;
+    if (!srv_open_repo(r, type, repo_id, &repo, 1, &ret))
+        return ret;
+    st_repo_free(&repo);
+    char id[41];
+    if (store_resolve(r->srv->st, type, repo_id, rev, id) != HX_OK)
+        return srv_err(r, 404, "RevisionNotFound", "Invalid rev id: %s", rev);
+    st_commit c;
+    if (store_commit_load(r->srv->st, type, repo_id, id, &c) != HX_OK)
+        return srv_err(r, 500, NULL, "commit %s unreadable", id);
+    cJSON *j = srv_body_json(r);
+    cJSON *files = j ? cJSON_GetObjectItem(j, "files") : NULL;
+    if (!cJSON_IsArray(files) || cJSON_GetArraySize(files) > 1000) {
+        cJSON_Delete(j);
+        st_commit_free(&c);
+        return srv_err(r, 422, NULL, "body must be {\"files\":[{path,sample,size}...]} with at most 1000 files");
+    }
+    const char *ga_req = cJSON_GetStringValue(cJSON_GetObjectItem(j, "gitAttributes"));
+    const char *gi = cJSON_GetStringValue(cJSON_GetObjectItem(j, "gitIgnore"));
+    char *ga_rev = NULL;
+    const st_file *gaf = st_commit_find(&c, ".gitattributes");
+    if (!ga_req && gaf && !gaf->lfs[0]) {
+        char *gp = store_git_path(r->srv->st, gaf->oid);
+        hx_read_file(gp, 1 << 20, &ga_rev, NULL);
+        free(gp);
+    }
+    const char *attrs = ga_req ? ga_req : ga_rev;
+    cJSON *out = cJSON_CreateObject();
+    cJSON *oarr = cJSON_AddArrayToObject(out, "files");
+    cJSON *f;
+    ret = MHD_YES;
+    int bad = 0;
+    cJSON_ArrayForEach(f, files)
+    {
+        const char *path = cJSON_GetStringValue(cJSON_GetObjectItem(f, "path"));
+        cJSON *szj = cJSON_GetObjectItem(f, "size");
+        const char *sample = cJSON_GetStringValue(cJSON_GetObjectItem(f, "sample"));
+        if (!path || !cJSON_IsNumber(szj) || szj->valuedouble < 0) {
+            bad = 1;
+            ret = srv_err(r, 422, NULL, "each file needs a string 'path' and a numeric 'size'");
+            break;
+        }
+        if (!hub_path_safe(path)) {
+            bad = 1;
+            ret = srv_err(r, 422, NULL, "%s", hx_lasterr());
+            break;
+        }
+        uint64_t size = (uint64_t)szj->valuedouble;
+        int binary = 0;
+        if (sample) {
+            size_t sl = 0;
+            unsigned char *raw = hub_b64_decode(sample, strlen(sample), &sl);
+            if (raw) {
+                binary = memchr(raw, 0, sl) != NULL;
+                free(raw);
+            }
+        }
+        int lfs = size > 0 && (store_gitattr_is_lfs(attrs, path) || size >= (10u << 20) ||
+                               (binary && size >= (1u << 20)));
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "path", path);
+        cJSON_AddStringToObject(o, "uploadMode", lfs ? "lfs" : "regular");
+        cJSON_AddBoolToObject(o, "shouldIgnore", ignore_match(gi, path));
+        const st_file *have = st_commit_find(&c, path);
+        if (have)
+            cJSON_AddStringToObject(o, "oid", have->lfs[0] ? have->lfs : have->oid);
+        cJSON_AddItemToArray(oarr, o);
+    }
+    cJSON_AddStringToObject(out, "commitOid", c.id);
+    free(ga_rev);
+    cJSON_Delete(j);
+    st_commit_free(&c);
+    if (bad) {
+        cJSON_Delete(out);
+        return ret;
+    }
+    return srv_json(r, 200, out);
+}
+
+static void free_ops(st_op *ops, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(ops[i].path);
+    free(ops);
+}
+
+/* Parse one commit operation (NDJSON line value, or legacy JSON entry). */
+static int parse_op(srv_req *r, const char *key, cJSON *v, st_op *op, char *err, size_t errlen)
+{
+    memset(op, 0, sizeof *op);
+    const char *path = cJSON_GetStringValue(cJSON_GetObjectItem(v, "path"));
+    if (!path) {
+        snprintf(err, errlen, "%s without a string 'path'", key);
+        return 0;
+    }
+    const char *chk = path;
+    char *trim = NULL;
+    if (!strcmp(key, "deletedFolder") || !strcmp(key, "deletedEntry") || !strcmp(key, "deletedFile")) {
+        trim = hx_strdup(path);
+        size_t l = strlen(trim);
+        while (l && trim[l - 1] == '/')
+            trim[--l] = 0;
+        chk = trim;
+    }
+    if (!hub_path_safe(chk)) {
+        snprintf(err, errlen, "%s", hx_lasterr());
+        free(trim);
+        return 0;
+    }
+    op->path = hx_strdup(chk);
+    free(trim);
+    if (!strcmp(key, "file")) {
+        const char *content = cJSON_GetStringValue(cJSON_GetObjectItem(v, "content"));
+        const char *enc = cJSON_GetStringValue(cJSON_GetObjectItem(v, "encoding"));
+        if (!content) {
+            snprintf(err, errlen, "file %.200s without 'content'", path);
+            return 0;
+        }
+        unsigned char *data;
+        size_t n;
+        if (!enc || !strcmp(enc, "utf-8")) {
+            n = strlen(content);
+            data = (unsigned char *)hx_strdup(content);
+        } else if (!strcmp(enc, "base64")) {
+            data = hub_b64_decode(content, strlen(content), &n);
+            if (!data) {
+                snprintf(err, errlen, "file %.200s: malformed base64 content", path);
+                return 0;
+            }
+        } else {
+            snprintf(err, errlen, "file %.200s: unknown encoding '%.20s'", path, enc);
+            return 0;
+        }
+        char oid[41];
+        hx_status st = store_git_put(r->srv->st, data, n, oid);
+        free(data);
+        if (st) {
+            snprintf(err, errlen, "cannot store %.200s: %s", path, hx_lasterr());
+            return 0;
+        }
+        op->kind = ST_ADD_REGULAR;
+        memcpy(op->oid, oid, 41);
+        op->size = n;
+        return 1;
+    }
+    if (!strcmp(key, "lfsFile")) {
+        const char *oid = cJSON_GetStringValue(cJSON_GetObjectItem(v, "oid"));
+        const char *algo = cJSON_GetStringValue(cJSON_GetObjectItem(v, "algo"));
+        cJSON *sz = cJSON_GetObjectItem(v, "size");
+        if (!oid || !hub_is_hex(oid, 64) || (algo && strcmp(algo, "sha256"))) {
+            snprintf(err, errlen, "lfsFile %.200s needs a sha256 'oid'", path);
+            return 0;
+        }
+        op->kind = ST_ADD_LFS;
+        memcpy(op->oid, oid, 65);
+        op->size = cJSON_IsNumber(sz) && sz->valuedouble >= 0 ? (uint64_t)sz->valuedouble : UINT64_MAX;
+        return 1;
+    }
+    if (!strcmp(key, "deletedFile") || !strcmp(key, "deletedEntry")) {
+        op->kind = ST_DELETE_FILE;
+        return 1;
+    }
+    if (!strcmp(key, "deletedFolder")) {
+        op->kind = ST_DELETE_FOLDER;
+        return 1;
+    }
+    snprintf(err, errlen, "unknown commit operation '%.40s'", key);
+    return 0;
+}
+
+enum MHD_Result srv_h_commit(srv_req *r, const char *type, const char *repo_id, const char *rev)
+{
+    if (strcmp(r->method, "POST"))
+        return srv_err(r, 405, NULL, "method not allowed");
+    st_repo repo;
+    enum MHD_Result ret;
+    if (!srv_open_repo(r, type, repo_id, &repo, 1, &ret))
+        return ret;
+    st_repo_free(&repo);
+    if (srv_query_bool(r, "create_pr"))
+        return srv_err(r, 400, NULL, "pull requests are not supported by hxzoo serve");
+    if (!r->cx->body)
+        return srv_err(r, 400, NULL, "empty commit body");
+    size_t cap = 64, nops = 0;
+    st_op *ops = hx_calloc(cap, sizeof *ops);
+    char *summary = NULL, *desc = NULL, *parent = NULL;
+    char err[512] = "";
+    int http = 400;
+    const char *ct = srv_header(r, "Content-Type");
+    int ndjson = !ct || strstr(ct, "ndjson") || !strstr(ct, "json");
+    if (ndjson) {
+        char *save = NULL;
+        int line_no = 0;
+        for (char *line = strtok_r(r->cx->body, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+            line_no++;
+            if (!*line || !strcmp(line, "\r"))
+                continue;
+            cJSON *l = cJSON_Parse(line);
+            const char *key = l ? cJSON_GetStringValue(cJSON_GetObjectItem(l, "key")) : NULL;
+            cJSON *v = l ? cJSON_GetObjectItem(l, "value") : NULL;
+            if (!key || !cJSON_IsObject(v)) {
+                snprintf(err, sizeof err, "line %d of the commit is not {\"key\":..,\"value\":{..}}", line_no);
+                cJSON_Delete(l);
+                break;
+            }
+            if (!strcmp(key, "header")) {
+                const char *s = cJSON_GetStringValue(cJSON_GetObjectItem(v, "summary"));
+                const char *d = cJSON_GetStringValue(cJSON_GetObjectItem(v, "description"));
+                const char *p = cJSON_GetStringValue(cJSON_GetObjectItem(v, "parentCommit"));
+                free(summary);
+                free(desc);
+                free(parent);
+                summary = s ? hx_strdup(s) : NULL;
+                desc = d ? hx_strdup(d) : NULL;
+                parent = p ? hx_strdup(p) : NULL;
+            } else {
+                if (nops == cap)
+                    ops = hx_realloc(ops, (cap *= 2) * sizeof *ops);
+                if (!parse_op(r, key, v, &ops[nops], err, sizeof err)) {
+                    free(ops[nops].path);
+                    http = 422;
+                    cJSON_Delete(l);
+                    break;
+                }
+                nops++;
+            }
+            cJSON_Delete(l);
+        }
+    } else {
+        cJSON *j = srv_body_json(r);
+        if (!j) {
+            snprintf(err, sizeof err, "malformed JSON commit body");
+        } else {
+            const char *s = cJSON_GetStringValue(cJSON_GetObjectItem(j, "summary"));
+            const char *d = cJSON_GetStringValue(cJSON_GetObjectItem(j, "description"));
+            const char *p = cJSON_GetStringValue(cJSON_GetObjectItem(j, "parentCommit"));
+            summary = s ? hx_strdup(s) : NULL;
+            desc = d ? hx_strdup(d) : NULL;
+            parent = p ? hx_strdup(p) : NULL;
+            const char *lists[] = {"files", "lfsFiles", "deletedFiles", "deletedEntries"};
+            const char *keys[] = {"file", "lfsFile", "deletedFile", "deletedEntry"};
+            for (int k = 0; k < 4 && !err[0]; k++) {
+                cJSON *arr = cJSON_GetObjectItem(j, lists[k]), *e;
+                cJSON_ArrayForEach(e, arr)
+                {
+                    if (nops == cap)
+                        ops = hx_realloc(ops, (cap *= 2) * sizeof *ops);
+                    if (!parse_op(r, keys[k], e, &ops[nops], err, sizeof err)) {
+                        free(ops[nops].path);
+                        http = 422;
+                        break;
+                    }
+                    nops++;
+                }
+            }
+            cJSON_Delete(j);
+        }
+    }
+    if (!err[0] && (!summary || !*summary))
+        snprintf(err, sizeof err, "the commit needs a non-empty header.summary");
+    if (!err[0] && parent && !(strlen(parent) >= 5 && strlen(parent) <= 40 && hub_is_hex(parent, strlen(parent))))
+        snprintf(err, sizeof err, "parentCommit must be 5 to 40 hex characters");
+    if (err[0]) {
+        ret = srv_err(r, http, NULL, "%s", err);
+        goto out;
+    }
+    char oid[41];
+    const char *branch = !strcmp(rev, "HEAD") ? "main" : rev;
+    hx_status st = store_commit(r->srv->st, type, repo_id, branch, parent, ops, nops, r->user, summary, desc, oid,
+                                &http);
+    if (st) {
+        ret = srv_err(r, http, http == 404 ? "RevisionNotFound" : NULL, "%s", hx_lasterr());
+        goto out;
+    }
+    srv_faults *f = &r->srv->f;
+    if (f->commit_lost && (int)atomic_fetch_add(&f->ncommit, 1) < f->commit_lost) {
+        ret = MHD_NO; /* fault: the commit is applied but its answer is lost */
+        goto out;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "success", 1);
+    cJSON_AddStringToObject(o, "commitOid", oid);
+    char *url = hx_asprintf("%s/%s%s/commit/%s", r->base, type_prefix(type), repo_id, oid);
+    cJSON_AddStringToObject(o, "commitUrl", url);
+    free(url);
+    cJSON_AddStringToObject(o, "hookOutput", "");
+    ret = srv_json(r, 200, o);
+out:
+    free_ops(ops, nops);
+    free(summary);
+    free(desc);
+    free(parent);
+    return ret;
+}
+
+enum MHD_Result srv_h_branch(srv_req *r, const char *type, const char *repo_id, const char *name)
+{
+    st_repo repo;
+    enum MHD_Result ret;
+    if (!srv_open_repo(r, type, repo_id, &repo, 1, &ret))
+        return ret;
+    st_repo_free(&repo);
+    int http = 500;
+    hx_status st;
+    if (!strcmp(r->method, "POST")) {
+        cJSON *j = srv_body_json(r);
+        const char *from = j ? cJSON_GetStringValue(cJSON_GetObjectItem(j, "startingPoint")) : NULL;
+        st = store_branch_create(r->srv->st, type, repo_id, name, from, &http);
+        cJSON_Delete(j);
+    } else if (!strcmp(r->method, "DELETE")) {
+        st = store_branch_delete(r->srv->st, type, repo_id, name, &http);
+    } else {
+        return srv_err(r, 405, NULL, "method not allowed");
+    }
+    if (st)
+        return srv_err(r, http, http == 404 ? "RevisionNotFound" : NULL, "%s", hx_lasterr());
+    return srv_text(r, 200, "application/json", "{}");
+}
+
+enum MHD_Result srv_h_tag(srv_req *r, const char *type, const char *repo_id, const char *name)
+{
+    st_repo repo;
+    enum MHD_Result ret;
+    if (!srv_open_repo(r, type, repo_id, &repo, 1, &ret))
+        return ret;
+    st_repo_free(&repo);
+    int http = 500;
+    hx_status st;
+    if (!strcmp(r->method, "POST")) {
+        /* POST /tag/{revision} {"tag": name} */
+        cJSON *j = srv_body_json(r);
+        const char *tag = j ? cJSON_GetStringValue(cJSON_GetObjectItem(j, "tag")) : NULL;
+        if (!tag) {
+            cJSON_Delete(j);
+            return srv_err(r, 400, NULL, "missing 'tag'");
+        }
+        st = store_tag_create(r->srv->st, type, repo_id, tag, name, &http);
+        cJSON_Delete(j);
+    } else if (!strcmp(r->method, "DELETE")) {
+        st = store_tag_delete(r->srv->st, type, repo_id, name, &http);
+    } else {
+        return srv_err(r, 405, NULL, "method not allowed");
+    }
+    if (st)
+        return srv_err(r, http, http == 404 ? "RevisionNotFound" : NULL, "%s", hx_lasterr());
+    return srv_text(r, 200, "application/json", "{}");
+}

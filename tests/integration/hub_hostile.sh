@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# hub_hostile.sh - hostile input on both sides. The client against a fake
+# Hub (Python http.server) listing '../' / absolute / backslash names,
+# oversized and malformed JSON, a wrong hash: refused with a clear error,
+# nothing written outside the cache. The server against bad names, bodies
+# and JSON: 4xx answers, nothing stored.
+. "$(dirname "$0")/lib/hub.sh"
+have_py || { echo "skip: python venv missing"; exit 77; }
+cat >"$T/fake.py" <<'PY'
+import http.server, json, sys, hashlib
+mode = sys.argv[2]
+C = "a" * 40
+def entry(path, data=b"x"):
+    oid = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+    return {"type": "file", "oid": oid, "size": len(data), "path": path}
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def send(self, code, body, ctype="application/json", extra=()):
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in extra: self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD": self.wfile.write(body)
+    def do_GET(self):
+        p = self.path
+        if "/revision/" in p:
+            return self.send(200, json.dumps({"id": "org/m", "sha": C}).encode())
+        if "/tree/" in p:
+            if mode.startswith("path:"):
+                return self.send(200, json.dumps([entry("ok.txt"), entry(mode[5:])]).encode())
+            if mode == "bigjson":
+                return self.send(200, b"[" + b" " * (70 << 20) + b"]")
+            if mode == "badjson":
+                return self.send(200, b'[{"type":"file","path":')
+            if mode == "badhash":
+                e = entry("f.txt", b"expected"); return self.send(200, json.dumps([e]).encode())
+        if "/resolve/" in p:
+            return self.send(200, b"x" if mode != "badhash" else b"tampered", "application/octet-stream",
+                             [("X-Repo-Commit", C)])
+        self.send(404, b'{"error":"nope"}')
+class S(http.server.ThreadingHTTPServer):
+    def handle_error(self, *a): pass
+S(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+fake() {  # fake MODE -> sets FAKE_URL
+  local port=$(( 20000 + RANDOM % 20000 ))
+  "$PY" "$T/fake.py" "$port" "$1" & SERVER_PIDS+=($!)
+  for _ in $(seq 100); do curl -s "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.05; done
+  FAKE_URL=http://127.0.0.1:$port
+}
+for bad in "../evil.txt" "/abs/evil.txt" 'dir\evil.txt' "a/../../evil.txt" ".git/config"; do
+  fake "path:$bad"
+  HF_ENDPOINT=$FAKE_URL HF_HUB_CACHE=$T/c/cache "$HXZOO" -q download org/m >/dev/null 2>"$T/err"; rc=$?
+  [ $rc = 5 ] && grep -q "unsafe repo path" "$T/err" || fail "hostile name '$bad' not refused: rc=$rc $(cat "$T/err")"
+  [ -z "$(find "$T/c" -name '*evil*' 2>/dev/null)" ] && [ ! -e "$T/evil.txt" ] || fail "something was written for '$bad'"
+  [ -e "$T/c/cache/models--org--m/snapshots/$(printf 'a%.0s' $(seq 40))/ok.txt" ] && fail "partial snapshot written for '$bad'"
+  kill "${SERVER_PIDS[-1]}"
+done
+ok "file names with .., absolute paths, backslashes, .git refused before writing"
+fake bigjson
+HF_ENDPOINT=$FAKE_URL HF_HUB_CACHE=$T/c2 "$HXZOO" -q download org/m >/dev/null 2>"$T/err"; rc=$?
+[ $rc = 5 ] && grep -q "larger than" "$T/err" || fail "oversized JSON: rc=$rc $(cat "$T/err")"
+fake badjson
+HF_ENDPOINT=$FAKE_URL HF_HUB_CACHE=$T/c3 "$HXZOO" -q download org/m >/dev/null 2>"$T/err"; rc=$?
+[ $rc = 5 ] && grep -q "not a JSON array" "$T/err" || fail "malformed JSON: rc=$rc $(cat "$T/err")"
+fake badhash
+HF_ENDPOINT=$FAKE_URL HF_HUB_CACHE=$T/c4 "$HXZOO" -q download org/m >/dev/null 2>"$T/err"; rc=$?
+[ $rc = 11 ] || fail "lying hash/size: rc=$rc $(cat "$T/err")"
+ls "$T/c4/models--org--m/blobs" | grep -qv incomplete && fail "a blob from a lying server was kept"
+ok "oversized/malformed JSON and lying content refused with clear errors"
+
+# --- the server side
+make_model "$T/src"
+"$HXZOO" -q serve --root "$T/root" --import "$T/src" org/base >/dev/null || fail "import"
+start_server S "$T/root"
+U=$URL_S
+code() { curl -s -o "$T/body" -w '%{http_code}' "$@"; }
+for p in "../x" "/abs" 'a\\b' "a/./b" ".git/x" "a//b"; do
+  line=$(printf '{"key":"file","value":{"path":"%s","content":"aGk=","encoding":"base64"}}' "$p")
+  c=$(code -X POST "$U/api/models/org/base/commit/main" -H 'Content-Type: application/x-ndjson' \
+       --data-binary $'{"key":"header","value":{"summary":"x"}}\n'"$line")
+  [ "$c" = 422 ] || fail "server accepted path '$p' (HTTP $c)"
+done
+c=$(code -X POST "$U/api/models/org/base/preupload/main" -H 'Content-Type: application/json' -d '{"files":[{"path":"../x","size":1,"sample":""}]}')
+[ "$c" = 422 ] || fail "preupload accepted ../x ($c)"
+c=$(code -X POST "$U/api/models/org/base/preupload/main" -H 'Content-Type: application/json' -d '{"files":[{"path":')
+[ "$c" = 422 ] || fail "malformed JSON ($c)"
+head -c 20000000 /dev/zero | tr '\0' ' ' >"$T/big.json"
+c=$(code -X POST "$U/api/models/org/base/preupload/main" -H 'Content-Type: application/json' --data-binary @"$T/big.json")
+[ "$c" = 413 ] || fail "oversized JSON body ($c)"
+c=$(code -X POST "$U/api/models/org/base/commit/main" -H 'Content-Type: application/x-ndjson' \
+     --data-binary $'{"key":"header","value":{"summary":"x"}}\n{"key":"lfsFile","value":{"path":"a.bin","algo":"sha256","oid":"'"$(printf '0%.0s' $(seq 64))"'","size":5}}')
+[ "$c" = 422 ] || fail "commit of a never-uploaded LFS object ($c)"
+# an LFS upload whose bytes do not match its oid is refused and not stored
+oid=$(printf 'hello' | sha256sum | cut -d' ' -f1)
+href=$(curl -s -X POST "$U/org/base.git/info/lfs/objects/batch" -H 'Content-Type: application/vnd.git-lfs+json' \
+  -d '{"operation":"upload","transfers":["basic"],"objects":[{"oid":"'"$oid"'","size":5}]}' |
+  "$PY" -c 'import json,sys; print(json.load(sys.stdin)["objects"][0]["actions"]["upload"]["href"])')
+c=$(code -X PUT "$href" --data-binary 'HELLO')
+[ "$c" = 400 ] || fail "mismatching LFS upload accepted ($c)"
+[ -e "$T/root/objects/lfs/$oid" ] && fail "mismatching LFS content stored"
+c=$(code -X PUT "${href%%sig=*}sig=$(printf '0%.0s' $(seq 64))" --data-binary 'hello')
+[ "$c" = 403 ] || fail "unsigned LFS upload accepted ($c)"
+c=$(code -X PUT "$href" --data-binary 'hello')
+[ "$c" = 200 ] && [ -e "$T/root/objects/lfs/$oid" ] || fail "a correct LFS upload failed ($c)"
+[ "$(commits "$U" org/base)" = 2 ] || fail "a hostile request created a commit"
+ok "server refuses bad names, malformed/oversized JSON, unknown or mismatching LFS objects, bad signatures"
+exit 0

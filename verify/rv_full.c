@@ -1,0 +1,208 @@
+/* rv_full.c - full verification: download the repo and its base model,
+ * decode every compressed module (indices < codebook size and sidecar
+ * positions in range are checked by the decoder), recompute each weight's
+ * cosine against the base, re-measure perplexity/KLD/top-1 with the card's
+ * protocol, and confirm or contradict each claim of the card. */
+#include "codec/hxq.h"
+#include "verify/rv_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Compare a card's number with a measurement: confirmed when within tol. */
+static void claim(rv_ctx *c, const char *what, const char *const *keys, double measured, double tol, const char *fmt)
+{
+    double card = 0;
+    const char *key = NULL;
+    for (; *keys; keys++)
+        if (!card_row_num(&c->card, *keys, &card)) {
+            key = *keys;
+            break;
+        }
+    char m[64], cs[64];
+    snprintf(m, sizeof m, fmt, measured);
+    if (!key) {
+        rv_check(c, what, "not stated", NULL, m, NULL);
+        return;
+    }
+    snprintf(cs, sizeof cs, fmt, card);
+    int ok = fabs(card - measured) <= tol;
+    rv_check(c, what, ok ? "confirmed" : "contradicted", cs, m, "difference %.3g (tolerance %.3g)", measured - card, tol);
+}
+
+static const char *row_word(const rv_ctx *c, const char *key, char *buf, size_t n)
+{
+    const char *v = card_row(&c->card, key);
+    if (!v)
+        return NULL;
+    size_t k = strcspn(v, " (");
+    if (k >= n)
+        k = n - 1;
+    memcpy(buf, v, k);
+    buf[k] = 0;
+    return buf;
+}
+
+static void cosines(rv_ctx *c, const char *dir, const char *base)
+{
+    hx_st_model *m = NULL, *b = NULL;
+    hx_status st = hx_st_model_open(dir, &m);
+    if (!st)
+        st = hx_st_model_open(base, &b);
+    if (st) {
+        rv_check(c, "decode", "fail", NULL, NULL, "%s", hx_lasterr());
+        hx_clearerr();
+        hx_st_model_close(m);
+        return;
+    }
+    double minc = 2, sum = 0;
+    size_t n = 0, bad = 0;
+    char minname[256] = "", first[700] = "";
+    for (size_t i = 0; i < c->n_modules; i++) {
+        char *w = hx_asprintf("%s.weight", c->modules[i]);
+        float *x = NULL, *y = NULL;
+        int64_t shape[HX_ST_MAX_DIMS];
+        int nd;
+        const hx_st_tensor *bt = hx_st_model_find(b, w);
+        st = hxq_load_f32(m, w, &x, shape, &nd);
+        const char *why = NULL;
+        if (st)
+            why = hx_lasterr();
+        else if (!bt)
+            why = "no such weight in the base model";
+        else if (bt->ndim != nd || bt->shape[0] != shape[0] || (nd > 1 && bt->shape[1] != shape[1]))
+            why = "shape differs from the base model's";
+        if (!why) {
+            y = hx_malloc(bt->nelem * sizeof *y);
+            if (hx_st_read_f32(bt, y))
+                why = hx_lasterr();
+        }
+        if (!why) {
+            double xy = 0, xx = 0, yy = 0;
+            for (uint64_t k = 0; k < bt->nelem; k++)
+                xy += (double)x[k] * y[k], xx += (double)x[k] * x[k], yy += (double)y[k] * y[k];
+            double cs = xx > 0 && yy > 0 ? xy / sqrt(xx * yy) : (xx == yy ? 1 : 0);
+            sum += cs;
+            n++;
+            if (cs < minc)
+                minc = cs, snprintf(minname, sizeof minname, "%s", w);
+        } else if (bad++ == 0) {
+            snprintf(first, sizeof first, "%s: %s", w, why);
+        }
+        hx_clearerr();
+        free(x), free(y), free(w);
+    }
+    hx_st_model_close(m);
+    hx_st_model_close(b);
+    if (bad)
+        rv_check(c, "decode", "fail", NULL, NULL, "%zu of %zu modules do not decode against the base; first: %s", bad,
+                 c->n_modules, first);
+    else
+        rv_check(c, "decode", "ok", NULL, NULL,
+                 "%zu modules decoded: every index < codebook size, every sidecar position in range, shapes = base",
+                 n);
+    if (!n)
+        return;
+    char mn[300];
+    snprintf(mn, sizeof mn, "%.6f", minc);
+    claim(c, "min cosine", (const char *const[]){"min cosine", NULL}, minc, 5.1e-6, "%.6f");
+    claim(c, "mean cosine", (const char *const[]){"mean cosine", NULL}, sum / (double)n, 5.1e-6, "%.6f");
+    (void)mn;
+    hx_debug("lowest cosine %.6f at %s", minc, minname);
+}
+
+static void perplexity(rv_ctx *c, const char *dir, const char *base)
+{
+    rv_eval e = {0};
+    char word[16];
+    const char *proto = row_word(c, "protocol", word, sizeof word);
+    snprintf(e.protocol, sizeof e.protocol, "%s", proto ? proto : "helix");
+    if (!proto)
+        rv_check(c, "protocol", "not stated", NULL, "helix",
+                 "assuming the original's helix protocol (WikiText-2, 8192 tokens, windows of 2048)");
+    double v;
+    if (!card_row_num(&c->card, "context length", &v))
+        e.seq_len = (int)v;
+    if (!card_row_num(&c->card, "scored tokens", &v) && !strcmp(e.protocol, "helix"))
+        e.n_tokens = (long)v;
+    char tname[256];
+    const char *tn = row_word(c, "evaluation text", tname, sizeof tname);
+    char *text = c->o->text ? hx_strdup(c->o->text)
+                            : hx_path_join(c->o->text_dir ? c->o->text_dir : "tests/fixtures/eval", tn ? tn : "wiki.test.raw");
+    if (!hx_file_exists(text)) {
+        rv_check(c, "perplexity", "unchecked", NULL, NULL, "evaluation text %s not found (give --text FILE)", text);
+        free(text);
+        return;
+    }
+    hx_info("verify: measuring perplexity (%s) of %s against %s on the CPU", e.protocol, c->repo, base);
+    hx_status st = rv_eval_pair(dir, base, text, &e);
+    free(text);
+    if (st) {
+        rv_check(c, "perplexity", "unchecked", NULL, NULL, "could not evaluate here: %s", hx_lasterr());
+        hx_clearerr();
+        return;
+    }
+    const char *tsha = card_row(&c->card, "text sha256");
+    if (tsha && strcmp(tsha, e.file_sha256))
+        rv_check(c, "evaluation text", "fail", tsha, e.file_sha256, "the text differs from the card's");
+    const char *const base_keys[] = {"base perplexity", "baseline ppl (wikitext-2)", "dense ppl", "baseline ppl", NULL};
+    const char *const hxq_keys[] = {"hxq perplexity", "hxq ppl (wikitext-2)", "helix ppl", "hxq ppl", NULL};
+    claim(c, "base perplexity", base_keys, e.base_ppl, 5.1e-4 + 2e-4 * e.base_ppl, "%.4f");
+    claim(c, "HXQ perplexity", hxq_keys, e.ppl, 5.1e-4 + 2e-4 * e.ppl, "%.4f");
+    /* "PPL delta": ours "+0.1349 (+0.500%)", the original's "+6.34%" */
+    const char *d = card_row(&c->card, "ppl delta");
+    const char *pct = d ? strchr(d, '(') : NULL;
+    if (d && !pct && strchr(d, '%'))
+        claim(c, "PPL delta %", (const char *const[]){"ppl delta", NULL}, e.delta_pct, 0.0051 + 0.02 * fabs(e.delta_pct), "%+.3f");
+    else {
+        claim(c, "PPL delta", (const char *const[]){"ppl delta", NULL}, e.delta_ppl, 1.1e-3 + 4e-4 * e.ppl, "%+.4f");
+        if (pct) {
+            double cp = strtod(pct + 1, NULL);
+            char a[32], b[32];
+            snprintf(a, sizeof a, "%+.3f", cp);
+            snprintf(b, sizeof b, "%+.3f", e.delta_pct);
+            double tol = 0.0051 + 0.02 * fabs(e.delta_pct);
+            rv_check(c, "PPL delta %", fabs(cp - e.delta_pct) <= tol ? "confirmed" : "contradicted", a, b,
+                     "difference %.3g (tolerance %.3g)", e.delta_pct - cp, tol);
+        }
+    }
+    claim(c, "KLD mean", (const char *const[]){"kld mean", "kld", NULL}, e.kld_mean, 5.1e-6 + 0.02 * e.kld_mean, "%.6f");
+    claim(c, "top-1 agreement", (const char *const[]){"top-1 agreement", NULL}, e.top1, 2.1e-3, "%.4f");
+}
+
+hx_status rv_full(rv_ctx *c)
+{
+    hub_download_opts o = {.revision = c->commit};
+    hub_download_result d = {0}, b = {0};
+    hx_status st = hub_download(c->hub, c->repo, &o, &d);
+    if (st) {
+        rv_check(c, "download", "fail", NULL, NULL, "%s", hx_lasterr());
+        hx_clearerr();
+        return HX_OK;
+    }
+    rv_check(c, "download", "ok", NULL, NULL, "%zu files, every file's hash checked against the Hub", d.files);
+    const char *base = c->have_card ? card_fm(&c->card, "base_model") : NULL;
+    const char *bc = c->have_card ? card_row(&c->card, "source commit") : NULL;
+    if (!base) {
+        rv_check(c, "base model", "unchecked", NULL, NULL, "the card names no base_model: nothing to compare against");
+        free(d.dir);
+        return HX_OK;
+    }
+    hub_download_opts ob = {.revision = bc && strlen(bc) == 40 ? bc : "main"};
+    if (!bc)
+        rv_check(c, "source commit", "not stated", NULL, NULL, "comparing against %s@main", base);
+    st = hub_download(c->hub, base, &ob, &b);
+    if (st) {
+        rv_check(c, "base model", "unchecked", NULL, NULL, "cannot download %s: %s", base, hx_lasterr());
+        hx_clearerr();
+        free(d.dir);
+        return HX_OK;
+    }
+    if (c->n_modules)
+        cosines(c, d.dir, b.dir);
+    perplexity(c, d.dir, b.dir);
+    free(d.dir);
+    free(b.dir);
+    return HX_OK;
+}

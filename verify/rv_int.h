@@ -1,0 +1,39 @@
+/* rv_int.h - shared state of `hxzoo verify` (rv_report.c: checks and the
+ * printed report; rv_quick.c: metadata, headers, card; rv_full.c: decode,
+ * cosine, perplexity). */
+#ifndef HX_RV_INT_H
+#define HX_RV_INT_H
+
+#include "cards/card.h"
+#include "codec/safetensors.h"
+#include "hub/hub.h"
+#include "verify/repo_verify.h"
+
+typedef struct rv_ctx {
+    const rv_opts *o;
+    hub_client *hub;
+    const char *repo;
+    char commit[41];
+    hub_listing ls;
+    card_doc card;
+    int have_card;
+    cJSON *config;    /* config.json */
+    cJSON *checks;    /* array */
+    int sound;
+    char **modules;   /* compressed_modules */
+    size_t n_modules;
+} rv_ctx;
+
+/* result: ok | warn | fail | not stated | confirmed | contradicted |
+ * unchecked; fail and contradicted make the repo unsound. card/measured
+ * may be NULL. */
+void rv_check(rv_ctx *c, const char *check, const char *result, const char *card, const char *measured,
+              const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* A whole small file of the repo (caller frees). */
+hx_status rv_fetch(rv_ctx *c, const char *path, char **out, size_t *len);
+const hub_entry *rv_entry(const rv_ctx *c, const char *path);
+
+hx_status rv_quick(rv_ctx *c);
+hx_status rv_full(rv_ctx *c);
+
+#endif

@@ -1,0 +1,193 @@
+/* stage_publish.c - build stages 5-7: assemble the build summary from the
+ * receipts (hxzoo_build.json) and render the card (README.md) from it;
+ * upload the folder as one commit; verify the published repo (quick). */
+#include "cards/card.h"
+#include "codec/hxq.h"
+#include "common/version.h"
+#include "verify/repo_verify.h"
+#include "zoo/build_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static double jnum(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+/* The source card's license, if it states one (caller frees). */
+static char *source_license(const char *src_dir)
+{
+    char *p = hx_path_join(src_dir, "README.md"), *t, *lic = NULL;
+    size_t n;
+    if (!hx_read_file(p, 8u << 20, &t, &n)) {
+        card_doc d;
+        card_parse(t, n, &d);
+        const char *l = card_fm(&d, "license");
+        if (l && *l && strcmp(l, "(structure)"))
+            lic = hx_strdup(l);
+        card_doc_free(&d);
+        free(t);
+    }
+    hx_clearerr();
+    free(p);
+    return lic;
+}
+
+static cJSON *summary(zoo_ctx *c, hx_status *st)
+{
+    cJSON *val = zoo_receipt_load(c, ZOO_ST_VALIDATE);
+    char *hp = hx_path_join(c->repo_dir, "hxq_receipt.json");
+    cJSON *hr = zoo_json_file(hp);
+    free(hp);
+    if (!val || !hr) {
+        *st = HX_FAIL(HX_EFORMAT, "card: the validate receipt or hxq_receipt.json is missing");
+        cJSON_Delete(val), cJSON_Delete(hr);
+        return NULL;
+    }
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "name", c->m->name);
+    cJSON_AddStringToObject(j, "target", c->target);
+    cJSON_AddStringToObject(j, "architecture", c->m->arch);
+    char *lic = source_license(c->src_dir);
+    cJSON_AddStringToObject(j, "license", lic ? lic : c->m->license);
+    cJSON_AddStringToObject(j, "license_from", lic ? "source model card" : "zoo manifest");
+    free(lic);
+    cJSON_AddStringToObject(j, "pipeline_tag", c->m->pipeline_tag);
+    cJSON_AddStringToObject(j, "library_name", "transformers");
+    cJSON_AddStringToObject(j, "hxzoo_version", HXZOO_VERSION);
+    cJSON_AddStringToObject(j, "codec", HXQ_CODEC_VERSION);
+    char *cmd = hx_asprintf("hxzoo build %s%s%s", c->m->name, c->o->org ? " --org " : "", c->o->org ? c->o->org : "");
+    cJSON_AddStringToObject(j, "command", cmd);
+    free(cmd);
+    cJSON_AddStringToObject(j, "manifest_digest", c->m->digest);
+    cJSON *src = cJSON_AddObjectToObject(j, "source");
+    cJSON_AddStringToObject(src, "repo", c->m->source);
+    cJSON_AddStringToObject(src, "revision", c->m->revision);
+    cJSON_AddStringToObject(src, "commit", c->commit);
+    const char *ep = hub_client_endpoint(c->hub);
+    cJSON_AddStringToObject(src, "endpoint", strstr(ep, "127.0.0.1") || strstr(ep, "localhost") ? "https://huggingface.co" : ep);
+    /* sizes */
+    const cJSON *tot = cJSON_GetObjectItemCaseSensitive(hr, "totals"), *t;
+    double cbytes = 0, cparams = 0;
+    long ntc = 0;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(hr, "tensors"))
+    {
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(t, "route");
+        if (cJSON_IsString(r) && !strcmp(r->valuestring, "compress")) {
+            const cJSON *sh = cJSON_GetObjectItemCaseSensitive(t, "shape");
+            cbytes += jnum(t, "out_bytes");
+            cparams += cJSON_GetArrayItem(sh, 0)->valuedouble * cJSON_GetArrayItem(sh, 1)->valuedouble;
+            ntc++;
+        }
+    }
+    const cJSON *vc = cJSON_GetObjectItemCaseSensitive(val, "compress");
+    cJSON *cp = cJSON_AddObjectToObject(j, "compress");
+    const cJSON *opt = cJSON_GetObjectItemCaseSensitive(hr, "options");
+    cJSON_AddNumberToObject(cp, "k", jnum(opt, "k"));
+    cJSON_AddNumberToObject(cp, "sidecar_fraction", jnum(opt, "sidecar_fraction"));
+    cJSON_AddNumberToObject(cp, "tensors", jnum(tot, "tensors"));
+    cJSON_AddNumberToObject(cp, "compressed_tensors", (double)ntc);
+    cJSON_AddNumberToObject(cp, "compressed_params", jnum(tot, "compressed_params"));
+    cJSON_AddNumberToObject(cp, "exact_params", jnum(tot, "exact_params"));
+    cJSON_AddNumberToObject(cp, "src_bytes", jnum(tot, "src_bytes"));
+    cJSON_AddNumberToObject(cp, "out_bytes", jnum(tot, "out_bytes"));
+    cJSON_AddNumberToObject(cp, "ratio", jnum(tot, "ratio"));
+    cJSON_AddNumberToObject(cp, "bpw_compressed", cparams > 0 ? cbytes * 8 / cparams : 0);
+    double allp = jnum(tot, "compressed_params") + jnum(tot, "exact_params");
+    cJSON_AddNumberToObject(cp, "bpw_overall", allp > 0 ? jnum(tot, "out_bytes") * 8 / allp : 0);
+    cJSON_AddNumberToObject(cp, "min_cosine", jnum(vc, "min_cosine"));
+    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(vc, "min_cosine_tensor");
+    cJSON_AddStringToObject(cp, "min_cosine_tensor", cJSON_IsString(mt) ? mt->valuestring : "");
+    cJSON_AddNumberToObject(cp, "mean_cosine", jnum(vc, "mean_cosine"));
+    cJSON *ev = cJSON_DetachItemFromObjectCaseSensitive(val, "eval");
+    cJSON_DeleteItemFromObjectCaseSensitive(ev, "seconds");
+    cJSON_AddItemToObject(j, "eval", ev);
+    cJSON_AddItemToObject(j, "gates", cJSON_DetachItemFromObjectCaseSensitive(val, "gates"));
+    cJSON_Delete(val);
+    cJSON_Delete(hr);
+    return j;
+}
+
+hx_status zoo_stage_card(zoo_ctx *c)
+{
+    hx_status st = HX_OK;
+    cJSON *j = summary(c, &st);
+    if (!j)
+        return st;
+    char *txt = cJSON_Print(j);
+    char *bp = hx_path_join(c->repo_dir, ZOO_BUILD_RECEIPT);
+    st = hx_write_file_atomic(bp, txt, strlen(txt));
+    free(bp), free(txt);
+    card_file *files = NULL;
+    size_t n = 0;
+    if (!st)
+        st = card_list_files(c->repo_dir, &files, &n);
+    if (st) {
+        cJSON_Delete(j);
+        return hx_preerr("card"), st;
+    }
+    char *card = card_render(j, files, n);
+    cJSON_Delete(j);
+    card_files_free(files, n);
+    char *rp = hx_path_join(c->repo_dir, "README.md");
+    st = hx_write_file_atomic(rp, card, strlen(card));
+    char hex[65];
+    hx_sha256_hex(card, strlen(card), hex);
+    free(card);
+    if (st) {
+        free(rp);
+        return st;
+    }
+    hx_info("  wrote %s (%zu files listed, sha256 %.16s)", rp, n, hex);
+    free(rp);
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "readme_sha256", hex);
+    cJSON_AddNumberToObject(r, "files", (double)n);
+    return zoo_receipt_write(c, ZOO_ST_CARD, r, NULL);
+}
+
+hx_status zoo_stage_upload(zoo_ctx *c)
+{
+    hx_status st = hub_create_repo(c->hub, c->target, 0, 1);
+    if (st)
+        return hx_preerr("upload"), st;
+    char *msg = hx_asprintf("hxzoo build %s: %s@%.12s, %s", c->m->name, c->m->source, c->commit, HXQ_CODEC_VERSION);
+    hub_upload_opts o = {.message = msg};
+    hub_upload_result u;
+    st = hub_upload_folder(c->hub, c->target, c->repo_dir, &o, &u);
+    free(msg);
+    if (st)
+        return hx_preerr("upload"), st;
+    memcpy(c->r->published_commit, u.commit, 41);
+    c->r->committed = u.committed;
+    hx_info("  %s: %s %s (%zu of %zu files changed, %.1f MB sent)", c->target,
+            u.committed ? "committed" : "unchanged at", u.commit, u.files_changed, u.files,
+            (double)u.bytes_uploaded / 1e6);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "repo", c->target);
+    cJSON_AddStringToObject(j, "commit", u.commit);
+    cJSON_AddBoolToObject(j, "committed", u.committed);
+    cJSON_AddNumberToObject(j, "files", (double)u.files);
+    cJSON_AddNumberToObject(j, "files_changed", (double)u.files_changed);
+    cJSON_AddNumberToObject(j, "bytes_uploaded", (double)u.bytes_uploaded);
+    return zoo_receipt_write(c, ZOO_ST_UPLOAD, j, NULL);
+}
+
+hx_status zoo_stage_verify(zoo_ctx *c)
+{
+    rv_opts o = {.endpoint = c->o->endpoint};
+    cJSON *rep = NULL;
+    int sound = 0;
+    hx_status st = repo_verify(c->target, c->r->published_commit[0] ? c->r->published_commit : "main", &o, &rep, &sound);
+    if (st)
+        return hx_preerr("verify"), st;
+    if (!sound) {
+        repo_verify_print(rep, stderr);
+        cJSON_Delete(rep);
+        return HX_FAIL(HX_EINTEGRITY, "verify: the published repo %s is not sound (report above)", c->target);
+    }
+    hx_info("  %s@%.12s verified (quick: metadata, headers, card, file hashes)", c->target, c->r->published_commit);
+    return zoo_receipt_write(c, ZOO_ST_VERIFY, rep, NULL);
+}
