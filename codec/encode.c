@@ -22,6 +22,7 @@
 #include "common/parallel.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
@@ -530,9 +531,10 @@ static double percentile(const tensor_view *tv, double q)
 
 /* ------------------------------------------------------------ index pass */
 /* The index buffer (one byte per weight) for large tensors: 2 MB aligned
- * with transparent huge pages requested: one fault per 2 MB instead of one
- * per 4 KB, taken by the index pass's threads in parallel. */
-static uint8_t *alloc_indices(uint64_t n)
+ * with transparent huge pages requested (one fault per 2 MB instead of one
+ * per 4 KB); prefaulted by a helper thread while the fit runs, else first
+ * touched by the index pass. */
+static uint8_t *alloc_indices(uint64_t n, int prefault)
 {
     if (n < (1u << 22))
         return malloc(n);
@@ -543,7 +545,24 @@ static uint8_t *alloc_indices(uint64_t n)
 #ifdef MADV_HUGEPAGE
     madvise(p, sz, MADV_HUGEPAGE);
 #endif
-    return p; /* first touched by the index pass, block by block, in parallel */
+#ifdef MADV_POPULATE_WRITE
+    if (prefault)
+        madvise(p, sz, MADV_POPULATE_WRITE);
+#endif
+    return p;
+}
+
+typedef struct {
+    uint64_t n;
+    uint8_t *buf;
+    int threaded;
+} idx_alloc;
+
+static void *idx_alloc_run(void *arg)
+{
+    idx_alloc *a = arg;
+    a->buf = alloc_indices(a->n, 1);
+    return NULL;
 }
 
 typedef struct {
@@ -733,6 +752,11 @@ hx_status hxq_encode(const char *name, const void *src_v, hx_dtype dt, uint64_t 
                        name, (unsigned long long)nonfinite);
     }
     double t_hist = hx_now();
+    /* while the (single-threaded) fit runs, another thread allocates and
+     * prefaults the index buffer: the kernel's page zeroing overlaps it */
+    idx_alloc ia = {n, NULL, 0};
+    pthread_t ia_tid;
+    ia.threaded = threads > 1 && n >= (1u << 22) && pthread_create(&ia_tid, NULL, idx_alloc_run, &ia) == 0;
     pointset ps;
     build_points(dt, cnt, s1, s2, &ps);
 
@@ -782,14 +806,22 @@ hx_status hxq_encode(const char *name, const void *src_v, hx_dtype dt, uint64_t 
     }
 
     double t_fit = hx_now();
-    /* lookup tables */
+    /* lookup tables (16-bit sources: key -> index) and sidecar flags */
     uint8_t *lut = hx_calloc(NKEYS, 1), *flag = hx_calloc(NKEYS, 1);
+    /* nearest centroid of every point by one merge of the two sorted lists
+     * (a value on a midpoint goes to the lower index, as in nearest()) */
+    uint8_t *pt_idx = hx_malloc(ps.n ? ps.n : 1);
+    for (size_t i = 0, j = 0; i < ps.n; i++) {
+        while (j + 1 < (size_t)used && ps.p[i].v > 0.5 * (cent[j] + cent[j + 1]))
+            j++;
+        pt_idx[i] = (uint8_t)j;
+    }
     for (size_t k = 0; k < NKEYS; k++) {
         int32_t pi = ps.pt_of_key[k];
         if (pi < 0)
             continue;
         if (dt != HX_DT_F32)
-            lut[k] = (uint8_t)nearest(cent, used, ps.p[pi].v);
+            lut[k] = pt_idx[pi];
         if (prm->compat_033) {
             double v = ps.p[pi].v;
             /* F32 buckets straddle the thresholds: check per element */
@@ -799,6 +831,7 @@ hx_status hxq_encode(const char *name, const void *src_v, hx_dtype dt, uint64_t 
             flag[k] = take[pi] == (uint64_t)ps.p[pi].w ? 1 : 2;
         }
     }
+    free(pt_idx);
     if (prm->compat_033 && dt == HX_DT_F32)
         memset(flag, 1, NKEYS); /* every element is tested against lo/hi */
 
@@ -817,7 +850,11 @@ hx_status hxq_encode(const char *name, const void *src_v, hx_dtype dt, uint64_t 
     ic.lo = cmp_lo;
     ic.hi = cmp_hi;
     ic.compat = prm->compat_033;
-    ic.idx = alloc_indices(n);
+    if (ia.threaded)
+        pthread_join(ia_tid, NULL);
+    else
+        ia.buf = alloc_indices(n, 0);
+    ic.idx = ia.buf;
     if (!ic.idx) {
         free(cnt), free(s1), free(s2), free(ps.p), free(ps.pt_of_key), free(take), free(lut),
             free(flag);

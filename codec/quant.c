@@ -9,7 +9,7 @@
  * O(k n) overall (hxq_fit_exact). The default path (hxq_fit_fast) starts
  * from the high-resolution optimum (levels at equal quantiles of
  * density^(1/3)), takes a few Lloyd steps, then runs the DP exactly inside
- * a window of +-24 points around every boundary, repeating while a boundary
+ * a window of +-12 points around every boundary, repeating while a boundary
  * stops on a window edge: a few milliseconds, within 1.01x of the exact
  * optimum in the tests (typically 1.0001x). Values are shifted by their
  * weighted mean before the prefix sums to keep cancellation small. */
@@ -392,7 +392,7 @@ int hxq_fit_fast(const hxq_point *p, size_t n, int k, int max_iter, double *cent
     compand_init(p, n, k, st);
     centroids_from_starts(p, n, k, st, cent);
     lloyd(p, n, k, cent, st, max_iter);
-    refine(p, n, k, st, 24);
+    refine(p, n, k, st, 12);
     centroids_from_starts(p, n, k, st, cent);
     if (starts)
         memcpy(starts, st, (size_t)k * sizeof(size_t));
