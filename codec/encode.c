@@ -84,70 +84,51 @@ typedef struct {
     uint64_t nblocks;
 } hist_ctx;
 
-/* 16-bit: each block gets its own count array slot; reduced in order. To
- * bound memory, blocks are processed in waves of at most `wave` blocks. */
+/* 16-bit: one pair of count arrays per thread over a contiguous share of
+ * the tensor (integer counts: the total does not depend on the split). Two
+ * interleaved arrays hide store-to-load forwarding stalls on runs of equal
+ * values. */
 typedef struct {
     const unsigned char *src;
-    uint32_t *counts;  /* wave x NKEYS */
-    uint32_t *counts2; /* second set, same layout */
-    uint64_t base;     /* first block of the wave */
+    uint32_t *counts; /* threads x 2 x NKEYS */
 } h16_ctx;
 
-static void h16_block(void *vctx, uint64_t b, uint64_t lo, uint64_t hi)
+static void h16_range(void *vctx, int t, uint64_t lo, uint64_t hi)
 {
     h16_ctx *c = vctx;
-    uint32_t *h = c->counts + (size_t)(b - c->base) * NKEYS;
-    memset(h, 0, NKEYS * sizeof *h);
-    const uint16_t *p16 = (const uint16_t *)(const void *)c->src; /* 2-byte aligned: checked */
+    uint32_t *h = c->counts + (size_t)t * 2 * NKEYS, *h2 = h + NKEYS;
+    memset(h, 0, 2 * NKEYS * sizeof *h);
     uint64_t i = lo;
     if (((uintptr_t)c->src & 1) == 0) {
-        /* two interleaved counters per key hide store-to-load forwarding
-         * stalls on runs of equal values */
-        uint32_t *h2 = c->counts2 + (size_t)(b - c->base) * NKEYS;
-        memset(h2, 0, NKEYS * sizeof *h2);
+        const uint16_t *p16 = (const uint16_t *)(const void *)c->src;
         for (; i + 4 <= hi; i += 4) {
             h[p16[i]]++;
             h2[p16[i + 1]]++;
             h[p16[i + 2]]++;
             h2[p16[i + 3]]++;
         }
-        for (; i < hi; i++)
-            h[p16[i]]++;
-        for (size_t k = 0; k < NKEYS; k++)
-            h[k] += h2[k];
-        return;
     }
     for (; i < hi; i++)
         h[load16(c->src, i)]++;
 }
 
-typedef struct {
-    const unsigned char *src;
-    uint64_t off; /* element offset of block 0 of this wave */
-} shift_src;
-
 static void hist16(const unsigned char *src, uint64_t n, int threads, uint64_t *hist)
 {
+    /* a share of less than 1M elements is not worth a thread */
+    uint64_t maxt = n >> 20 ? n >> 20 : 1;
+    if ((uint64_t)threads > maxt)
+        threads = (int)maxt;
+    /* counts per thread fit in 32 bits: shares are below 2^32 elements */
+    while ((n + (uint64_t)threads - 1) / (uint64_t)threads >= (1ull << 32) / 2)
+        threads++;
+    uint32_t *counts = hx_malloc((size_t)threads * 2 * NKEYS * sizeof *counts);
+    h16_ctx c = {src, counts};
+    hx_parallel_ranges(threads, n, h16_range, &c);
     memset(hist, 0, NKEYS * sizeof *hist);
-    uint64_t nblocks = (n + BLOCK - 1) / BLOCK;
-    uint64_t wave = (uint64_t)threads * 2;
-    uint32_t *counts = hx_malloc((size_t)wave * NKEYS * sizeof *counts);
-    uint32_t *counts2 = hx_malloc((size_t)wave * NKEYS * sizeof *counts2);
-    for (uint64_t b0 = 0; b0 < nblocks; b0 += wave) {
-        uint64_t nb = nblocks - b0 < wave ? nblocks - b0 : wave;
-        uint64_t lo = b0 * BLOCK, hi = (b0 + nb) * BLOCK;
-        if (hi > n)
-            hi = n;
-        h16_ctx c = {src + 2 * lo, counts, counts2, 0};
-        hx_parallel_blocks(threads, hi - lo, BLOCK, h16_block, &c);
-        for (uint64_t b = 0; b < nb; b++) {
-            const uint32_t *h = counts + (size_t)b * NKEYS;
-            for (size_t k = 0; k < NKEYS; k++)
-                hist[k] += h[k];
-        }
-    }
+    for (int t = 0; t < 2 * threads; t++)
+        for (size_t k = 0; k < NKEYS; k++)
+            hist[k] += counts[(size_t)t * NKEYS + k];
     free(counts);
-    free(counts2);
 }
 
 /* F32 buckets: key = top FINE_BITS bits of the pattern. Per bucket count,

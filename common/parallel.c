@@ -50,6 +50,43 @@ void hx_parallel_blocks(int threads, uint64_t n, uint64_t block, hx_block_fn fn,
         pthread_join(tid[t], NULL);
 }
 
+typedef struct {
+    hx_range_fn fn;
+    void *ctx;
+    int t;
+    uint64_t lo, hi;
+} rjob;
+
+static void *rworker(void *arg)
+{
+    rjob *j = arg;
+    j->fn(j->ctx, j->t, j->lo, j->hi);
+    return NULL;
+}
+
+void hx_parallel_ranges(int threads, uint64_t n, hx_range_fn fn, void *ctx)
+{
+    if (threads < 1)
+        threads = 1;
+    if (threads > 64)
+        threads = 64;
+    rjob jobs[64];
+    pthread_t tid[64];
+    int started[64] = {0};
+    for (int t = 0; t < threads; t++)
+        jobs[t] = (rjob){fn, ctx, t, n * (uint64_t)t / (uint64_t)threads,
+                         n * (uint64_t)(t + 1) / (uint64_t)threads};
+    for (int t = 1; t < threads; t++)
+        started[t] = pthread_create(&tid[t], NULL, rworker, &jobs[t]) == 0;
+    rworker(&jobs[0]);
+    for (int t = 1; t < threads; t++) {
+        if (started[t])
+            pthread_join(tid[t], NULL);
+        else
+            rworker(&jobs[t]);
+    }
+}
+
 int hx_ncpus(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);

@@ -13,6 +13,12 @@ typedef void (*hx_block_fn)(void *ctx, uint64_t block, uint64_t begin, uint64_t 
 
 void hx_parallel_blocks(int threads, uint64_t n, uint64_t block, hx_block_fn fn, void *ctx);
 
+/* fn(ctx, t, begin, end) once per thread t on a contiguous share of [0, n).
+ * Only for work whose result does not depend on how [0, n) is split
+ * (integer counts, disjoint writes). */
+typedef void (*hx_range_fn)(void *ctx, int t, uint64_t begin, uint64_t end);
+void hx_parallel_ranges(int threads, uint64_t n, hx_range_fn fn, void *ctx);
+
 /* Number of online CPUs (at least 1). */
 int hx_ncpus(void);
 
