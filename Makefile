@@ -123,13 +123,13 @@ $(BUILD)/.deps-ok: scripts/deps.sh
 
 # Light venv for make test: no torch.
 venv: $(VENV)/.ok
-$(VENV)/.ok: scripts/requirements-test.txt
+$(VENV)/.ok: scripts/requirements-test.txt scripts/requirements-nodeps.txt
 	bash scripts/mkvenv.sh $(VENV) scripts/requirements-test.txt
 	@touch $@
 
 # Heavy venv for interop and bench: torch, transformers, helix-substrate.
 venv-torch: $(TVENV)/.ok
-$(TVENV)/.ok: scripts/requirements-torch.txt
+$(TVENV)/.ok: scripts/requirements-torch.txt scripts/requirements-nodeps.txt
 	bash scripts/mkvenv.sh $(TVENV) scripts/requirements-torch.txt
 	@touch $@
 

