@@ -424,6 +424,7 @@ static hx_status write_shard(const char *path, plan_item *plan, size_t np, int s
                         break;
                     batch[nb].pi = pq;
                     batch[nb].prm = params_for(pq, o);
+                    batch[nb].prm.release_source = 1; /* an mmap of the source file */
                     idx[nb++] = q;
                     if (!small)
                         break; /* a large tensor uses every thread by itself */

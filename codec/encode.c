@@ -31,7 +31,8 @@
 #define NKEYS 65536
 #define FINE_BITS 20 /* F32: buckets on the top 20 bits for the final Lloyd polish */
 #define NFINE (1u << FINE_BITS)
-#define SMALL_F32 (1u << 18) /* F32 tensors up to this size are sorted exactly */
+#define SMALL_F32 (1u << 18)
+#define PREFAULT_MAX ((size_t)16 << 20) /* index bytes prefaulted during the fit */ /* F32 tensors up to this size are sorted exactly */
 
 void hxq_params_default(hxq_params *p)
 {
@@ -511,6 +512,13 @@ static double percentile(const tensor_view *tv, double q)
 }
 
 /* ------------------------------------------------------------ index pass */
+/* a sidecar candidate: position and exact value (kept together so the
+ * source is not read again after the index pass has dropped its pages) */
+typedef struct {
+    int64_t pos;
+    float v;
+} scent;
+
 /* The index buffer (one byte per weight) for large tensors: 2 MB aligned
  * with transparent huge pages requested (one fault per 2 MB instead of one
  * per 4 KB); prefaulted by a helper thread while the fit runs, else first
@@ -527,8 +535,10 @@ static uint8_t *alloc_indices(uint64_t n, int prefault)
     madvise(p, sz, MADV_HUGEPAGE);
 #endif
 #ifdef MADV_POPULATE_WRITE
+    /* at most PREFAULT_MAX: the rest is touched by the index pass while it
+     * drops the source pages behind it, keeping the peak near the source */
     if (prefault)
-        madvise(p, sz, MADV_POPULATE_WRITE);
+        madvise(p, sz < PREFAULT_MAX ? sz : PREFAULT_MAX, MADV_POPULATE_WRITE);
 #endif
     return p;
 }
@@ -556,22 +566,33 @@ typedef struct {
     int k;
     double lo, hi;         /* compat: outlier thresholds (strict) */
     int compat;
+    int release;           /* drop source pages after each block (file mappings) */
     uint8_t *idx;
     /* per block outputs */
-    int64_t **pos;
+    scent **pos;
     uint64_t *npos, *cappos;
-    int64_t **ppos;        /* partial-point candidates */
+    scent **ppos;          /* partial-point candidates */
     uint64_t *nppos, *capp;
     double (*acc)[HXQ_K_MAX][2]; /* F32: per block sum and count per index */
 } ipass_ctx;
 
-static void push(int64_t **a, uint64_t *n, uint64_t *cap, int64_t v)
+static void push(scent **a, uint64_t *n, uint64_t *cap, int64_t pos, float val)
 {
+    scent v = {pos, val};
     if (*n == *cap) {
         *cap = *cap ? 2 * *cap : 256;
         *a = hx_realloc(*a, *cap * sizeof **a);
     }
     (*a)[(*n)++] = v;
+}
+
+/* Drop the whole pages inside [p, p+n) of a read-only file mapping; they
+ * are read back from the page cache if touched again. */
+static void drop_pages(const unsigned char *p, uint64_t n)
+{
+    uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095, e = ((uintptr_t)p + n) & ~(uintptr_t)4095;
+    if (e > a)
+        madvise((void *)a, e - a, MADV_DONTNEED);
 }
 
 static void ipass_block(void *vctx, uint64_t b, uint64_t lo, uint64_t hi)
@@ -588,14 +609,16 @@ static void ipass_block(void *vctx, uint64_t b, uint64_t lo, uint64_t hi)
                 if (c->compat) {
                     double v = key_value(c->dt, key);
                     if (v < c->lo || v > c->hi)
-                        push(&c->pos[b], &c->npos[b], &c->cappos[b], (int64_t)i);
+                        push(&c->pos[b], &c->npos[b], &c->cappos[b], (int64_t)i, (float)v);
                 } else if (c->flag[key] == 1) {
-                    push(&c->pos[b], &c->npos[b], &c->cappos[b], (int64_t)i);
+                    push(&c->pos[b], &c->npos[b], &c->cappos[b], (int64_t)i, key_value(c->dt, key));
                 } else {
-                    push(&c->ppos[b], &c->nppos[b], &c->capp[b], (int64_t)i);
+                    push(&c->ppos[b], &c->nppos[b], &c->capp[b], (int64_t)i, key_value(c->dt, key));
                 }
             }
         }
+        if (c->release)
+            drop_pages(c->src + 2 * lo, 2 * (hi - lo));
         return;
     }
     double (*acc)[2] = c->acc[b];
@@ -611,14 +634,14 @@ static void ipass_block(void *vctx, uint64_t b, uint64_t lo, uint64_t hi)
         int side = 0;
         if (c->compat) {
             if (f < c->lo || f > c->hi) {
-                push(&c->pos[b], &c->npos[b], &c->cappos[b], (int64_t)i);
+                push(&c->pos[b], &c->npos[b], &c->cappos[b], (int64_t)i, f);
                 side = 1;
             }
         } else if (fl == 1) {
-            push(&c->pos[b], &c->npos[b], &c->cappos[b], (int64_t)i);
+            push(&c->pos[b], &c->npos[b], &c->cappos[b], (int64_t)i, f);
             side = 1;
         } else if (fl == 2) {
-            push(&c->ppos[b], &c->nppos[b], &c->capp[b], (int64_t)i);
+            push(&c->ppos[b], &c->nppos[b], &c->capp[b], (int64_t)i, f);
             side = 2; /* may or may not end up in the sidecar: counted below */
         }
         if (side != 1) {
@@ -629,10 +652,6 @@ static void ipass_block(void *vctx, uint64_t b, uint64_t lo, uint64_t hi)
 }
 
 /* ------------------------------------------------------------ compat cap */
-typedef struct {
-    int64_t pos;
-    float v;
-} scent;
 
 static int cmp_cap(const void *a, const void *b)
 {
@@ -649,12 +668,6 @@ static int cmp_pos(const void *a, const void *b)
     return x->pos < y->pos ? -1 : (x->pos > y->pos);
 }
 
-static float src_value(const unsigned char *src, hx_dtype dt, uint64_t i)
-{
-    if (dt == HX_DT_F32)
-        return loadf(src, i);
-    return key_value(dt, load16(src, i));
-}
 
 /* ----------------------------------------------------------------- stats */
 static void finish_stats(hxq_encoded *out, double sw2, double swr, double sr2, double se,
@@ -831,6 +844,7 @@ hx_status hxq_encode(const char *name, const void *src_v, hx_dtype dt, uint64_t 
     ic.lo = cmp_lo;
     ic.hi = cmp_hi;
     ic.compat = prm->compat_033;
+    ic.release = prm->release_source && dt != HX_DT_F32;
     if (ia.threaded)
         pthread_join(ia_tid, NULL);
     else
@@ -878,14 +892,10 @@ hx_status hxq_encode(const char *name, const void *src_v, hx_dtype dt, uint64_t 
         uint64_t a = 0, p = 0, np = ic.nppos[b] < qleft ? ic.nppos[b] : qleft;
         qleft -= np;
         while (a < ic.npos[b] || p < np) {
-            int64_t v;
-            if (p >= np || (a < ic.npos[b] && ic.pos[b][a] < ic.ppos[b][p]))
-                v = ic.pos[b][a++];
+            if (p >= np || (a < ic.npos[b] && ic.pos[b][a].pos < ic.ppos[b][p].pos))
+                sc[m++] = ic.pos[b][a++];
             else
-                v = ic.ppos[b][p++];
-            sc[m].pos = v;
-            sc[m].v = src_value(src, dt, (uint64_t)v);
-            m++;
+                sc[m++] = ic.ppos[b][p++];
         }
         free(ic.pos[b]);
         free(ic.ppos[b]);

@@ -71,6 +71,8 @@ typedef struct hxq_params {
     int threads;             /* worker threads (>= 1) */
     hxq_fit_mode fit;
     int no_pad;              /* keep the codebook at the levels used */
+    int release_source;      /* src is a read-only file mapping: drop its pages
+                              * as the index pass goes (lower peak memory) */
 } hxq_params;
 
 void hxq_params_default(hxq_params *p);
