@@ -22,13 +22,8 @@ SAN     ?=
 CFLAGS_ALL = -std=c11 -Wall -Wextra -Werror -Wshadow -Wvla -D_GNU_SOURCE -pthread -I. \
              -I/usr/include/cjson $(OPT) $(SAN) $(CFLAGS)
 DEPFLAGS = -MMD -MP
-# OpenBLAS: the serial build. The forward pass runs single-threaded sgemm
-# inside its own worker threads; the pthread build would start a thread pool
-# at load time whose spinning (sched_yield) steals a core from every
-# command, compress included.
-BLAS_DIR ?= /usr/lib/$(shell gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)/openblas-serial
-BLAS_LIBS = -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas
-LDLIBS_ALL = -lcurl -lmicrohttpd -lcjson -lpcre2-8 -licuuc -licudata $(BLAS_LIBS) -lssl -lcrypto -lzstd -lm -lpthread $(EXTRA_LDLIBS) $(LDLIBS)
+# OpenBLAS is not linked: model/blas.c opens it on first use (see there).
+LDLIBS_ALL = -lcurl -lmicrohttpd -lcjson -lpcre2-8 -licuuc -licudata -ldl -lssl -lcrypto -lzstd -lm -lpthread $(EXTRA_LDLIBS) $(LDLIBS)
 
 CODEC_DIRS := common codec
 LIB_DIRS   := hub verify zoo cards model

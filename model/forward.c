@@ -12,7 +12,7 @@
 #include "common/parallel.h"
 #include "model/model_internal.h"
 
-#include <cblas.h>
+#include "model/blas.h"
 #include <math.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -30,7 +30,7 @@ static void lin_fn(void *vc, uint64_t blk, uint64_t n0, uint64_t n1)
     (void)blk;
     const struct lin_ctx *c = vc;
     int n = (int)(n1 - n0);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c->T, n, c->in, 1.0f, c->x, c->in,
+    hx_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c->T, n, c->in, 1.0f, c->x, c->in,
                 c->W + n0 * (size_t)c->in, c->in, 0.0f, c->y + n0, c->out);
     if (c->b)
         for (int t = 0; t < c->T; t++)
@@ -124,13 +124,13 @@ static void attn_fn(void *vc, uint64_t item, uint64_t b0, uint64_t b1)
             break;
     }
     float *S = m->scores + (size_t)slot * QBLOCK * m->max_ctx;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, L, hd, 1.0f / sqrtf((float)hd),
+    hx_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, L, hd, 1.0f / sqrtf((float)hd),
                 m->q + (size_t)r0 * qd + (size_t)h * hd, qd, c->K + (size_t)g * hd, kvd, 0.0f, S, L);
     float inv[QBLOCK];
     for (int r = 0; r < rows; r++)
         inv[r] = softmax_row(S + (size_t)r * L, c->pos0 + r0 + r + 1, L);
     float *out = m->att + (size_t)r0 * qd + (size_t)h * hd;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, L, 1.0f, S, L,
+    hx_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, L, 1.0f, S, L,
                 c->V + (size_t)g * hd, kvd, 0.0f, out, qd);
     for (int r = 0; r < rows; r++) /* normalization after the product: hd, not L, columns */
         for (int i = 0; i < hd; i++)

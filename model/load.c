@@ -5,7 +5,7 @@
 #include "common/parallel.h"
 #include "model/model_internal.h"
 
-#include <cblas.h>
+#include "model/blas.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -153,7 +153,10 @@ hx_status hx_model_load(const char *dir, int max_ctx, hx_model **out)
         m->threads = HX_MAX_SLOTS;
     m->nslots = m->threads;
     /* our own threads split the work; BLAS runs single-threaded inside */
-    openblas_set_num_threads(1);
+    if ((s = hx_blas_init())) {
+        free(m);
+        return s;
+    }
     hx_st_model *st;
     if ((s = hx_st_model_open(dir, &st))) {
         free(m);

@@ -4,7 +4,7 @@
 # when something is missing; does nothing when everything is present.
 set -euo pipefail
 pkgs=(build-essential pkg-config libcurl4-openssl-dev libcjson-dev libssl-dev libzstd-dev
-      check libsubunit-dev libpcre2-dev libicu-dev libmicrohttpd-dev libopenblas-dev libopenblas-serial-dev python3 python3-venv
+      check libsubunit-dev libpcre2-dev libicu-dev libmicrohttpd-dev libopenblas-dev python3 python3-venv
       python3-pip ca-certificates)
 missing=()
 for p in "${pkgs[@]}"; do
