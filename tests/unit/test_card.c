@@ -4,6 +4,7 @@
 #include "cards/card.h"
 #include "zoo/zoo.h"
 
+#include "tests/unit/check_run.h"
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,9 +121,5 @@ int main(void)
     tcase_add_test(tc, original_style_card);
     tcase_add_test(tc, manifest);
     suite_add_tcase(s, tc);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int nf = srunner_ntests_failed(r);
-    srunner_free(r);
-    return nf ? 1 : 0;
+    return hx_check_run(s);
 }

@@ -4,6 +4,7 @@
  * F16/BF16 conversions, the decoder's validation and the routing table. */
 #include "codec/hxq.h"
 
+#include "tests/unit/check_run.h"
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
@@ -455,9 +456,5 @@ int main(void)
     tcase_add_test(tc, low_cardinality_is_lossless);
     tcase_add_test(tc, routing_table);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf ? 1 : 0;
+    return hx_check_run(s);
 }

@@ -5,6 +5,7 @@
 #include "codec/hxq.h"
 
 #include <cJSON.h>
+#include "tests/unit/check_run.h"
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
@@ -293,9 +294,5 @@ int main(void)
     tcase_add_test(tc, exact_f16_and_compat);
     tcase_add_test(tc, refusals);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf ? 1 : 0;
+    return hx_check_run(s);
 }

@@ -3,6 +3,7 @@
  * and window layout on a small tokenizer-free example. */
 #include "verify/eval.h"
 
+#include "tests/unit/check_run.h"
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,9 +94,5 @@ int main(void)
     tcase_add_test(tc, protocol_names);
     tcase_add_test(tc, windows);
     suite_add_tcase(s, tc);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int nf = srunner_ntests_failed(r);
-    srunner_free(r);
-    return nf ? 1 : 0;
+    return hx_check_run(s);
 }

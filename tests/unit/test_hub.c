@@ -7,6 +7,7 @@
 #include "hub/server.h"
 #include "hub/store.h"
 
+#include "tests/unit/check_run.h"
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,9 +262,5 @@ int main(void)
     tcase_add_test(tc, store_commits);
     tcase_add_test(tc, roundtrip);
     suite_add_tcase(s, tc);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? 1 : 0;
+    return hx_check_run(s);
 }

@@ -7,6 +7,7 @@
 #include "model/tokenizer.h"
 #include "verify/eval.h"
 
+#include "tests/unit/check_run.h"
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
@@ -121,9 +122,5 @@ int main(void)
     tcase_add_test(tc, kv_cache);
     tcase_add_test(tc, lockstep_eval);
     suite_add_tcase(s, tc);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int nf = srunner_ntests_failed(r);
-    srunner_free(r);
-    return nf ? 1 : 0;
+    return hx_check_run(s);
 }

@@ -3,6 +3,7 @@
  * case the reader must refuse with a clear error naming file and tensor. */
 #include "codec/safetensors.h"
 
+#include "tests/unit/check_run.h"
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,9 +242,5 @@ int main(void)
     tcase_add_test(tc, sharded_model);
     tcase_add_test(tc, empty_dir);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf ? 1 : 0;
+    return hx_check_run(s);
 }

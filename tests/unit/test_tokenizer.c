@@ -7,6 +7,7 @@
 #include "model/tokenizer.h"
 
 #include <cJSON.h>
+#include "tests/unit/check_run.h"
 #include <check.h>
 #include <unistd.h>
 #include <glob.h>
@@ -206,9 +207,5 @@ int main(void)
     tcase_add_test(tc, vectors_llama_bpe);
     tcase_add_test(tc, special_and_decode);
     suite_add_tcase(s, tc);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int nf = srunner_ntests_failed(r);
-    srunner_free(r);
-    return nf ? 1 : 0;
+    return hx_check_run(s);
 }
