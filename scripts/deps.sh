@@ -5,7 +5,7 @@
 set -euo pipefail
 pkgs=(build-essential pkg-config libcurl4-openssl-dev libcjson-dev libssl-dev libzstd-dev
       check libsubunit-dev libpcre2-dev libicu-dev libmicrohttpd-dev libopenblas-dev python3 python3-venv
-      python3-pip ca-certificates)
+      python3-pip ca-certificates curl shellcheck bsdutils zstd)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
