@@ -10,8 +10,8 @@ tpy=$root/.venv-torch/bin/python
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GB"
 echo "== codec: hxzoo compress vs helix-substrate 0.3.3"
 "$tpy" "$root/scripts/bench_codec.py" "$root/$build/hxzoo" "$out/codec" ${BENCH_CODEC_ARGS:-}
-for part in "$root"/scripts/bench_*.sh; do
-  [ -f "$part" ] || continue
-  echo "== $(basename "$part" .sh)"
-  bash "$part" "$build" "$out"
-done
+echo "== evaluation: hxzoo eval vs PyTorch (CPU), compression quality vs the original codec"
+bash "$root/scripts/bench_eval.sh" "$build"
+echo "== hub: hxzoo download/upload vs huggingface_hub through hxzoo serve"
+bash "$root/scripts/bench_hub.sh" "$build"
+# scripts/bench_hub_cpu.sh BIN_A BIN_B compares two builds (before/after a change); not part of this run
