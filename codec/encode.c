@@ -2,22 +2,25 @@
  *
  * 1. Histogram. BF16/F16 sources: a count per 16-bit pattern (every value
  *    of the tensor is one of them, so the fit below is on the exact value
- *    distribution). F32 sources: the patterns' top 16 bits define buckets
- *    that keep count, sum and sum of squares of their exact values.
+ *    distribution), one count array per thread. F32 sources: buckets on the
+ *    top 16 bits of the pattern for the fit and on the top 20 bits for a
+ *    final Lloyd polish, each with count, sum and sum of squares of its
+ *    exact values; tensors of up to 2^18 values are sorted exactly instead.
  * 2. Points: buckets in ascending value order, +0/-0 merged, non-finite
  *    values refused.
  * 3. Fit: the quantizer of quant.c on the points that the sidecar does not
- *    cover. The sidecar takes the elements whose quantization error is
- *    largest, up to sidecar_fraction of the tensor; selection and fit
- *    alternate a few rounds and the best round is kept. In --compat-0.3.3
- *    mode the codebook is fitted on all values and the sidecar is 0.3.3's:
- *    two-tailed percentile outliers, the `cap` largest |w|, fp16 values.
- * 4. Index pass (parallel, fixed blocks => identical output for any thread
- *    count): index per element via a 64K lookup table (16-bit sources) or a
- *    binary search over centroid midpoints (F32), collecting sidecar
- *    positions in ascending order.
+ *    cover. The sidecar starts as the values farthest from the mean; then
+ *    codebook refit and reselection by largest error alternate while the
+ *    error drops by more than 0.1%. In --compat-0.3.3 mode the codebook is
+ *    fitted on all values and the sidecar is 0.3.3's: two-tailed percentile
+ *    outliers, the `cap` largest |w|, fp16 values.
+ * 4. Index pass (parallel over fixed blocks, reduced in block order, so the
+ *    output is identical for any thread count): index per element via a
+ *    64K lookup table (16-bit sources) or a binary search over centroid
+ *    midpoints (F32), collecting sidecar positions and values in order. In
+ *    the compress path the source pages are dropped behind it.
  * 5. Statistics: from the histogram for 16-bit sources (exact, no extra
- *    pass), accumulated per block in the index pass for F32. */
+ *    pass); one more pass for F32 sources. */
 #include "codec/hxq.h"
 #include "common/parallel.h"
 
