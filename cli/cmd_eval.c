@@ -17,8 +17,9 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: hxzoo eval MODEL_DIR [--base BASE_DIR] --text FILE --protocol NAME [options]\n\n"
-            "Perplexity on the CPU (float32) with a named protocol (docs/EVAL.md). FILE is the\n"
-            "raw WikiText-2 test file (wiki.test.raw) or any text with the same line layout.\n"
+            "Perplexity (float32; CPU, or GPU with --device cuda) with a named protocol\n"
+            "(docs/EVAL.md). FILE is the raw WikiText-2 test file (wiki.test.raw) or any text\n"
+            "with the same line layout.\n"
             "  --protocol NAME   helix (8193 tokens, 4 x 2048), gptq (all, 2048), sliding\n"
             "  --base DIR        also run DIR in lockstep: dPPL, KL(base||model), top-1\n"
             "  --device NAME     cpu (default) or cuda (GPU forward pass, float32; fails if\n"

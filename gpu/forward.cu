@@ -296,7 +296,7 @@ extern "C" hx_status hxg_model_create(const hx_model *cpu, int max_ctx, hxg_mode
     if (!g) return HX_FAIL(HX_ENOMEM, "out of memory");
     g->cfg = *c;
     g->max_ctx = max_ctx;
-    g->logit_rows = LOGIT_ROWS;
+    g->logit_rows = max_ctx < LOGIT_ROWS ? max_ctx : LOGIT_ROWS; /* g->hid holds max_ctx rows */
     g->layers = (hxg_dlayer *)calloc((size_t)c->n_layers, sizeof *g->layers);
     if (!g->layers) {
         free(g);

@@ -65,7 +65,7 @@ echo "gpu-check exit status: $rc ($(( $(date +%s) - t0 )) s so far)"
 # hxzoo eval --device cuda vs --device cpu on the committed fixtures.
 [ -d build/gpu-libs ] && export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$PWD/build/gpu-libs"
 if build/hxzoo --help >/dev/null 2>&1; then
-  timeout 120 bash scripts/gpu-eval.sh "$PWD/build" "$OUT/eval" 2>&1 | tee "$OUT/gpu-eval.log"
+  timeout 90 bash scripts/gpu-eval.sh "$PWD/build" "$OUT/eval" 2>&1 | tee "$OUT/gpu-eval.log"
   erc=$?
 else
   echo "build/hxzoo does not start here:" | tee "$OUT/gpu-eval.log"
