@@ -62,7 +62,7 @@ $(BUILD)/libhxzoo.a: $(LIB_OBJS) $(CODEC_OBJS)
 	ar rcs $@ $^
 
 $(BUILD)/hxzoo: $(CLI_OBJS) $(BUILD)/libhxzoo.a
-	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJS) $(BUILD)/libhxzoo.a $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJS) $(HXZOO_GPU) $(BUILD)/libhxzoo.a $(LDLIBS_ALL) $(HXZOO_GPU_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhxzoo.a
 	@mkdir -p $(dir $@)
@@ -108,6 +108,19 @@ else
 gpu:
 	@echo "nvcc not found: CUDA code (gpu/) not built"
 endif
+
+# hxzoo's GPU side (gpu/gpu_model.h, `hxzoo eval --device cuda`): the CUDA
+# code with the runtime linked statically when nvcc is found, else (and in
+# sanitizer builds) gpu/stub.c, which refuses. cuBLAS is opened at run time,
+# so hxzoo runs without the NVIDIA driver or libraries (the probe says why).
+ifneq ($(NVCC),)
+ifeq ($(SAN),)
+HXZOO_GPU      := $(BUILD)/libhxgpu.a
+HXZOO_GPU_LIBS  = -L$(CUDA_LIB) -lcudart_static -lstdc++ -lrt
+endif
+endif
+HXZOO_GPU ?= $(BUILD)/gpu/stub.o
+$(BUILD)/hxzoo: $(HXZOO_GPU)
 
 gpu-check: gpu
 	@test -x $(BUILD)/gpu-check || { echo "no build/gpu-check (nvcc missing)"; exit 77; }

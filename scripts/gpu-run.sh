@@ -6,8 +6,12 @@
 #   gpu-check.log     its console output
 #   nvidia-smi.txt    the card as found (query only; settings are never touched)
 #   sanitizer.log     compute-sanitizer memcheck of the quick checks
+#   gpu-eval.log      GPU-vs-CPU perplexity of `hxzoo eval --device cuda` on
+#   eval/*.json       the fixtures (scripts/gpu-eval.sh) and its receipts
 # Uses the carried build/gpu-check; if it is missing or cannot start there,
-# rebuilds it with the machine's nvcc first.
+# rebuilds it with the machine's nvcc first. Uses the carried build/hxzoo,
+# with the carried build/gpu-libs (scripts/gpu-carry-libs.sh) appended to
+# LD_LIBRARY_PATH for the libraries the machine's image lacks.
 set -u
 cd "$(dirname "$0")/.."
 OUT=${OUT:-out}
@@ -57,6 +61,20 @@ set -o pipefail
 timeout 330 "$bin" --json "$OUT/gpu-report.json" 2>&1 | tee "$OUT/gpu-check.log"
 rc=$?
 echo "gpu-check exit status: $rc ($(( $(date +%s) - t0 )) s so far)"
+
+# hxzoo eval --device cuda vs --device cpu on the committed fixtures.
+[ -d build/gpu-libs ] && export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$PWD/build/gpu-libs"
+if build/hxzoo --help >/dev/null 2>&1; then
+  timeout 90 bash scripts/gpu-eval.sh "$PWD/build" "$OUT/eval" 2>&1 | tee "$OUT/gpu-eval.log"
+  erc=$?
+else
+  echo "build/hxzoo does not start here:" | tee "$OUT/gpu-eval.log"
+  build/hxzoo --help 2>&1 | head -3 | tee -a "$OUT/gpu-eval.log"
+  ldd build/hxzoo 2>&1 | grep 'not found' | tee -a "$OUT/gpu-eval.log"
+  erc=1
+fi
+echo "gpu-eval exit status: $erc ($(( $(date +%s) - t0 )) s so far)"
+[ $rc = 0 ] && rc=$erc
 
 if [ $sanitize = 1 ] && command -v compute-sanitizer >/dev/null 2>&1; then
   timeout 120 compute-sanitizer --tool memcheck --error-exitcode 9 "$bin" --quick \

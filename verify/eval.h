@@ -78,12 +78,29 @@ typedef struct hx_eval_result {
     long n_windows_done, n_scored_done;
     double seconds;        /* whole evaluation wall time */
     double tokens_per_s;   /* forward tokens of all models / seconds */
+    const char *device;    /* the ops' device ("cpu", "cuda") */
 } hx_eval_result;
 
 /* Run the plan on model (and base, NULL for none); both must have been
  * loaded with max_ctx >= plan->max_len. */
 hx_status hx_eval_run(hx_model *model, hx_model *base, const hx_eval_plan *plan,
                       hx_eval_result *r);
+
+/* The seam for other devices (`hxzoo eval --device cuda`): how one side
+ * (model or base) is run. forward feeds a fresh sequence (the side resets
+ * itself) and returns the n final normed hidden states on the host; logits
+ * turns host hidden rows into host logits. The NLL/KL/top-1 reductions are
+ * the CPU's for every device. */
+typedef struct hx_eval_ops {
+    const char *device; /* "cpu", "cuda" */
+    hx_status (*forward)(void *side, const int32_t *ids, int n, float *hidden);
+    hx_status (*logits)(void *side, const float *hidden, int rows, float *logits);
+} hx_eval_ops;
+
+/* hx_eval_run with explicit ops; msd/bsd: the sides (bsd NULL: no base),
+ * mc/bc their configurations (vocab, dim). */
+hx_status hx_eval_run_ops(const hx_eval_ops *ops, void *msd, const hx_model_config *mc, void *bsd,
+                          const hx_model_config *bc, const hx_eval_plan *plan, hx_eval_result *r);
 
 /* JSON receipt (caller frees). */
 char *hx_eval_receipt(const hx_eval_plan *plan, const hx_eval_opts *o, const hx_eval_result *r,

@@ -20,7 +20,7 @@ char *hx_eval_receipt(const hx_eval_plan *p, const hx_eval_opts *o, const hx_eva
         cJSON_AddNumberToObject(s, "n_tokens", (double)o->n_tokens);
     if (o->max_windows)
         cJSON_AddNumberToObject(s, "max_windows", o->max_windows);
-    cJSON_AddStringToObject(s, "device", "cpu");
+    cJSON_AddStringToObject(s, "device", r->device ? r->device : "cpu");
     cJSON_AddStringToObject(s, "dtype", "float32");
     cJSON *t = cJSON_AddObjectToObject(j, "text");
     cJSON_AddStringToObject(t, "path", text_path);

@@ -60,15 +60,36 @@ static void rows_fn(void *vc, uint64_t blk, uint64_t r0, uint64_t r1)
     }
 }
 
+static hx_status cpu_forward(void *side, const int32_t *ids, int n, float *hidden)
+{
+    hx_model_reset(side);
+    return hx_model_forward(side, ids, n, hidden);
+}
+
+static hx_status cpu_logits(void *side, const float *hidden, int rows, float *logits)
+{
+    hx_model_logits(side, hidden, rows, logits);
+    return HX_OK;
+}
+
+static const hx_eval_ops cpu_ops = {"cpu", cpu_forward, cpu_logits};
+
 hx_status hx_eval_run(hx_model *model, hx_model *base, const hx_eval_plan *p, hx_eval_result *r)
 {
+    return hx_eval_run_ops(&cpu_ops, model, hx_model_cfg(model), base,
+                           base ? hx_model_cfg(base) : NULL, p, r);
+}
+
+hx_status hx_eval_run_ops(const hx_eval_ops *ops, void *model, const hx_model_config *c, void *base,
+                          const hx_model_config *bc, const hx_eval_plan *p, hx_eval_result *r)
+{
     memset(r, 0, sizeof *r);
-    const hx_model_config *c = hx_model_cfg(model);
+    r->device = ops->device;
     int V = c->vocab, D = c->dim, threads = hx_ncpus();
-    if (base && (hx_model_cfg(base)->vocab != V))
+    if (base && bc->vocab != V)
         return HX_FAIL(HX_EINVAL, "model and base have different vocabularies (%d, %d)", V,
-                       hx_model_cfg(base)->vocab);
-    int Db = base ? hx_model_cfg(base)->dim : 0;
+                       bc->vocab);
+    int Db = base ? bc->dim : 0;
     float *hm = hx_malloc((size_t)p->max_len * D * sizeof(float));
     float *hb = base ? hx_malloc((size_t)p->max_len * Db * sizeof(float)) : NULL;
     float *lm = hx_malloc((size_t)ROWS * V * sizeof(float));
@@ -84,26 +105,26 @@ hx_status hx_eval_run(hx_model *model, hx_model *base, const hx_eval_plan *p, hx
     for (long w = 0; w < p->n_windows && !st; w++) {
         const hx_window *win = &p->w[w];
         double t0 = hx_now();
-        hx_model_reset(model);
-        st = hx_model_forward(model, p->ids + win->begin, win->n, hm);
+        st = ops->forward(model, p->ids + win->begin, win->n, hm);
         double t1 = hx_now();
         r->model.seconds += t1 - t0;
         if (!st && base) {
-            hx_model_reset(base);
-            st = hx_model_forward(base, p->ids + win->begin, win->n, hb);
+            st = ops->forward(base, p->ids + win->begin, win->n, hb);
             r->base.seconds += hx_now() - t1;
         }
         double wm = 0, wb = 0;
         for (int s = win->s0; s < win->s1 && !st; s += ROWS) {
             int rows = win->s1 - s < ROWS ? win->s1 - s : ROWS;
             double ta = hx_now();
-            hx_model_logits(model, hm + (size_t)s * D, rows, lm);
+            st = ops->logits(model, hm + (size_t)s * D, rows, lm);
             double tb = hx_now();
             r->model.seconds += tb - ta;
-            if (base) {
-                hx_model_logits(base, hb + (size_t)s * Db, rows, lb);
+            if (!st && base) {
+                st = ops->logits(base, hb + (size_t)s * Db, rows, lb);
                 r->base.seconds += hx_now() - tb;
             }
+            if (st)
+                break;
             struct rows_ctx rc = {lm, lb, p->ids + win->begin + s + 1, V, nll_m, nll_b, kl, agree};
             hx_parallel_blocks(threads, (uint64_t)rows, 4, rows_fn, &rc);
             for (int i = 0; i < rows; i++) {

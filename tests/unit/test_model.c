@@ -113,6 +113,64 @@ START_TEST(lockstep_eval)
 }
 END_TEST
 
+/* The device seam (hx_eval_run_ops): CPU ops given explicitly give the
+ * very same result as hx_eval_run; a failing logits call stops the run with
+ * its status (what a GPU error must do). */
+static int logits_calls, fail_after;
+
+static hx_status t_forward(void *side, const int32_t *ids, int n, float *hidden)
+{
+    hx_model_reset(side);
+    return hx_model_forward(side, ids, n, hidden);
+}
+
+static hx_status t_logits(void *side, const float *hidden, int rows, float *logits)
+{
+    if (fail_after >= 0 && logits_calls++ >= fail_after)
+        return HX_FAIL(HX_EINTERNAL, "injected device failure");
+    hx_model_logits(side, hidden, rows, logits);
+    return HX_OK;
+}
+
+START_TEST(eval_ops_seam)
+{
+    hx_tok *t;
+    ck_assert(hx_tok_load(FIX "stories260k", &t) == HX_OK);
+    char *raw;
+    size_t len;
+    ck_assert(hx_read_file(FIX "eval/valid-head30k.txt", 1 << 20, &raw, &len) == HX_OK);
+    hx_eval_opts o;
+    hx_eval_opts_default(&o, HX_PROTO_HELIX);
+    o.seq_len = 128;
+    o.n_tokens = 512;
+    hx_eval_plan p;
+    ck_assert(hx_eval_plan_build(t, raw, len, &o, &p) == HX_OK);
+    hx_model *m, *b;
+    ck_assert(hx_model_load(FIX "stories260k-hxq", p.max_len, &m) == HX_OK);
+    ck_assert(hx_model_load(FIX "stories260k", p.max_len, &b) == HX_OK);
+    hx_eval_result r, r2;
+    ck_assert(hx_eval_run(m, b, &p, &r) == HX_OK);
+    ck_assert_str_eq(r.device, "cpu");
+    hx_eval_ops ops = {"test", t_forward, t_logits};
+    fail_after = -1;
+    ck_assert(hx_eval_run_ops(&ops, m, hx_model_cfg(m), b, hx_model_cfg(b), &p, &r2) == HX_OK);
+    ck_assert_str_eq(r2.device, "test");
+    ck_assert(r2.model.ppl == r.model.ppl && r2.base.ppl == r.base.ppl);
+    ck_assert(r2.kld_mean == r.kld_mean && r2.top1 == r.top1);
+    logits_calls = 0;
+    fail_after = 3;
+    ck_assert(hx_eval_run_ops(&ops, m, hx_model_cfg(m), b, hx_model_cfg(b), &p, &r2) ==
+              HX_EINTERNAL);
+    ck_assert(strstr(hx_lasterr(), "injected"));
+    ck_assert_int_eq(logits_calls, 4);
+    hx_model_free(m);
+    hx_model_free(b);
+    hx_eval_plan_free(&p);
+    free(raw);
+    hx_tok_free(t);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("model");
@@ -121,6 +179,7 @@ int main(void)
     tcase_add_test(tc, greedy_text);
     tcase_add_test(tc, kv_cache);
     tcase_add_test(tc, lockstep_eval);
+    tcase_add_test(tc, eval_ops_seam);
     suite_add_tcase(s, tc);
     return hx_check_run(s);
 }
