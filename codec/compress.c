@@ -16,10 +16,13 @@
 
 #include <cJSON.h>
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -572,11 +575,43 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* One writer per output directory: an exclusive lock on OUT_DIR/.hxq-lock
+ * (released by the kernel if the process dies). Holding it, leftover temp
+ * files of an interrupted run ("NAME.tmp.PID") can be removed safely. */
+static hx_status lock_out_dir(const char *out_dir, int *fd_out)
+{
+    char *lp = hx_path_join(out_dir, ".hxq-lock");
+    int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    free(lp);
+    if (fd < 0)
+        return HX_FAIL(HX_EIO, "%s: cannot create the lock file: %s", out_dir, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        return HX_FAIL(HX_EIO, "%s: another hxzoo compress is writing this directory", out_dir);
+    }
+    DIR *d = opendir(out_dir);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        const char *t = strstr(de->d_name, ".tmp.");
+        if (!t || !t[5] || strspn(t + 5, "0123456789") != strlen(t + 5))
+            continue;
+        char *p = hx_path_join(out_dir, de->d_name);
+        hx_info("removing %s (left by an interrupted run)", p);
+        unlink(p);
+        free(p);
+    }
+    if (d)
+        closedir(d);
+    *fd_out = fd;
+    return HX_OK;
+}
+
 /* ------------------------------------------------------------ compress */
 hx_status hxq_compress(const char *src_dir, const char *out_dir, const hxq_options *o,
                        hxq_report *rep)
 {
     double t0 = hx_now();
+    int lock_fd = -1;
     memset(rep, 0, sizeof *rep);
     if (!strcmp(src_dir, out_dir))
         return HX_FAIL(HX_EINVAL, "output directory must differ from the source directory");
@@ -658,6 +693,8 @@ hx_status hxq_compress(const char *src_dir, const char *out_dir, const hxq_optio
         nshards = s + 1;
     }
     if ((st = hx_mkdirs(out_dir)))
+        goto out;
+    if ((st = lock_out_dir(out_dir, &lock_fd)))
         goto out;
     char fp[65];
     fingerprint(m, o, fp);
@@ -773,13 +810,17 @@ hx_status hxq_compress(const char *src_dir, const char *out_dir, const hxq_optio
         free(txt);
         free(p);
     }
-    if (!st) {
-        char *p = hx_path_join(out_dir, HXQ_STATE_FILE);
+    if (!st) { /* done: neither the state nor the lock file belongs in the result */
+        char *p = hx_path_join(out_dir, HXQ_STATE_FILE), *l = hx_path_join(out_dir, ".hxq-lock");
         unlink(p);
+        unlink(l);
         free(p);
+        free(l);
     }
     cJSON_Delete(stt.root);
 out:
+    if (lock_fd >= 0)
+        close(lock_fd); /* releases the lock; the lock file itself stays (harmless) */
     for (size_t i = 0; i < nmods; i++)
         free(mods[i]);
     free(mods);

@@ -10,6 +10,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -282,6 +284,30 @@ START_TEST(refusals)
 }
 END_TEST
 
+/* an interrupted run's temp files are removed; a second writer is refused */
+START_TEST(stale_temp_files_and_lock)
+{
+    hx_mkdirs(out);
+    char *stale = hx_path_join(out, "model.safetensors.tmp.99999");
+    ck_assert_int_eq(hx_write_file_atomic(stale, "junk", 4), HX_OK);
+    hxq_options o;
+    hxq_options_default(&o);
+    hxq_report r;
+    ck_assert_int_eq(hxq_compress(src, out, &o, &r), HX_OK);
+    hxq_report_free(&r);
+    ck_assert(!hx_file_exists(stale));
+    free(stale);
+    char *lp = hx_path_join(out, ".hxq-lock");
+    int fd = open(lp, O_RDWR | O_CREAT, 0644);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(flock(fd, LOCK_EX | LOCK_NB), 0);
+    ck_assert_int_eq(hxq_compress(src, out, &o, &r), HX_EIO);
+    ck_assert_ptr_nonnull(strstr(hx_lasterr(), "another hxzoo compress"));
+    close(fd);
+    free(lp);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("compress");
@@ -293,6 +319,7 @@ int main(void)
     tcase_add_test(tc, sharded_output_and_resume);
     tcase_add_test(tc, exact_f16_and_compat);
     tcase_add_test(tc, refusals);
+    tcase_add_test(tc, stale_temp_files_and_lock);
     suite_add_tcase(s, tc);
     return hx_check_run(s);
 }
