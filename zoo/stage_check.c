@@ -2,7 +2,7 @@
  * validate it: the per-tensor cosine gate from the codec's receipt, then
  * perplexity/KLD/top-1 against the base with the manifest's protocol and
  * the dPPL / KLD gates. Evaluation runs on the CPU when the two float32
- * models fit in memory; otherwise (or with --device cuda, which this build
+ * models fit in memory; otherwise (or with --device cuda, which the build
  * cannot evaluate on) the build is refused rather than published unchecked.
  * A failed gate writes N-validate.failed.json and returns HX_EGATE. */
 #include "codec/hxq.h"
@@ -84,9 +84,10 @@ static int cpu_arch(const char *a)
 static hx_status eval_device(const zoo_ctx *c, uint64_t params)
 {
     if (c->o->device == ZOO_DEV_CUDA)
-        return HX_FAIL(HX_EINVAL, "--device cuda: this build has no CUDA forward pass (gpu/ holds the HXQ "
-                                  "matmul kernels only); refusing to publish %s without evaluating it: use "
-                                  "--device cpu where two float32 copies fit in memory",
+        return HX_FAIL(HX_EINVAL, "--device cuda: the zoo build does not drive the GPU evaluator yet (no CUDA "
+                                  "forward pass in the build pipeline; `hxzoo eval --device cuda` exists but "
+                                  "has not been validated on a GPU); refusing to publish %s without "
+                                  "evaluating it: use --device cpu where two float32 copies fit in memory",
                        c->m->name);
     if (!cpu_arch(c->m->arch))
         return HX_FAIL(HX_EINVAL, "no forward pass for architecture %s (the CPU evaluator covers llama and "
