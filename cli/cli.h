@@ -11,4 +11,9 @@
 long cli_parse_long(const char *opt, const char *val, long min, long max);
 double cli_parse_double(const char *opt, const char *val, double min, double max);
 
+/* The Hub client flags shared by download and upload (cli/hub_flags.c):
+ * returns how many argv entries argv[i] consumed, 0 if it is not one. */
+struct hub_config;
+int cli_hub_flag(struct hub_config *cfg, int argc, char **argv, int i);
+
 #endif

@@ -26,23 +26,17 @@ int cmd_download(int argc, char **argv)
     size_t ninc = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        int more = i + 1 < argc;
+        int more = i + 1 < argc, used = cli_hub_flag(&cfg, argc, argv, i);
+        if (used) {
+            i += used - 1;
+            continue;
+        }
         if (!strcmp(a, "--include") && more)
             inc[ninc++] = argv[++i];
         else if (!strcmp(a, "--local-dir") && more)
             local_dir = argv[++i];
-        else if (!strcmp(a, "--endpoint") && more)
-            cfg.endpoint = argv[++i];
-        else if (!strcmp(a, "--token") && more)
-            cfg.token = argv[++i];
         else if (!strcmp(a, "--cache-dir") && more)
             cfg.cache_dir = argv[++i];
-        else if (!strcmp(a, "--jobs") && more)
-            cfg.jobs = (int)cli_parse_long(a, argv[++i], 1, 64);
-        else if (!strcmp(a, "--json"))
-            cfg.json = 1;
-        else if (!strcmp(a, "--no-progress"))
-            cfg.progress = 0;
         else if (!strcmp(a, "--offline"))
             cfg.offline = 1;
         else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {

@@ -23,23 +23,17 @@ int cmd_upload(int argc, char **argv)
     const char *repo = NULL, *dir = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        int more = i + 1 < argc;
+        int more = i + 1 < argc, used = cli_hub_flag(&cfg, argc, argv, i);
+        if (used) {
+            i += used - 1;
+            continue;
+        }
         if (!strcmp(a, "--private"))
             o.private_ = 1;
         else if (!strcmp(a, "--branch") && more)
             o.branch = argv[++i];
         else if (!strcmp(a, "--message") && more)
             o.message = argv[++i];
-        else if (!strcmp(a, "--endpoint") && more)
-            cfg.endpoint = argv[++i];
-        else if (!strcmp(a, "--token") && more)
-            cfg.token = argv[++i];
-        else if (!strcmp(a, "--jobs") && more)
-            cfg.jobs = (int)cli_parse_long(a, argv[++i], 1, 64);
-        else if (!strcmp(a, "--json"))
-            cfg.json = 1;
-        else if (!strcmp(a, "--no-progress"))
-            cfg.progress = 0;
         else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
