@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -152,6 +153,29 @@ hx_status hub_cache_link(hub_client *c, const char *repo, const char *commit, co
             return HX_OK;
         }
     }
+    /* a new link is created in one step (no temp name that a kill -9 could
+     * leave behind); only replacing a link that points elsewhere goes
+     * through a temp name and rename, and clears temp links an interrupted
+     * run left for this name */
+    if (symlink(target, link) == 0) {
+        free(target);
+        free(link);
+        return HX_OK;
+    }
+    if (errno != EEXIST) {
+        st = HX_FAIL(HX_EIO, "cannot link %s: %s", link, strerror(errno));
+        free(target);
+        free(link);
+        return st;
+    }
+    char *pat = hx_asprintf("%s.*.tmp", link);
+    glob_t g;
+    if (glob(pat, GLOB_NOSORT, NULL, &g) == 0) {
+        for (size_t i = 0; i < g.gl_pathc; i++)
+            unlink(g.gl_pathv[i]);
+        globfree(&g);
+    }
+    free(pat);
     char r[9];
     hub_rand_hex(r, 8);
     char *tmp = hx_asprintf("%s.%s.tmp", link, r);
