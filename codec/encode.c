@@ -80,14 +80,6 @@ static inline float key_value(hx_dtype dt, uint16_t key)
 }
 
 /* ------------------------------------------------------------ histogram */
-typedef struct {
-    const unsigned char *src;
-    hx_dtype dt;
-    uint32_t (*h)[NKEYS];    /* per block counts (16-bit) */
-    double *bs1, *bs2;       /* F32: per block arrays are too big; see below */
-    uint64_t nblocks;
-} hist_ctx;
-
 /* 16-bit: one pair of count arrays per thread over a contiguous share of
  * the tensor (integer counts: the total does not depend on the split). Two
  * interleaved arrays hide store-to-load forwarding stalls on runs of equal
@@ -462,7 +454,6 @@ typedef struct {
     uint64_t n;
     hx_dtype dt;
     const pointset *ps;
-    const uint64_t *cnt;
 } tensor_view;
 
 static int cmp_float(const void *a, const void *b)
@@ -562,7 +553,6 @@ static void *idx_alloc_run(void *arg)
 typedef struct {
     const unsigned char *src;
     hx_dtype dt;
-    const uint8_t *lut;    /* 16-bit sources */
     const uint16_t *lut16; /* index | flag << 8 */
     const uint8_t *flag;   /* per key: 1 = sidecar (whole), 2 = partial */
     const double *cent;    /* F32 sources: sorted centroids */
@@ -789,7 +779,7 @@ hx_status hxq_encode(const char *name, const void *src_v, hx_dtype dt, uint64_t 
     double cmp_lo = 0, cmp_hi = 0;
     if (prm->compat_033) {
         used = fit(prm, ps.p, ps.n, cent);
-        tensor_view tv = {src, n, dt, &ps, cnt};
+        tensor_view tv = {src, n, dt, &ps};
         cmp_lo = percentile(&tv, 100.0 - prm->compat_percentile);
         cmp_hi = percentile(&tv, prm->compat_percentile);
     } else {
@@ -861,7 +851,6 @@ hx_status hxq_encode(const char *name, const void *src_v, hx_dtype dt, uint64_t 
     ipass_ctx ic = {0};
     ic.src = src;
     ic.dt = dt;
-    ic.lut = lut;
     ic.flag = flag;
     uint16_t *lut16 = hx_malloc(NKEYS * sizeof *lut16);
     for (size_t k = 0; k < NKEYS; k++)
