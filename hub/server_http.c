@@ -276,3 +276,18 @@ enum MHD_Result srv_send_file(srv_req *r, const char *path, uint64_t size, const
     }
     return srv_send(r, status, resp);
 }
+
+int srv_load_rev(srv_req *r, const char *type, const char *repo, const char *rev, st_commit *c,
+                 enum MHD_Result *ret)
+{
+    char id[41];
+    if (store_resolve(r->srv->st, type, repo, rev, id) != HX_OK) {
+        *ret = srv_err(r, 404, "RevisionNotFound", "Invalid rev id: %s", rev);
+        return 0;
+    }
+    if (store_commit_load(r->srv->st, type, repo, id, c) != HX_OK) {
+        *ret = srv_err(r, 500, NULL, "commit %s is unreadable", id);
+        return 0;
+    }
+    return 1;
+}

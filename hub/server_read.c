@@ -79,21 +79,6 @@ static cJSON *dir_entry(const st_commit *c, const char *path, size_t len)
 }
 
 /* Resolve a revision and load the commit; answers the error itself. */
-static int load_rev(srv_req *r, const char *type, const char *repo, const char *rev, st_commit *c,
-                    enum MHD_Result *ret)
-{
-    char id[41];
-    if (store_resolve(r->srv->st, type, repo, rev, id) != HX_OK) {
-        *ret = srv_err(r, 404, "RevisionNotFound", "Invalid rev id: %s", rev);
-        return 0;
-    }
-    if (store_commit_load(r->srv->st, type, repo, id, c) != HX_OK) {
-        *ret = srv_err(r, 500, NULL, "commit %s is unreadable", id);
-        return 0;
-    }
-    return 1;
-}
-
 enum MHD_Result srv_h_repo_info(srv_req *r, const char *type, const char *repo_id, const char *rev)
 {
     st_repo repo;
@@ -101,7 +86,7 @@ enum MHD_Result srv_h_repo_info(srv_req *r, const char *type, const char *repo_i
     if (!srv_open_repo(r, type, repo_id, &repo, 0, &ret))
         return ret;
     st_commit c;
-    if (!load_rev(r, type, repo_id, rev ? rev : "main", &c, &ret)) {
+    if (!srv_load_rev(r, type, repo_id, rev ? rev : "main", &c, &ret)) {
         st_repo_free(&repo);
         return ret;
     }
@@ -183,7 +168,7 @@ enum MHD_Result srv_h_tree(srv_req *r, const char *type, const char *repo_id, co
         return ret;
     st_repo_free(&repo);
     st_commit c;
-    if (!load_rev(r, type, repo_id, rev, &c, &ret))
+    if (!srv_load_rev(r, type, repo_id, rev, &c, &ret))
         return ret;
     int recursive = srv_query_bool(r, "recursive");
     int expand = srv_query_bool(r, "expand");
@@ -264,7 +249,7 @@ enum MHD_Result srv_h_paths_info(srv_req *r, const char *type, const char *repo_
         return ret;
     st_repo_free(&repo);
     st_commit c;
-    if (!load_rev(r, type, repo_id, rev, &c, &ret))
+    if (!srv_load_rev(r, type, repo_id, rev, &c, &ret))
         return ret;
     /* Paths from a JSON body or a form body (paths=a&paths=b&expand=x). */
     char **paths = NULL;
@@ -417,7 +402,7 @@ enum MHD_Result srv_h_resolve(srv_req *r, const char *type, const char *repo_id,
         return ret;
     st_repo_free(&repo);
     st_commit c;
-    if (!load_rev(r, type, repo_id, rev, &c, &ret))
+    if (!srv_load_rev(r, type, repo_id, rev, &c, &ret))
         return ret;
     const st_file *f = st_commit_find(&c, path);
     if (!f) {

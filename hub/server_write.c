@@ -181,12 +181,9 @@ enum MHD_Result srv_h_preupload(srv_req *r, const char *type, const char *repo_i
     if (!srv_open_repo(r, type, repo_id, &repo, 1, &ret))
         return ret;
     st_repo_free(&repo);
-    char id[41];
-    if (store_resolve(r->srv->st, type, repo_id, rev, id) != HX_OK)
-        return srv_err(r, 404, "RevisionNotFound", "Invalid rev id: %s", rev);
     st_commit c;
-    if (store_commit_load(r->srv->st, type, repo_id, id, &c) != HX_OK)
-        return srv_err(r, 500, NULL, "commit %s unreadable", id);
+    if (!srv_load_rev(r, type, repo_id, rev, &c, &ret))
+        return ret;
     cJSON *j = srv_body_json(r);
     cJSON *files = j ? cJSON_GetObjectItem(j, "files") : NULL;
     if (!cJSON_IsArray(files) || cJSON_GetArraySize(files) > 1000) {
