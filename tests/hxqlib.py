@@ -88,9 +88,10 @@ def model_files(model_dir):
     return {k: os.path.join(model_dir, v) for k, v in idx["weight_map"].items()}
 
 
-def read_model(model_dir, names=None):
-    """read_safetensors over a whole (possibly sharded) model directory."""
-    files = model_files(model_dir)
+def read_model(model_dir, names=None, files=None):
+    """read_safetensors over a whole (possibly sharded) model directory
+    (files: model_files(model_dir), when the caller has it already)."""
+    files = files if files is not None else model_files(model_dir)
     out = {}
     for f in sorted(set(files.values())):
         want = [k for k, v in files.items() if v == f and (names is None or k in names)]
@@ -106,7 +107,7 @@ def decode_hxq(hxq_dir, modules=None):
     for m in mods:
         names = [m + s for s in (".codebook", ".indices", ".sidecar_positions", ".sidecar_values")
                  if m + s in files]
-        out[m] = decode_module(read_model(hxq_dir, names), m)
+        out[m] = decode_module(read_model(hxq_dir, names, files), m)
     return out
 
 
