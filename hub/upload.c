@@ -262,7 +262,9 @@ hx_status hub_upload_folder(hub_client *c, const char *repo, const char *dir, co
     if (st)
         goto out;
     up_ctx hx = {.f = f, .c = c};
+    double th = hx_now();
     hub_pool_run(c, c->jobs < 4 ? c->jobs : 4, n, hash_task, &hx);
+    hx_debug("upload: hashed %zu files in %.2f s", n, hx_now() - th);
     for (size_t i = 0; i < n; i++)
         if (f[i].st) {
             hx_seterr("%s", f[i].err);
@@ -307,8 +309,10 @@ hx_status hub_upload_folder(hub_client *c, const char *repo, const char *dir, co
             objs[nobj].size = f[i].size;
             nobj++;
         }
+    double tl = hx_now();
     st = hub_lfs_upload(c, repo, branch, objs, nobj, &res->bytes_uploaded, &res->lfs_uploaded);
     free(objs);
+    hx_debug("upload: %zu LFS objects in %.2f s", nobj, hx_now() - tl);
     if (st)
         goto out;
     /* the commit */
