@@ -38,6 +38,17 @@ serve() { # serve NAME ROOT -> URL in $URL
   URL=http://127.0.0.1:$(cat "$W/$1.port")
 }
 now() { date +%s.%N; }
+# Every timed run starts from the same memory state: write and delete a
+# file 1.5x the large one on tmpfs first. This VM hands freed memory back
+# to its host after a moment, and writing into such pages costs up to 3x
+# more (a 2 GiB write measured 0.7 s or 1.6-7 s depending on what ran
+# before), which otherwise falls at random on whichever client runs after
+# a pause.
+warm() {
+  [ -d /dev/shm ] && [ -w /dev/shm ] || return 0
+  dd if=/dev/zero of="/dev/shm/hxzoo-warm.$$" bs=4M count=$((BIG_MB * 3 / 8 + 1)) status=none 2>/dev/null || true
+  rm -f "/dev/shm/hxzoo-warm.$$"
+}
 secs() { echo "$2 - $1" | bc -l; }
 
 echo "hub bench: ${BIG_MB} MB file + 200 small files, $(nproc) cores, $(uname -sr)"
@@ -52,8 +63,8 @@ serve dl "$W/root"
 export HF_ENDPOINT=$URL
 
 # ---- downloads
-dl_hx() { rm -rf "$W/c"; sync; local t0; t0=$(now); HF_HUB_CACHE=$W/c "$HX" -q download bench/repo --jobs "$JOBS" --no-progress "$@" >/dev/null; secs "$t0" "$(now)"; }
-dl_py() { rm -rf "$W/c"; sync; HF_HUB_CACHE=$W/c "$PY" - "$@" <<'PY'
+dl_hx() { rm -rf "$W/c"; sync; warm; local t0; t0=$(now); HF_HUB_CACHE=$W/c "$HX" -q download bench/repo --jobs "$JOBS" --no-progress "$@" >/dev/null; secs "$t0" "$(now)"; }
+dl_py() { rm -rf "$W/c"; sync; warm; HF_HUB_CACHE=$W/c "$PY" - "$@" <<'PY'
 import sys, time
 from huggingface_hub import snapshot_download
 pat = sys.argv[1:] or None
@@ -64,7 +75,7 @@ PY
 # figure is the median of its rounds (the machine may be shared)
 REPEAT=${HUB_BENCH_REPEAT:-3}
 median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-l_hx_all= l_py_all= l_hx_big= l_py_big= l_hx_small= l_py_small=
+l_hx_all='' l_py_all='' l_hx_big='' l_py_big='' l_hx_small='' l_py_small=''
 for _ in $(seq "$REPEAT"); do
   l_hx_all+=" $(dl_hx)"; l_py_all+=" $(dl_py)"
   l_hx_big+=" $(dl_hx --include big.bin)"; l_py_big+=" $(dl_py big.bin)"
@@ -77,7 +88,7 @@ t_hx_small=$(median <<<"$l_hx_small"); t_py_small=$(median <<<"$l_py_small")
 # ---- uploads (fresh store each, nothing deduplicated); the server runs
 # outside $(...) so that it is tracked and stopped
 up_run() { # up_run hx|py -> seconds in $W/up.t
-  rm -rf "$W/r2"; serve up "$W/r2"
+  rm -rf "$W/r2"; serve up "$W/r2"; sync; warm
   if [ "$1" = hx ]; then
     local t0; t0=$(now)
     HF_ENDPOINT=$URL "$HX" -q upload bench/up "$W/src" --jobs "$JOBS" --no-progress >/dev/null
@@ -92,7 +103,7 @@ PY
   fi
   kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 }
-l_hx_up= l_py_up=
+l_hx_up='' l_py_up=''
 for _ in $(seq "$REPEAT"); do
   up_run hx; l_hx_up+=" $(cat "$W/up.t")"
   up_run py; l_py_up+=" $(cat "$W/up.t")"
