@@ -41,13 +41,18 @@ class H(http.server.BaseHTTPRequestHandler):
         self.send(404, b'{"error":"nope"}')
 class S(http.server.ThreadingHTTPServer):
     def handle_error(self, *a): pass
-S(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+srv = S(("127.0.0.1", 0), H)  # a free port, chosen by the kernel
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(srv.server_address[1]))
+import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+srv.serve_forever()
 PY
 fake() {  # fake MODE -> sets FAKE_URL
-  local port=$(( 20000 + RANDOM % 20000 ))
-  "$PY" "$T/fake.py" "$port" "$1" & SERVER_PIDS+=($!)
-  for _ in $(seq 100); do curl -s "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.05; done
-  FAKE_URL=http://127.0.0.1:$port
+  rm -f "$T/fake.port"
+  "$PY" "$T/fake.py" "$T/fake.port" "$1" & SERVER_PIDS+=($!)
+  for _ in $(seq 200); do [ -s "$T/fake.port" ] && break; sleep 0.05; done
+  [ -s "$T/fake.port" ] || fail "fake server did not start"
+  FAKE_URL=http://127.0.0.1:$(cat "$T/fake.port")
 }
 for bad in "../evil.txt" "/abs/evil.txt" 'dir\evil.txt' "a/../../evil.txt" ".git/config"; do
   fake "path:$bad"
