@@ -22,8 +22,12 @@
 #define PARALLEL_MIN ((uint64_t)64 << 20)
 /* Received bytes are written in pieces of this size at offsets aligned
  * to it: whole page-cache folios, never a partial one that the file
- * system would first zero (measured: 4% of the client's CPU on ext4). */
-#define WRITE_BLOCK ((uint64_t)4 << 20)
+ * system would first zero (4% of the client's CPU on ext4 with curl's
+ * unaligned pieces). Not larger: 1-4 MiB pieces get large folios, which on
+ * a VM that returns free memory to its host are the pages most often
+ * reclaimed, and a 2 GiB download then took 2.8-6 s instead of 1.4-1.5 s
+ * (128-256 KiB measured alike). */
+#define WRITE_BLOCK ((uint64_t)256 << 10)
 #define HASH_WINDOW ((uint64_t)16 << 20) /* bytes hashed between updates of the prefix */
 /* A chunk stream waits while it would write more than this far ahead of
  * the hashed prefix: when SHA-256 is the slowest stage (few cores), the
@@ -107,9 +111,7 @@ typedef struct sink_ctx {
     int slot;         /* progress line */
     int checked;
     int restart;      /* server ignored Range: caller restarts from 0 */
-    char *wb;         /* WRITE_BLOCK bytes: received, not yet written */
-    size_t wn;
-    uint64_t woff;    /* file offset of wb[0] */
+    hub_gather g;     /* received, not yet written */
     char err[300];
 } sink_ctx;
 
@@ -128,31 +130,6 @@ static uint64_t written_end(const dl_file *f)
     while (k + 1 < f->nchunks && f->written[k] == chunk_len(f, k))
         k++;
     return k * CHUNK + f->written[k];
-}
-
-/* Feed [from, to) of the file into f->hs, read back from the page cache
- * through a small buffer that stays in the CPU cache (measured as fast
- * as hashing a read-only mapping, without its SIGBUS hazard). Returns 0
- * on a read error. */
-static int hash_span(dl_file *f, uint64_t from, uint64_t to)
-{
-    const size_t RB = (size_t)1 << 20;
-    char *rbuf = hx_malloc(RB);
-    int ok = 1;
-    while (ok && from < to) {
-        size_t want = to - from < RB ? (size_t)(to - from) : RB;
-        ssize_t r = pread(f->fd, rbuf, want, (off_t)from);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            ok = 0;
-        else {
-            hub_hasher_update(&f->hs, rbuf, (size_t)r);
-            from += (uint64_t)r;
-        }
-    }
-    free(rbuf);
-    return ok;
 }
 
 /* The hashing thread of a chunked file: follows the contiguous written
@@ -175,7 +152,7 @@ static void *hasher_main(void *ud)
         if (to - from > HASH_WINDOW)
             to = from + HASH_WINDOW;
         pthread_mutex_unlock(&f->mu);
-        int ok = hash_span(f, from, to);
+        int ok = hub_hasher_feed_fd(&f->hs, f->fd, from, to, NULL); /* from the page cache */
         pthread_mutex_lock(&f->mu);
         if (ok)
             f->hashed = to;
@@ -219,19 +196,19 @@ static void chunk_written(dl_file *f, uint64_t off, size_t n)
  * lock), and not too far ahead of the hashed prefix (HASH_LAG_MAX). */
 static int sink_flush(sink_ctx *s)
 {
-    if (!s->wn)
+    if (!s->g.n)
         return 0;
     dl_file *f = s->f;
     if (f) {
         pthread_mutex_lock(&f->mu);
-        while (f->hasher_on && !f->hasher_done && s->woff > f->hashed + HASH_LAG_MAX && !atomic_load(&f->failed))
+        while (f->hasher_on && !f->hasher_done && s->g.off > f->hashed + HASH_LAG_MAX && !atomic_load(&f->failed))
             pthread_cond_wait(&f->room, &f->mu);
         pthread_mutex_unlock(&f->mu);
         pthread_mutex_lock(&f->wmu);
     }
     size_t done = 0;
-    while (done < s->wn) {
-        ssize_t w = pwrite(s->fd, s->wb + done, s->wn - done, (off_t)(s->woff + done));
+    while (done < s->g.n) {
+        ssize_t w = pwrite(s->fd, s->g.buf + done, s->g.n - done, (off_t)(s->g.off + done));
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
@@ -240,13 +217,13 @@ static int sink_flush(sink_ctx *s)
     }
     if (f)
         pthread_mutex_unlock(&f->wmu);
-    if (done < s->wn) {
+    if (done < s->g.n) {
         snprintf(s->err, sizeof s->err, "cannot write: %s", strerror(errno));
         return 1;
     }
     if (f)
-        chunk_written(f, s->woff, s->wn);
-    s->wn = 0;
+        chunk_written(f, s->g.off, s->g.n);
+    s->g.n = 0;
     return 0;
 }
 
@@ -277,19 +254,11 @@ static int sink(void *ud, const void *buf, size_t n)
     }
     if (s->hash)
         hub_hasher_update(s->hash, buf, n);
-    /* gather into wb, written out in WRITE_BLOCK-aligned pieces */
-    const char *p = buf;
     for (size_t left = n; left;) {
-        uint64_t at = s->start + s->got + (n - left);
-        if (!s->wn)
-            s->woff = at;
-        size_t room = (size_t)(WRITE_BLOCK - s->woff % WRITE_BLOCK) - s->wn;
-        size_t take = left < room ? left : room;
-        memcpy(s->wb + s->wn, p, take);
-        s->wn += take;
-        p += take;
-        left -= take;
-        if (take == room && sink_flush(s) != 0)
+        int full;
+        left -= hub_gather_put(&s->g, WRITE_BLOCK, s->start + s->got + (n - left), (const char *)buf + (n - left),
+                               left, &full);
+        if (full && sink_flush(s) != 0)
             return 1;
     }
     s->got += n;
@@ -320,7 +289,7 @@ static hx_status fetch_span(dl_ctx *x, CURL *h, dl_file *f, uint64_t start, uint
         snprintf(range, sizeof range, "bytes=%" PRIu64 "-%" PRIu64, a, start + len - 1);
         hub_http_resp rs = {0};
         sink_ctx s = {.c = c, .h = h, .rs = &rs, .fd = f->fd, .start = a, .limit = len - done, .hash = hash,
-                      .f = f->written ? f : NULL, .slot = f->slot, .wb = wb};
+                      .f = f->written ? f : NULL, .slot = f->slot, .g = {.buf = wb}};
         hub_http_req rq = {.method = "GET", .url = url, .follow = 1, .range = whole ? NULL : range,
                            .sink = sink, .sink_ctx = &s};
         st = hub_http(c, h, &rq, &rs);

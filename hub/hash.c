@@ -83,42 +83,43 @@ void hub_hasher_abort(hub_hasher *h)
     h->sha256 = h->sha1 = NULL;
 }
 
-void hub_hasher_copy(hub_hasher *dst, const hub_hasher *src)
+int hub_hasher_feed_fd(hub_hasher *h, int fd, uint64_t from, uint64_t to, uint64_t *at)
 {
-    *dst = *src;
-    dst->sha256 = EVP_MD_CTX_new();
-    if (!dst->sha256 || EVP_MD_CTX_copy_ex(dst->sha256, src->sha256) != 1)
-        abort();
-    dst->sha1 = NULL;
-    if (src->sha1) {
-        dst->sha1 = EVP_MD_CTX_new();
-        if (!dst->sha1 || EVP_MD_CTX_copy_ex(dst->sha1, src->sha1) != 1)
-            abort();
+    const size_t bs = (size_t)1 << 20; /* stays in the CPU cache */
+    char *buf = hx_malloc(bs);
+    int ok = 1;
+    while (from < to) {
+        size_t want = to - from < bs ? (size_t)(to - from) : bs;
+        ssize_t r = pread(fd, buf, want, (off_t)from);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            if (r == 0)
+                errno = 0;
+            ok = 0;
+            break;
+        }
+        hub_hasher_update(h, buf, (size_t)r);
+        from += (uint64_t)r;
     }
+    int e = errno;
+    free(buf);
+    errno = e;
+    if (at)
+        *at = from;
+    return ok;
 }
 
 hx_status hub_hash_fd(int fd, uint64_t len, char *sha256_hex, char *sha1_hex, const char *what)
 {
     hub_hasher h;
     hub_hasher_init(&h, len, sha1_hex != NULL);
-    size_t bs = 1 << 20;
-    char *buf = hx_malloc(bs);
-    uint64_t off = 0;
-    while (off < len) {
-        size_t want = len - off < bs ? (size_t)(len - off) : bs;
-        ssize_t r = pread(fd, buf, want, (off_t)off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            free(buf);
-            hub_hasher_abort(&h);
-            return HX_FAIL(HX_EIO, "cannot read %s at offset %" PRIu64 ": %s", what, off,
-                           r < 0 ? strerror(errno) : "file shorter than expected");
-        }
-        hub_hasher_update(&h, buf, (size_t)r);
-        off += (uint64_t)r;
+    uint64_t off;
+    if (!hub_hasher_feed_fd(&h, fd, 0, len, &off)) {
+        hub_hasher_abort(&h);
+        return HX_FAIL(HX_EIO, "cannot read %s at offset %" PRIu64 ": %s", what, off,
+                       errno ? strerror(errno) : "file shorter than expected");
     }
-    free(buf);
     hub_hasher_final(&h, sha256_hex, sha1_hex);
     return HX_OK;
 }

@@ -43,6 +43,19 @@ typedef struct hub_walk {
 hx_status hub_walk_dir(const char *root, hub_walk *w);
 void hub_walk_free(hub_walk *w);
 
+/* ---- aligned write gathering (gather.c) ---- */
+/* Collects a stream's bytes into pieces that end at multiples of `block`
+ * file offsets, so that page-cache folios are written whole. */
+typedef struct hub_gather {
+    char *buf; /* block bytes */
+    size_t n;  /* bytes held */
+    uint64_t off; /* file offset of buf[0] */
+} hub_gather;
+/* Take up to n bytes that belong at file offset `at` (right after what the
+ * gather holds). Returns how many were taken; *full = 1 when the held piece
+ * reached an aligned end: write buf[0, n) at off, then set n = 0. */
+size_t hub_gather_put(hub_gather *g, uint64_t block, uint64_t at, const void *p, size_t n, int *full);
+
 /* ---- hashing (hash.c) ---- */
 void hub_hex(const unsigned char *in, size_t n, char *out);
 int hub_is_hex(const char *s, size_t n);
@@ -57,8 +70,10 @@ void hub_hasher_update(hub_hasher *h, const void *buf, size_t n);
 /* sha256_hex[65], sha1_hex[41] (may be NULL). Frees the contexts. */
 void hub_hasher_final(hub_hasher *h, char *sha256_hex, char *sha1_hex);
 void hub_hasher_abort(hub_hasher *h);
-/* dst = an independent copy of src's state (src keeps going). */
-void hub_hasher_copy(hub_hasher *dst, const hub_hasher *src);
+/* Feed [from, to) of an open fd into h (pread through a small buffer).
+ * Returns 0 on a read error or early end of file (errno, or 0 for the
+ * latter), with *at (may be NULL) = where reading stopped. */
+int hub_hasher_feed_fd(hub_hasher *h, int fd, uint64_t from, uint64_t to, uint64_t *at);
 /* Hash [0, len) of an open fd (pread). */
 hx_status hub_hash_fd(int fd, uint64_t len, char *sha256_hex, char *sha1_hex, const char *what);
 void hub_git_sha1_buf(const void *buf, size_t n, char out[41]);

@@ -62,8 +62,8 @@ typedef struct srv_conn {
     char oid[65];
     int part;
     hub_server *srv;
-    int mp_writer;        /* counted as a writer of its part (server_lfs.c) */
-    int mp_stream;        /* feeding the object's in-order hash (h is a copy) */
+    int mp_writer;        /* counted as a writer of its part (server_mp.c) */
+    hub_gather g;         /* received, not yet written (server_lfs.c) */
     int upload_err;       /* 0, or HTTP status to answer */
     char upload_msg[256];
     /* faults decided on the first call */
@@ -153,7 +153,13 @@ enum MHD_Result srv_h_lfs_complete(srv_req *r, const char *oid);
 enum MHD_Result srv_h_lfs_verify(srv_req *r, const char *oid);
 void srv_conn_free(srv_conn *cx);
 /* A part upload that did not finish: release its multipart state. */
+/* multipart uploads: the object's SHA-256 in part order (server_mp.c) */
+void srv_mp_part_begin(srv_conn *cx, uint64_t size, uint64_t chunk);
+void srv_mp_part_end(srv_conn *cx, int ok);
 void srv_mp_abandon(srv_conn *cx);
+void srv_mp_wait_room(srv_conn *cx, uint64_t off); /* backpressure before writing at off */
+/* 1 and sha set when every part was hashed in order; 0: hash the file */
+int srv_mp_take_hash(hub_server *s, const char *oid, uint64_t size, char sha[65]);
 void srv_mp_free_all(hub_server *s);
 /* URL signature helpers */
 char *srv_sign(hub_server *s, const char *what, const char *oid, uint64_t size, uint64_t chunk);

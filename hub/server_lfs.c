@@ -1,10 +1,15 @@
 /* server_lfs.c - the server's LFS side: the batch endpoint (basic or
  * multipart actions with self-authenticating URLs signed by HMAC, since
  * clients send no Authorization on PUT/parts/completion), streamed PUT of
- * whole objects and of parts (written in place into one file), multipart
- * completion, verify. Objects enter the store only after their SHA-256 and
+ * whole objects and of parts (written in place into one file, in aligned
+ * pieces; parts are hashed in order by server_mp.c), multipart completion,
+ * verify. Objects enter the store only after their SHA-256 and
  * size check out. */
 #include "hub/server_int.h"
+
+/* uploads are written in pieces of this size aligned to object offsets
+ * (hub_gather; see WRITE_BLOCK in download.c for why this size) */
+#define UP_BLOCK ((uint64_t)256 << 10)
 
 #include <errno.h>
 #include <fcntl.h>
@@ -169,207 +174,6 @@ static char *mp_part_path(hub_server *s, const char *oid, int part)
     return hx_asprintf("%s/tmp/mp-%s.part%d", store_root(s->st), oid, part);
 }
 
-/* ---- multipart: the object's SHA-256, computed once, in part order ----
- * SHA-256 does not compose, so per-part digests cannot give the object's.
- * Instead each multipart object in progress has one hasher over its parts
- * 1..next. The upload of the part that is next in order feeds a copy of
- * it with the bytes as they arrive (from memory); when that part is
- * complete, the copy becomes the state and the same thread hashes the
- * parts that other connections completed meanwhile (read back from the
- * page cache). So every byte is hashed once and completion has nothing
- * left to read. Anything unusual (a part uploaded again after it was
- * hashed or received, a read error, a server restart) marks the state
- * "dirty" or loses it, and completion falls back to hashing the assembled
- * file: the object still enters the store only if its SHA-256 and size
- * match. */
-typedef struct srv_mp {
-    struct srv_mp *next_mp;
-    char oid[65];
-    uint64_t size, chunk, nparts;
-    int *writers;            /* uploads in flight per part */
-    unsigned char *received; /* part complete (its etag recorded) */
-    uint64_t next;           /* parts [0, next) are in hs (0-based) */
-    hub_hasher hs;
-    int hashing, dirty;
-} srv_mp;
-
-static srv_mp *mp_find(hub_server *s, const char *oid) /* mp_mu held */
-{
-    for (srv_mp *m = s->mps; m; m = m->next_mp)
-        if (!strcmp(m->oid, oid))
-            return m;
-    return NULL;
-}
-
-static void mp_destroy(srv_mp *m)
-{
-    hub_hasher_abort(&m->hs);
-    free(m->writers);
-    free(m->received);
-    free(m);
-}
-
-static void mp_remove(hub_server *s, srv_mp *m) /* mp_mu held */
-{
-    for (srv_mp **pp = &s->mps; *pp; pp = &(*pp)->next_mp)
-        if (*pp == m) {
-            *pp = m->next_mp;
-            mp_destroy(m);
-            return;
-        }
-}
-
-void srv_mp_free_all(hub_server *s)
-{
-    while (s->mps) {
-        srv_mp *m = s->mps;
-        s->mps = m->next_mp;
-        mp_destroy(m);
-    }
-}
-
-/* Hash received parts from m->next on while nobody writes them; caller
- * holds mp_mu and the hashing claim. */
-static void mp_catch_up(hub_server *s, srv_mp *m, int fd)
-{
-    char *buf = NULL;
-    const size_t RB = (size_t)4 << 20;
-    while (!m->dirty && m->next < m->nparts && m->received[m->next] && !m->writers[m->next]) {
-        uint64_t off = m->next * m->chunk, end = off + m->chunk < m->size ? off + m->chunk : m->size;
-        pthread_mutex_unlock(&s->mp_mu);
-        int ok = 1;
-        if (!buf)
-            buf = hx_malloc(RB);
-        for (uint64_t pos = off; ok && pos < end;) {
-            size_t want = end - pos < RB ? (size_t)(end - pos) : RB;
-            ssize_t r = pread(fd, buf, want, (off_t)pos);
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r <= 0)
-                ok = 0;
-            else {
-                hub_hasher_update(&m->hs, buf, (size_t)r);
-                pos += (uint64_t)r;
-            }
-        }
-        pthread_mutex_lock(&s->mp_mu);
-        if (!ok)
-            m->dirty = 1;
-        else
-            m->next++;
-    }
-    free(buf);
-}
-
-/* A part upload starts: count it; stream-hash it if it is next in order. */
-static void mp_part_begin(srv_conn *cx, uint64_t size, uint64_t chunk)
-{
-    hub_server *s = cx->srv;
-    uint64_t k = (uint64_t)cx->part - 1;
-    pthread_mutex_lock(&s->mp_mu);
-    srv_mp *m = mp_find(s, cx->oid);
-    if (m && (m->size != size || m->chunk != chunk)) {
-        m->dirty = 1; /* cannot happen with signed URLs; be safe */
-    } else if (!m) {
-        m = hx_calloc(1, sizeof *m);
-        memcpy(m->oid, cx->oid, 65);
-        m->size = size;
-        m->chunk = chunk;
-        m->nparts = (size + chunk - 1) / chunk;
-        m->writers = hx_calloc(m->nparts, sizeof *m->writers);
-        m->received = hx_calloc(m->nparts, 1);
-        hub_hasher_init(&m->hs, size, 0);
-        m->next_mp = s->mps;
-        s->mps = m;
-    }
-    if (k < m->nparts) {
-        if (k < m->next || m->received[k] || m->writers[k])
-            m->dirty = 1; /* rewritten after it was received or hashed, or twice at once */
-        m->received[k] = 0;
-        m->writers[k]++;
-        cx->mp_writer = 1;
-        if (!m->dirty && !m->hashing && m->next == k && m->writers[k] == 1) {
-            m->hashing = 1;
-            hub_hasher_copy(&cx->h, &m->hs);
-            cx->hashing = 1;
-            cx->mp_stream = 1;
-        }
-    }
-    pthread_mutex_unlock(&s->mp_mu);
-}
-
-/* The part arrived completely (ok) or not: update the state; the streaming
- * upload commits its hash and catches up on later parts. */
-static void mp_part_end(srv_conn *cx, int ok)
-{
-    hub_server *s = cx->srv;
-    uint64_t k = (uint64_t)cx->part - 1;
-    pthread_mutex_lock(&s->mp_mu);
-    srv_mp *m = mp_find(s, cx->oid);
-    cx->mp_writer = 0;
-    if (m && k < m->nparts) {
-        m->writers[k]--;
-        if (ok)
-            m->received[k] = 1;
-        int claim = cx->mp_stream;
-        if (cx->mp_stream) {
-            if (ok && !m->dirty) {
-                hub_hasher_abort(&m->hs);
-                m->hs = cx->h; /* takes over the contexts */
-                cx->hashing = 0;
-                m->next = k + 1;
-            }
-            cx->mp_stream = 0;
-        } else if (ok && !m->hashing) {
-            m->hashing = 1; /* the parts before may be waiting for this one */
-            claim = 1;
-        }
-        if (claim) {
-            if (ok)
-                mp_catch_up(s, m, cx->fd);
-            m->hashing = 0;
-            pthread_cond_broadcast(&s->mp_cv);
-        }
-    }
-    pthread_mutex_unlock(&s->mp_mu);
-}
-
-void srv_mp_abandon(srv_conn *cx) { mp_part_end(cx, 0); }
-
-/* At completion: the object's SHA-256 if every part was hashed in order
- * (1), or 0 when the assembled file must be hashed. Drops the state. */
-static int mp_take_hash(hub_server *s, const char *oid, uint64_t size, char sha[65])
-{
-    int have = 0;
-    pthread_mutex_lock(&s->mp_mu);
-    srv_mp *m = mp_find(s, oid);
-    /* a part's catch-up may still run after its answer went out */
-    for (int i = 0; m && m->hashing && i < 6000; i++) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 100000000;
-        if (ts.tv_nsec >= 1000000000)
-            ts.tv_sec++, ts.tv_nsec -= 1000000000;
-        pthread_cond_timedwait(&s->mp_cv, &s->mp_mu, &ts);
-        m = mp_find(s, oid);
-    }
-    if (m && !m->hashing) {
-        int writing = 0;
-        for (uint64_t i = 0; i < m->nparts; i++)
-            writing |= m->writers[i];
-        if (!m->dirty && !writing && m->next == m->nparts && m->size == size && m->hs.fed == size) {
-            hub_hasher_final(&m->hs, sha, NULL);
-            have = 1;
-        }
-        if (!writing)
-            mp_remove(s, m);
-        else
-            m->dirty = 1;
-    }
-    pthread_mutex_unlock(&s->mp_mu);
-    return have;
-}
-
 int srv_lfs_upload_begin(srv_req *r, const char *what, const char *oid, int part)
 {
     srv_conn *cx = r->cx;
@@ -414,14 +218,37 @@ int srv_lfs_upload_begin(srv_req *r, const char *what, const char *oid, int part
     cx->offset = (uint64_t)(part - 1) * chunk;
     cx->expect = size - cx->offset < chunk ? size - cx->offset : chunk;
     char *dp = mp_data_path(r->srv, oid);
-    cx->fd = open(dp, O_RDWR | O_CREAT | O_CLOEXEC, 0644); /* read back by mp_catch_up */
+    cx->fd = open(dp, O_RDWR | O_CREAT | O_CLOEXEC, 0644); /* read back by its hasher (server_mp.c) */
     free(dp);
     if (cx->fd < 0) {
         up_fail(cx, 500, "cannot open multipart file");
         return 0;
     }
     cx->srv = r->srv;
-    mp_part_begin(cx, size, chunk);
+    srv_mp_part_begin(cx, size, chunk);
+    return 1;
+}
+
+/* Write the gathered bytes at their offset (parts: not too far ahead of
+ * the object's in-order hash, server_mp.c). Returns 0 on a write error. */
+static int up_flush(srv_conn *cx)
+{
+    if (!cx->g.n)
+        return 1;
+    if (cx->kind == BODY_LFS_PART)
+        srv_mp_wait_room(cx, cx->g.off);
+    size_t done = 0;
+    while (done < cx->g.n) {
+        ssize_t w = pwrite(cx->fd, cx->g.buf + done, cx->g.n - done, (off_t)(cx->g.off + done));
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            up_fail(cx, 500, "cannot write upload");
+            return 0;
+        }
+        done += (size_t)w;
+    }
+    cx->g.n = 0;
     return 1;
 }
 
@@ -435,19 +262,16 @@ void srv_lfs_upload_data(srv_req *r, const char *data, size_t n)
         return;
     }
     if (cx->fd >= 0) {
-        size_t done = 0;
-        while (done < n) {
-            ssize_t w = pwrite(cx->fd, data + done, n - done, (off_t)(cx->offset + cx->got + done));
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0) {
-                up_fail(cx, 500, "cannot write upload");
-                return;
-            }
-            done += (size_t)w;
-        }
         if (cx->hashing)
             hub_hasher_update(&cx->h, data, n);
+        if (!cx->g.buf)
+            cx->g.buf = hx_malloc(UP_BLOCK);
+        for (size_t left = n; left;) {
+            int full;
+            left -= hub_gather_put(&cx->g, UP_BLOCK, cx->offset + cx->got + (n - left), data + (n - left), left, &full);
+            if (full && !up_flush(cx))
+                return;
+        }
     }
     cx->got += n;
 }
@@ -457,6 +281,8 @@ enum MHD_Result srv_lfs_upload_end(srv_req *r)
     srv_conn *cx = r->cx;
     if (cx->kind != BODY_LFS_PUT && cx->kind != BODY_LFS_PART)
         return srv_err(r, 405, NULL, "method not allowed");
+    if (cx->fd >= 0 && !cx->upload_err)
+        up_flush(cx);
     if (cx->upload_err)
         return srv_err(r, cx->upload_err, NULL, "%s", cx->upload_msg);
     if (cx->got != cx->expect)
@@ -487,7 +313,7 @@ enum MHD_Result srv_lfs_upload_end(srv_req *r)
     char *pp = mp_part_path(r->srv, cx->oid, cx->part);
     hx_status st = hx_write_file_atomic(pp, sha, 32);
     free(pp);
-    mp_part_end(cx, st == HX_OK);
+    srv_mp_part_end(cx, st == HX_OK);
     if (st)
         return srv_err(r, 500, NULL, "cannot record part");
     struct MHD_Response *resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
@@ -555,7 +381,7 @@ enum MHD_Result srv_h_lfs_complete(srv_req *r, const char *oid)
     }
     free(dp);
     char sha[65];
-    int known = mp_take_hash(r->srv, oid, size, sha);
+    int known = srv_mp_take_hash(r->srv, oid, size, sha);
     hx_status st = HX_OK;
     if (known && strcmp(sha, oid) != 0) {
         unlink(tmp);

@@ -29,6 +29,7 @@ void srv_conn_free(srv_conn *cx)
         srv_mp_abandon(cx);
     if (cx->hashing)
         hub_hasher_abort(&cx->h);
+    free(cx->g.buf);
     free(cx);
 }
 

@@ -103,6 +103,59 @@ START_TEST(hashes)
 }
 END_TEST
 
+/* hub_gather_put: pieces end at multiples of the block, content intact;
+ * hub_hasher_feed_fd: a range hash equals the in-memory one, and a file
+ * shorter than asked is reported with where reading stopped. */
+START_TEST(gather_and_feed)
+{
+    enum { BLOCK = 16, LEN = 100, START = 5 };
+    char src[LEN], out[START + LEN + BLOCK] = {0}, buf[BLOCK];
+    for (int i = 0; i < LEN; i++)
+        src[i] = (char)('a' + i % 26);
+    hub_gather g = {.buf = buf};
+    size_t pieces[] = {3, 1, 17, 40, 2, 37}, at = 0, writes = 0;
+    for (size_t k = 0; k < sizeof pieces / sizeof *pieces; k++)
+        for (size_t left = pieces[k]; left;) {
+            int full;
+            size_t t = hub_gather_put(&g, BLOCK, START + at, src + at, left, &full);
+            ck_assert_uint_gt(t, 0);
+            at += t;
+            left -= t;
+            if (full) {
+                ck_assert_uint_eq((g.off + g.n) % BLOCK, 0); /* ends aligned */
+                ck_assert_uint_le(g.n, BLOCK);
+                memcpy(out + g.off, g.buf, g.n);
+                g.n = 0;
+                writes++;
+            }
+        }
+    ck_assert_uint_eq(at, LEN);
+    memcpy(out + g.off, g.buf, g.n); /* the tail */
+    ck_assert(!memcmp(out + START, src, LEN));
+    ck_assert_uint_eq(writes, (START + LEN) / BLOCK);
+
+    char path[] = "/tmp/hxzoo-feed-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, src, LEN), LEN);
+    hub_hasher h;
+    char a[65], b[65];
+    hub_hasher_init(&h, LEN - 10, 0);
+    uint64_t stop = 0;
+    ck_assert(hub_hasher_feed_fd(&h, fd, 10, LEN, &stop));
+    ck_assert_uint_eq(stop, LEN);
+    hub_hasher_final(&h, a, NULL);
+    hx_sha256_hex(src + 10, LEN - 10, b);
+    ck_assert_str_eq(a, b);
+    hub_hasher_init(&h, 10, 0);
+    ck_assert(!hub_hasher_feed_fd(&h, fd, LEN - 5, LEN + 5, &stop));
+    ck_assert_uint_eq(stop, LEN);
+    hub_hasher_abort(&h);
+    close(fd);
+    unlink(path);
+}
+END_TEST
+
 START_TEST(store_commits)
 {
     char *root = tmpdir();
@@ -259,6 +312,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, names);
     tcase_add_test(tc, hashes);
+    tcase_add_test(tc, gather_and_feed);
     tcase_add_test(tc, store_commits);
     tcase_add_test(tc, roundtrip);
     suite_add_tcase(s, tc);
