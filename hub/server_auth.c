@@ -184,3 +184,12 @@ int srv_open_repo(srv_req *r, const char *type, const char *id, st_repo *repo, i
     }
     return 1;
 }
+
+int srv_check_repo(srv_req *r, const char *type, const char *id, int write, enum MHD_Result *ret)
+{
+    st_repo repo;
+    if (!srv_open_repo(r, type, id, &repo, write, ret))
+        return 0;
+    st_repo_free(&repo);
+    return 1;
+}

@@ -111,13 +111,16 @@ void srv_identify(srv_req *r);
 int srv_access(srv_req *r, const st_repo *repo, int write, enum MHD_Result *ret);
 /* May the caller create/write repos under namespace ns? */
 int srv_may_write_ns(srv_req *r, const char *ns);
-/* Load repo + access check in one step. */
 /* Resolve rev (branch, tag or commit) of a repo and load that commit;
  * on failure *ret holds the 404/500 answer already sent. */
 int srv_load_rev(srv_req *r, const char *type, const char *repo, const char *rev, st_commit *c,
                  enum MHD_Result *ret);
+/* Load repo + access check in one step; on failure *ret holds the answer
+ * already sent (404 to outsiders, 401/403). */
 int srv_open_repo(srv_req *r, const char *type, const char *id, st_repo *repo, int write,
                   enum MHD_Result *ret);
+/* The same when the handler needs only the verdict, not the repo. */
+int srv_check_repo(srv_req *r, const char *type, const char *id, int write, enum MHD_Result *ret);
 
 /* ---- server_fault.c ---- */
 hx_status srv_faults_parse(srv_faults *f, const char *spec);

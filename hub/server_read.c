@@ -162,11 +162,9 @@ enum MHD_Result srv_h_repo_info(srv_req *r, const char *type, const char *repo_i
 
 enum MHD_Result srv_h_tree(srv_req *r, const char *type, const char *repo_id, const char *rev, const char *path)
 {
-    st_repo repo;
     enum MHD_Result ret;
-    if (!srv_open_repo(r, type, repo_id, &repo, 0, &ret))
+    if (!srv_check_repo(r, type, repo_id, 0, &ret))
         return ret;
-    st_repo_free(&repo);
     st_commit c;
     if (!srv_load_rev(r, type, repo_id, rev, &c, &ret))
         return ret;
@@ -243,11 +241,9 @@ enum MHD_Result srv_h_tree(srv_req *r, const char *type, const char *repo_id, co
 
 enum MHD_Result srv_h_paths_info(srv_req *r, const char *type, const char *repo_id, const char *rev)
 {
-    st_repo repo;
     enum MHD_Result ret;
-    if (!srv_open_repo(r, type, repo_id, &repo, 0, &ret))
+    if (!srv_check_repo(r, type, repo_id, 0, &ret))
         return ret;
-    st_repo_free(&repo);
     st_commit c;
     if (!srv_load_rev(r, type, repo_id, rev, &c, &ret))
         return ret;
@@ -319,11 +315,9 @@ enum MHD_Result srv_h_paths_info(srv_req *r, const char *type, const char *repo_
 
 enum MHD_Result srv_h_refs(srv_req *r, const char *type, const char *repo_id)
 {
-    st_repo repo;
     enum MHD_Result ret;
-    if (!srv_open_repo(r, type, repo_id, &repo, 0, &ret))
+    if (!srv_check_repo(r, type, repo_id, 0, &ret))
         return ret;
-    st_repo_free(&repo);
     cJSON *j = store_refs_json(r->srv->st, type, repo_id);
     if (srv_query_bool(r, "include_prs"))
         cJSON_AddArrayToObject(j, "pullRequests");
@@ -332,11 +326,9 @@ enum MHD_Result srv_h_refs(srv_req *r, const char *type, const char *repo_id)
 
 enum MHD_Result srv_h_commits(srv_req *r, const char *type, const char *repo_id, const char *rev)
 {
-    st_repo repo;
     enum MHD_Result ret;
-    if (!srv_open_repo(r, type, repo_id, &repo, 0, &ret))
+    if (!srv_check_repo(r, type, repo_id, 0, &ret))
         return ret;
-    st_repo_free(&repo);
     char id[41];
     if (store_resolve(r->srv->st, type, repo_id, rev, id) != HX_OK)
         return srv_err(r, 404, "RevisionNotFound", "Invalid rev id: %s", rev);
@@ -396,11 +388,9 @@ enum MHD_Result srv_h_resolve(srv_req *r, const char *type, const char *repo_id,
 {
     if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD"))
         return srv_err(r, 405, NULL, "method not allowed");
-    st_repo repo;
     enum MHD_Result ret;
-    if (!srv_open_repo(r, type, repo_id, &repo, 0, &ret))
+    if (!srv_check_repo(r, type, repo_id, 0, &ret))
         return ret;
-    st_repo_free(&repo);
     st_commit c;
     if (!srv_load_rev(r, type, repo_id, rev, &c, &ret))
         return ret;

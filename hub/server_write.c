@@ -176,11 +176,9 @@ enum MHD_Result srv_h_preupload(srv_req *r, const char *type, const char *repo_i
 {
     if (strcmp(r->method, "POST"))
         return srv_err(r, 405, NULL, "method not allowed");
-    st_repo repo;
     enum MHD_Result ret;
-    if (!srv_open_repo(r, type, repo_id, &repo, 1, &ret))
+    if (!srv_check_repo(r, type, repo_id, 1, &ret))
         return ret;
-    st_repo_free(&repo);
     st_commit c;
     if (!srv_load_rev(r, type, repo_id, rev, &c, &ret))
         return ret;
@@ -348,11 +346,9 @@ enum MHD_Result srv_h_commit(srv_req *r, const char *type, const char *repo_id, 
 {
     if (strcmp(r->method, "POST"))
         return srv_err(r, 405, NULL, "method not allowed");
-    st_repo repo;
     enum MHD_Result ret;
-    if (!srv_open_repo(r, type, repo_id, &repo, 1, &ret))
+    if (!srv_check_repo(r, type, repo_id, 1, &ret))
         return ret;
-    st_repo_free(&repo);
     if (srv_query_bool(r, "create_pr"))
         return srv_err(r, 400, NULL, "pull requests are not supported by hxzoo serve");
     if (!r->cx->body)
@@ -471,11 +467,9 @@ out:
 
 enum MHD_Result srv_h_branch(srv_req *r, const char *type, const char *repo_id, const char *name)
 {
-    st_repo repo;
     enum MHD_Result ret;
-    if (!srv_open_repo(r, type, repo_id, &repo, 1, &ret))
+    if (!srv_check_repo(r, type, repo_id, 1, &ret))
         return ret;
-    st_repo_free(&repo);
     int http = 500;
     hx_status st;
     if (!strcmp(r->method, "POST")) {
@@ -495,11 +489,9 @@ enum MHD_Result srv_h_branch(srv_req *r, const char *type, const char *repo_id, 
 
 enum MHD_Result srv_h_tag(srv_req *r, const char *type, const char *repo_id, const char *name)
 {
-    st_repo repo;
     enum MHD_Result ret;
-    if (!srv_open_repo(r, type, repo_id, &repo, 1, &ret))
+    if (!srv_check_repo(r, type, repo_id, 1, &ret))
         return ret;
-    st_repo_free(&repo);
     int http = 500;
     hx_status st;
     if (!strcmp(r->method, "POST")) {
