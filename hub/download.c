@@ -517,6 +517,40 @@ chunk_end:
     }
 }
 
+static int task_cmp(const void *a, const void *b)
+{
+    const dl_task *x = a, *y = b;
+    int cx = x->chunk != UINT64_MAX, cy = y->chunk != UINT64_MAX;
+    if (cx != cy)
+        return cy - cx; /* chunks first */
+    if (cx && x->chunk != y->chunk) /* round-robin over the large files */
+        return x->chunk < y->chunk ? -1 : 1;
+    if (x->f->e->size != y->f->e->size) /* then larger first */
+        return x->f->e->size > y->f->e->size ? -1 : 1;
+    return strcmp(x->f->e->path, y->f->e->path);
+}
+
+/* The order in which the pool takes the tasks: the chunks of all large
+ * files round-robin (so that several files, each with its own hashing
+ * thread, progress at once), larger files first, and the single-stream
+ * files merged in by count, so that they are fetched alongside the chunks
+ * instead of after the last one. */
+static void order_tasks(dl_task *t, size_t n)
+{
+    qsort(t, n, sizeof *t, task_cmp);
+    size_t nc = 0;
+    while (nc < n && t[nc].chunk != UINT64_MAX)
+        nc++;
+    if (!nc || nc == n)
+        return;
+    dl_task *m = hx_malloc(n * sizeof *m);
+    size_t i = 0, j = nc, k = 0;
+    while (i < nc || j < n) /* take from the list that is less far through */
+        m[k++] = j >= n || (i < nc && i * (n - nc) <= (j - nc) * nc) ? t[i++] : t[j++];
+    memcpy(t, m, n * sizeof *m);
+    free(m);
+}
+
 static int selected(const hub_download_opts *o, const char *path)
 {
     if (!o || !o->n_include)
@@ -664,7 +698,7 @@ hx_status hub_download(hub_client *c, const char *repo, const hub_download_opts 
     hub_progress_begin(c, "download", (int)nf, total_bytes);
     dl_task *tasks = hx_calloc(ntasks + 1, sizeof *tasks);
     size_t nt = 0;
-    /* open (and lock) the partial files; larger files first */
+    /* open (and lock) the partial files */
     for (size_t k = 0; !st && k < nf; k++) {
         dl_file *f = &files[k];
         f->lockfd = hub_cache_lock(c, repo, f->blob);
@@ -734,6 +768,7 @@ hx_status hub_download(hub_client *c, const char *repo, const hub_download_opts 
     if (!st) {
         dl_ctx x = {.c = c, .repo = repo, .commit = commit, .tasks = tasks};
         atomic_init(&x.fetched, 0);
+        order_tasks(tasks, nt);
         hub_pool_run(c, c->jobs, nt, run_task, &x);
         hub_progress_end(c);
         res->bytes_fetched = atomic_load(&x.fetched);
