@@ -1,11 +1,12 @@
 /* download.c - snapshot download into the Hugging Face cache: resolve the
  * revision once (pinned commit), list and filter files, then transfer the
  * missing blobs in parallel (several files at once; large files as
- * parallel Range chunks, written in aligned blocks and hashed in order by
- * one thread per file while they arrive), resuming partial blobs/<etag>.incomplete files
- * left by an interrupted run, verifying every blob (SHA-256 for LFS, git
- * blob SHA-1 otherwise) before the atomic rename, and linking
- * snapshots/<commit>/<path>. Also hub_fetch_range for remote reads. */
+ * parallel Range chunks, written in aligned pieces and hashed in order by
+ * one thread per file while they arrive), resuming partial
+ * blobs/<etag>.incomplete files left by an interrupted run, verifying every
+ * blob (SHA-256 for LFS, git blob SHA-1 otherwise) before the atomic
+ * rename, and linking snapshots/<commit>/<path>. Also hub_fetch_range for
+ * remote reads. */
 #include "hub/client.h"
 #include "hub/pool.h"
 
