@@ -26,6 +26,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 /* how far past the hashed prefix a part may be written before its
@@ -91,7 +92,12 @@ void srv_mp_free_all(hub_server *s)
 static int hash_part(srv_mp *m, uint64_t k)
 {
     uint64_t from = k * m->chunk, to = from + m->chunk < m->size ? from + m->chunk : m->size;
-    return hub_hasher_feed_fd(&m->hs, m->fd, from, to, NULL); /* from the page cache */
+    if (!hub_hasher_feed_fd(&m->hs, m->fd, from, to, NULL)) /* from the page cache */
+        return 0;
+    /* start writing the part to disk now, so that the fsync when the
+     * object enters the store has little left to wait for */
+    sync_file_range(m->fd, (off_t)from, (off_t)(to - from), SYNC_FILE_RANGE_WRITE);
+    return 1;
 }
 
 /* The hashing thread of one multipart object (detached; m stays alive
