@@ -7,10 +7,6 @@
  * size check out. */
 #include "hub/server_int.h"
 
-/* uploads are written in pieces of this size aligned to object offsets
- * (hub_gather; see WRITE_BLOCK in download.c for why this size) */
-#define UP_BLOCK ((uint64_t)256 << 10)
-
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -19,6 +15,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+/* uploads are written in pieces of this size aligned to object offsets
+ * (hub_gather; see WRITE_BLOCK in download.c for why this size) */
+#define UP_BLOCK ((uint64_t)256 << 10)
 
 char *srv_sign(hub_server *s, const char *what, const char *oid, uint64_t size, uint64_t chunk)
 {
