@@ -23,10 +23,10 @@
  * may be removed meanwhile). */
 #include "hub/server_int.h"
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 /* how far past the hashed prefix a part may be written before its
