@@ -44,7 +44,7 @@ VENV_PY  := $(VENV)/bin/python
 TVENV    := .venv-torch
 TVENV_PY := $(TVENV)/bin/python
 
-.PHONY: all deps venv venv-torch test test-unit test-asan demo bench bench-hub interop clean fixtures gpu \
+.PHONY: all deps venv venv-torch test test-unit test-asan test-tsan demo bench bench-hub interop clean fixtures gpu \
         gpu-check
 
 all: $(BUILD)/hxzoo $(BUILD)/libhxcodec.a $(BUILD)/libhxzoo.a $(TEST_BINS) $(TOOL_BINS) gpu
@@ -160,6 +160,7 @@ $(SMOL_DIR)/.ok: tests/fixtures/make_smollm2.py | venv
 test: deps
 	$(MAKE) all
 	$(MAKE) test-asan
+	$(MAKE) test-tsan
 	$(MAKE) fixtures
 	bash tests/run.sh $(BUILD)
 
@@ -168,6 +169,11 @@ test-asan: deps
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    build/asan/hxzoo $(patsubst $(BUILD)/%,build/asan/%,$(TEST_BINS))
 	bash tests/run-unit.sh build/asan
+
+# the threaded Hub code under ThreadSanitizer (tests/integration/hub_tsan.sh
+# runs the hub tests with it); no CUDA in this build
+test-tsan: deps
+	$(MAKE) BUILD=build/tsan OPT="-O1 -g" SAN="-fsanitize=thread" NVCC= build/tsan/hxzoo
 
 demo: deps
 	$(MAKE) all
