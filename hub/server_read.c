@@ -37,6 +37,17 @@ enum MHD_Result srv_h_whoami(srv_req *r)
 
 static uint64_t lie(srv_req *r, uint64_t size) { return size + (r->srv->f.lie_size ? 1 : 0); }
 
+/* The "lfs" object of a file entry; the tree API names the hash "oid",
+ * model info's siblings name it "sha256". */
+static void add_lfs(srv_req *r, cJSON *parent, const char *idkey, const st_file *f)
+{
+    cJSON *l = cJSON_AddObjectToObject(parent, "lfs");
+    char ptr[256];
+    cJSON_AddStringToObject(l, idkey, f->lfs);
+    cJSON_AddNumberToObject(l, "size", (double)lie(r, f->size));
+    cJSON_AddNumberToObject(l, "pointerSize", (double)hub_lfs_pointer(f->lfs, f->size, ptr));
+}
+
 static cJSON *file_entry(srv_req *r, const st_file *f, const st_commit *c, int expand)
 {
     cJSON *e = cJSON_CreateObject();
@@ -44,13 +55,8 @@ static cJSON *file_entry(srv_req *r, const st_file *f, const st_commit *c, int e
     cJSON_AddStringToObject(e, "oid", f->oid);
     cJSON_AddNumberToObject(e, "size", (double)lie(r, f->size));
     cJSON_AddStringToObject(e, "path", f->path);
-    if (f->lfs[0]) {
-        cJSON *l = cJSON_AddObjectToObject(e, "lfs");
-        char ptr[256];
-        cJSON_AddStringToObject(l, "oid", f->lfs);
-        cJSON_AddNumberToObject(l, "size", (double)lie(r, f->size));
-        cJSON_AddNumberToObject(l, "pointerSize", (double)hub_lfs_pointer(f->lfs, f->size, ptr));
-    }
+    if (f->lfs[0])
+        add_lfs(r, e, "oid", f);
     if (expand) {
         char ts[32];
         hub_iso_time(c->date, ts);
@@ -129,13 +135,8 @@ enum MHD_Result srv_h_repo_info(srv_req *r, const char *type, const char *repo_i
         if (blobs) {
             cJSON_AddNumberToObject(s, "size", (double)lie(r, f->size));
             cJSON_AddStringToObject(s, "blobId", f->oid);
-            if (f->lfs[0]) {
-                cJSON *l = cJSON_AddObjectToObject(s, "lfs");
-                char ptr[256];
-                cJSON_AddStringToObject(l, "sha256", f->lfs);
-                cJSON_AddNumberToObject(l, "size", (double)lie(r, f->size));
-                cJSON_AddNumberToObject(l, "pointerSize", (double)hub_lfs_pointer(f->lfs, f->size, ptr));
-            }
+            if (f->lfs[0])
+                add_lfs(r, s, "sha256", f);
         }
         used += f->size;
         cJSON_AddItemToArray(sib, s);
