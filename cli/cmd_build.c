@@ -77,10 +77,8 @@ int cmd_build(int argc, char **argv)
             return HX_EUSAGE;
         }
     }
-    char *mp = manifest ? hx_strdup(manifest) : zoo_default_manifest();
     zoo_manifest z;
-    hx_status st = zoo_manifest_load(mp, &z);
-    free(mp);
+    hx_status st = zoo_manifest_load(manifest, &z);
     if (st) {
         fprintf(stderr, "hxzoo build: %s\n", hx_lasterr());
         return st;

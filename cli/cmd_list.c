@@ -40,10 +40,8 @@ int cmd_list(int argc, char **argv)
             return strcmp(argv[i], "--help") ? HX_EUSAGE : 0;
         }
     }
-    char *mp = manifest ? hx_strdup(manifest) : zoo_default_manifest();
     zoo_manifest z;
-    hx_status st = zoo_manifest_load(mp, &z);
-    free(mp);
+    hx_status st = zoo_manifest_load(manifest, &z);
     if (st) {
         fprintf(stderr, "hxzoo list: %s\n", hx_lasterr());
         return st;

@@ -159,7 +159,7 @@ void zoo_manifest_free(zoo_manifest *z)
     memset(z, 0, sizeof *z);
 }
 
-hx_status zoo_manifest_load(const char *path, zoo_manifest *z)
+static hx_status load_path(const char *path, zoo_manifest *z)
 {
     memset(z, 0, sizeof *z);
     char *txt;
@@ -233,4 +233,14 @@ char *zoo_target(const zoo_model *m, const char *org)
     if (!org || !*org)
         return hx_strdup(m->target);
     return hx_asprintf("%s/%s", org, strchr(m->target, '/') + 1);
+}
+
+hx_status zoo_manifest_load(const char *path, zoo_manifest *z)
+{
+    if (path)
+        return load_path(path, z);
+    char *def = zoo_default_manifest();
+    hx_status st = load_path(def, z);
+    free(def);
+    return st;
 }

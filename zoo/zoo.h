@@ -51,6 +51,7 @@ typedef struct zoo_manifest {
 /* The default manifest: $HXZOO_MANIFEST, else zoo/manifest.json found above
  * the running executable, else ./zoo/manifest.json. Caller frees. */
 char *zoo_default_manifest(void);
+/* Load and validate a manifest; path NULL: zoo_default_manifest(). */
 hx_status zoo_manifest_load(const char *path, zoo_manifest *out);
 void zoo_manifest_free(zoo_manifest *z);
 const zoo_model *zoo_find(const zoo_manifest *z, const char *name);
