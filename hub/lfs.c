@@ -63,18 +63,24 @@ static hx_status send_req(hub_client *c, CURL *h, hub_http_req *rq, hub_http_res
     return HX_OK;
 }
 
+/* POST an LFS JSON body (taken over and freed) with the retry policy. */
+static hx_status lfs_post(hub_client *c, CURL *h, const char *url, char *body, const char *what)
+{
+    hub_http_req rq = {.method = "POST", .url = url, .content_type = "application/vnd.git-lfs+json",
+                       .accept = "application/vnd.git-lfs+json", .body = body, .body_len = strlen(body)};
+    hub_http_resp rs = {0};
+    hx_status st = send_req(c, h, &rq, &rs, what);
+    hub_http_resp_free(&rs);
+    free(body);
+    return st;
+}
+
 static hx_status do_verify(hub_client *c, CURL *h, lfs_job *j)
 {
     if (!j->verify)
         return HX_OK;
     char *body = hx_asprintf("{\"oid\":\"%s\",\"size\":%" PRIu64 "}", j->o->sha256, j->o->size);
-    hub_http_req rq = {.method = "POST", .url = j->verify, .content_type = "application/vnd.git-lfs+json",
-                       .accept = "application/vnd.git-lfs+json", .body = body, .body_len = strlen(body)};
-    hub_http_resp rs = {0};
-    hx_status st = send_req(c, h, &rq, &rs, "LFS verify");
-    hub_http_resp_free(&rs);
-    free(body);
-    return st;
+    return lfs_post(c, h, j->verify, body, "LFS verify");
 }
 
 static hx_status complete(hub_client *c, CURL *h, lfs_job *j)
@@ -90,13 +96,7 @@ static hx_status complete(hub_client *c, CURL *h, lfs_job *j)
     }
     char *body = cJSON_PrintUnformatted(b);
     cJSON_Delete(b);
-    hub_http_req rq = {.method = "POST", .url = j->href, .content_type = "application/vnd.git-lfs+json",
-                       .accept = "application/vnd.git-lfs+json", .body = body, .body_len = strlen(body)};
-    hub_http_resp rs = {0};
-    hx_status st = send_req(c, h, &rq, &rs, "LFS multipart completion");
-    hub_http_resp_free(&rs);
-    free(body);
-    return st;
+    return lfs_post(c, h, j->href, body, "LFS multipart completion");
 }
 
 static void run_task(void *ud, size_t i, CURL *h)

@@ -291,3 +291,9 @@ int srv_load_rev(srv_req *r, const char *type, const char *repo, const char *rev
     }
     return 1;
 }
+
+int srv_open_rev(srv_req *r, const char *type, const char *repo, const char *rev, int write, st_commit *c,
+                 enum MHD_Result *ret)
+{
+    return srv_check_repo(r, type, repo, write, ret) && srv_load_rev(r, type, repo, rev, c, ret);
+}

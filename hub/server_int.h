@@ -115,6 +115,9 @@ int srv_may_write_ns(srv_req *r, const char *ns);
  * on failure *ret holds the 404/500 answer already sent. */
 int srv_load_rev(srv_req *r, const char *type, const char *repo, const char *rev, st_commit *c,
                  enum MHD_Result *ret);
+/* The access check (read, or write) and srv_load_rev in one step. */
+int srv_open_rev(srv_req *r, const char *type, const char *repo, const char *rev, int write, st_commit *c,
+                 enum MHD_Result *ret);
 /* Load repo + access check in one step; on failure *ret holds the answer
  * already sent (404 to outsiders, 401/403). */
 int srv_open_repo(srv_req *r, const char *type, const char *id, st_repo *repo, int write,

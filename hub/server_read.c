@@ -164,10 +164,8 @@ enum MHD_Result srv_h_repo_info(srv_req *r, const char *type, const char *repo_i
 enum MHD_Result srv_h_tree(srv_req *r, const char *type, const char *repo_id, const char *rev, const char *path)
 {
     enum MHD_Result ret;
-    if (!srv_check_repo(r, type, repo_id, 0, &ret))
-        return ret;
     st_commit c;
-    if (!srv_load_rev(r, type, repo_id, rev, &c, &ret))
+    if (!srv_open_rev(r, type, repo_id, rev, 0, &c, &ret))
         return ret;
     int recursive = srv_query_bool(r, "recursive");
     int expand = srv_query_bool(r, "expand");
@@ -243,10 +241,8 @@ enum MHD_Result srv_h_tree(srv_req *r, const char *type, const char *repo_id, co
 enum MHD_Result srv_h_paths_info(srv_req *r, const char *type, const char *repo_id, const char *rev)
 {
     enum MHD_Result ret;
-    if (!srv_check_repo(r, type, repo_id, 0, &ret))
-        return ret;
     st_commit c;
-    if (!srv_load_rev(r, type, repo_id, rev, &c, &ret))
+    if (!srv_open_rev(r, type, repo_id, rev, 0, &c, &ret))
         return ret;
     /* Paths from a JSON body or a form body (paths=a&paths=b&expand=x). */
     char **paths = NULL;
@@ -390,10 +386,8 @@ enum MHD_Result srv_h_resolve(srv_req *r, const char *type, const char *repo_id,
     if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD"))
         return srv_err(r, 405, NULL, "method not allowed");
     enum MHD_Result ret;
-    if (!srv_check_repo(r, type, repo_id, 0, &ret))
-        return ret;
     st_commit c;
-    if (!srv_load_rev(r, type, repo_id, rev, &c, &ret))
+    if (!srv_open_rev(r, type, repo_id, rev, 0, &c, &ret))
         return ret;
     const st_file *f = st_commit_find(&c, path);
     if (!f) {

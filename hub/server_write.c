@@ -177,10 +177,8 @@ enum MHD_Result srv_h_preupload(srv_req *r, const char *type, const char *repo_i
     if (strcmp(r->method, "POST"))
         return srv_err(r, 405, NULL, "method not allowed");
     enum MHD_Result ret;
-    if (!srv_check_repo(r, type, repo_id, 1, &ret))
-        return ret;
     st_commit c;
-    if (!srv_load_rev(r, type, repo_id, rev, &c, &ret))
+    if (!srv_open_rev(r, type, repo_id, rev, 1, &c, &ret))
         return ret;
     cJSON *j = srv_body_json(r);
     cJSON *files = j ? cJSON_GetObjectItem(j, "files") : NULL;
