@@ -1,5 +1,5 @@
 /* cmd_build.c - `hxzoo build NAME [--endpoint URL] [--org ORG] [--device
- * cpu|cuda] [--no-upload] [--force]`: build, validate, publish and verify
+ * auto|cpu|cuda] [--no-upload] [--force]`: build, validate, publish and verify
  * one model of the zoo manifest (zoo/zoo.h, docs/ZOO.md). */
 #include "cli/cli.h"
 #include "zoo/zoo.h"
@@ -10,14 +10,16 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: hxzoo build NAME [--endpoint URL] [--org ORG] [--device cpu|cuda] [--no-upload]\n"
-               "                   [--force] [--manifest FILE] [--build-dir DIR] [--threads N]\n"
+    fprintf(f, "usage: hxzoo build NAME [--endpoint URL] [--org ORG] [--device auto|cpu|cuda]\n"
+               "                   [--no-upload] [--force] [--manifest FILE] [--build-dir DIR] [--threads N]\n"
                "                   [--stop-after STAGE]\n\n"
                "Stages: resolve, download, compress, validate (gates), card, upload, verify; each\n"
                "leaves a receipt in the build directory (default zoo-build/NAME, or\n"
                "$HXZOO_BUILD_ROOT/NAME) and a rerun resumes at the first unfinished stage.\n"
                "A failed gate stops before the upload (exit 10). A model whose published\n"
-               "build already matches (source commit, codec, manifest entry) publishes nothing.\n");
+               "build already matches (source commit, codec, manifest entry) publishes nothing.\n"
+               "--device: where the validation's evaluation runs (auto: CUDA when a usable device\n"
+               "is there, else the CPU); its memory and time estimate is printed before it starts.\n");
 }
 
 int cmd_build(int argc, char **argv)
@@ -33,12 +35,14 @@ int cmd_build(int argc, char **argv)
             o.org = argv[++i];
         else if (!strcmp(a, "--device") && more) {
             const char *d = argv[++i];
-            if (!strcmp(d, "cpu"))
+            if (!strcmp(d, "auto"))
+                o.device = ZOO_DEV_AUTO;
+            else if (!strcmp(d, "cpu"))
                 o.device = ZOO_DEV_CPU;
             else if (!strcmp(d, "cuda"))
                 o.device = ZOO_DEV_CUDA;
             else {
-                fprintf(stderr, "hxzoo build: --device cpu or cuda, not %s\n", d);
+                fprintf(stderr, "hxzoo build: --device auto, cpu or cuda, not %s\n", d);
                 return HX_EUSAGE;
             }
         } else if (!strcmp(a, "--no-upload"))

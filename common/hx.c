@@ -156,6 +156,19 @@ double hx_now(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+uint64_t hx_mem_available(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[256];
+    unsigned long long kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return (uint64_t)kb * 1024;
+}
+
 /* VmHWM from /proc/self/status: getrusage's ru_maxrss would carry the
  * high-water mark of a large parent process across fork+exec. */
 uint64_t hx_peak_rss(void)

@@ -58,6 +58,8 @@ char *hx_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 double hx_now(void);
 /* Peak resident set size of this process in bytes (from getrusage). */
 uint64_t hx_peak_rss(void);
+/* MemAvailable of /proc/meminfo in bytes (0 if unknown). */
+uint64_t hx_mem_available(void);
 
 /* ---- files ---- */
 /* mkdir -p; ok if it exists. */
@@ -100,9 +102,12 @@ typedef struct hx_progress {
     uint64_t total, done;
     double t0, last_draw;
     int enabled;
+    char note[96]; /* shown after the ETA (hx_progress_note) */
 } hx_progress;
 void hx_progress_start(hx_progress *p, const char *label, uint64_t total);
 void hx_progress_add(hx_progress *p, uint64_t n);
 void hx_progress_end(hx_progress *p);
+/* Text shown after the ETA from the next draw on ("layer 3/28 group 1/2"). */
+void hx_progress_note(hx_progress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -3,6 +3,8 @@
  * second. */
 #include "common/hx.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <unistd.h>
 
 static void draw(hx_progress *p, int final)
@@ -22,8 +24,8 @@ static void draw(hx_progress *p, int final)
     bar[w] = 0;
     double rate = el > 0 ? (double)p->done / el : 0;
     double eta = rate > 0 && p->total > p->done ? (double)(p->total - p->done) / rate : 0;
-    fprintf(stderr, "\r%-12.12s [%s] %5.1f%% %8.2fs eta %6.1fs%s", p->label, bar, frac * 100, el,
-            eta, final ? "\n" : "");
+    fprintf(stderr, "\r%-12.12s [%s] %5.1f%% %8.2fs eta %6.1fs%s%s\033[K%s", p->label, bar,
+            frac * 100, el, eta, p->note[0] ? "  " : "", p->note, final ? "\n" : "");
     fflush(stderr);
 }
 
@@ -34,6 +36,7 @@ void hx_progress_start(hx_progress *p, const char *label, uint64_t total)
     p->done = 0;
     p->t0 = hx_now();
     p->last_draw = 0;
+    p->note[0] = 0;
     p->enabled = hx_log_level >= 1 && isatty(2);
 }
 
@@ -48,4 +51,12 @@ void hx_progress_end(hx_progress *p)
 {
     if (p->enabled)
         draw(p, 1);
+}
+
+void hx_progress_note(hx_progress *p, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->note, sizeof p->note, fmt, ap);
+    va_end(ap);
 }

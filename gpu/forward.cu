@@ -1,7 +1,10 @@
-/* forward.cu - the transformer forward pass on the GPU (gpu_model.h): the
- * CPU model's F32 weights on the device, cublasSgemm for the linears (cuBLAS
- * opened with dlopen, so no binary links libcublas), our kernels for the
- * rest. Same order of operations as model/forward.c. FP32 activations. */
+/* forward.cu - the CUDA backend of the evaluation engine (gpu_model.h): a
+ * batch of sequences through the transformer one layer at a time; each
+ * linear's weight converted to float32 on the host from its stored form
+ * (model/weight.h) when its layer runs, copied into one device buffer and
+ * multiplied with cublasSgemm (cuBLAS opened with dlopen, so no binary
+ * links libcublas); our kernels for the rest. Same order of operations as
+ * model/forward.c. FP32 activations. */
 #include <cublas_v2.h>
 #include <dlfcn.h>
 #include <math.h>
@@ -58,13 +61,14 @@ static hx_status blas_open(void)
     return g_blas.st;
 }
 
-/* y[T, out] = x[T, in] W[out, in]^T, all row-major on the device. In
- * cuBLAS's column-major terms: y^T (out x T) = W (in x out)^T . x^T. */
-static hx_status sgemm_linear(const float *x, int T, int in, const float *W, int out, float *y)
+/* y[T, ldy] columns [0, out) = x[T, in] W[out, in]^T, all row-major on the
+ * device. In cuBLAS's column-major terms: y^T (out x T) = W (in x out)^T . x^T. */
+static hx_status sgemm_linear(const float *x, int T, int in, const float *W, int out, float *y,
+                              int ldy)
 {
     const float one = 1.f, zero = 0.f;
     cublasStatus_t cs = g_blas.sgemm(g_blas.h, CUBLAS_OP_T, CUBLAS_OP_N, out, T, in, &one, W, in, x,
-                                     in, &zero, y, out);
+                                     in, &zero, y, ldy);
     if (cs != CUBLAS_STATUS_SUCCESS)
         return HX_FAIL(HX_EINTERNAL, "cublasSgemm(%d x %d, T=%d) failed (status %d)", out, in, T,
                        (int)cs);
@@ -203,25 +207,30 @@ __global__ void attention_kernel(const float *q, const float *K, const float *V,
 
 /* ------------------------------------------------------------ the model */
 struct hxg_dlayer {
-    float *attn_norm, *mlp_norm;
-    float *wq, *wk, *wv, *wo, *bq, *bk, *bv, *bo, *wg, *wu, *wd;
+    float *attn_norm, *mlp_norm, *bq, *bk, *bv, *bo; /* device; biases NULL when absent */
 };
 
 struct hxg_model {
+    hx_model *cpu; /* its weights (stored form) and its RoPE tables */
     hx_model_config cfg;
-    int max_ctx, pos;
-    float *embed, *lm_head, *norm;
+    int max_ctx, max_tokens;
+    float *norm;
     hxg_dlayer *layers;
-    float *kcache, *vcache, *rope_cos, *rope_sin;
-    float *x, *xn, *q, *k, *v, *att, *hb, *hb2, *hid, *logits;
+    float *rope_cos, *rope_sin;
+    float *x, *xn, *q, *k, *v, *att, *hb, *hb2, *logits;
+    float *wdev;   /* one float32 weight (the largest) */
+    float *whost;  /* its host staging buffer */
+    size_t wfloats;
     int32_t *ids;
-    int logit_rows;
+    hx_seq *seqs;
+    int nseq, T;
     size_t att_smem;
     uint64_t bytes;
-    /* every device allocation, freed together */
-    void **allocs;
+    void **allocs; /* every device allocation, freed together */
     size_t n_allocs, cap_allocs;
 };
+
+#define VBLOCK_MAX 4096
 
 static hx_status dev_alloc(hxg_model *g, float **p, size_t n_floats)
 {
@@ -270,22 +279,42 @@ extern "C" void hxg_model_free(hxg_model *g)
     for (size_t i = 0; i < g->n_allocs; i++) cudaFree(g->allocs[i]);
     free(g->allocs);
     free(g->layers);
+    free(g->whost);
+    free(g->seqs);
     free(g);
 }
 
 extern "C" uint64_t hxg_model_bytes(const hxg_model *g) { return g ? g->bytes : 0; }
 
-extern "C" void hxg_model_reset(hxg_model *g) { g->pos = 0; }
+static size_t largest_weight(const hx_model *m)
+{
+    const hx_model_config *c = &m->cfg;
+    size_t qd = (size_t)c->n_heads * c->head_dim, dim = c->dim, hid = c->hidden;
+    size_t w = qd * dim > hid * dim ? qd * dim : hid * dim;
+    size_t head = (size_t)VBLOCK_MAX * dim;
+    return w > head ? w : head;
+}
 
-#define LOGIT_ROWS 128
+extern "C" uint64_t hxg_model_bytes_for(const hx_model_config *c, int max_ctx, int max_tokens,
+                                        uint64_t largest_weight_bytes)
+{
+    uint64_t T = (uint64_t)max_tokens, dim = c->dim, qd = (uint64_t)c->n_heads * c->head_dim;
+    uint64_t kvd = (uint64_t)c->n_kv_heads * c->head_dim, hid = c->hidden;
+    uint64_t fl = T * (2 * dim + 2 * qd + 2 * kvd + 2 * hid) + T * VBLOCK_MAX +
+                  (uint64_t)max_ctx * c->head_dim + (uint64_t)c->n_layers * (2 * dim + qd + 2 * kvd + dim);
+    uint64_t w = (uint64_t)c->hidden * dim > (uint64_t)VBLOCK_MAX * dim ? (uint64_t)c->hidden * dim
+                                                                         : (uint64_t)VBLOCK_MAX * dim;
+    (void)largest_weight_bytes;
+    return (fl + w) * 4;
+}
 
-extern "C" hx_status hxg_model_create(const hx_model *cpu, int max_ctx, hxg_model **out)
+extern "C" hx_status hxg_model_create(hx_model *cpu, int max_ctx, int max_tokens, hxg_model **out)
 {
     *out = NULL;
     const hx_model_config *c = &cpu->cfg;
-    if (max_ctx < 1 || max_ctx > cpu->max_ctx)
-        return HX_FAIL(HX_EINVAL, "GPU context %d outside [1, %d] of the loaded model", max_ctx,
-                       cpu->max_ctx);
+    if (max_ctx < 1 || max_ctx > cpu->max_ctx || max_tokens < max_ctx)
+        return HX_FAIL(HX_EINVAL, "GPU context %d / batch %d outside [1, %d] of the loaded model",
+                       max_ctx, max_tokens, cpu->max_ctx);
     if (c->n_kv_heads < 1 || c->n_heads % c->n_kv_heads || c->head_dim % 2)
         return HX_FAIL(HX_EINVAL, "unsupported head layout (%d heads, %d kv heads, head_dim %d)",
                        c->n_heads, c->n_kv_heads, c->head_dim);
@@ -294,46 +323,34 @@ extern "C" hx_status hxg_model_create(const hx_model *cpu, int max_ctx, hxg_mode
     if (st) return st;
     hxg_model *g = (hxg_model *)calloc(1, sizeof *g);
     if (!g) return HX_FAIL(HX_ENOMEM, "out of memory");
+    g->cpu = cpu;
     g->cfg = *c;
     g->max_ctx = max_ctx;
-    g->logit_rows = max_ctx < LOGIT_ROWS ? max_ctx : LOGIT_ROWS; /* g->hid holds max_ctx rows */
+    g->max_tokens = max_tokens;
     g->layers = (hxg_dlayer *)calloc((size_t)c->n_layers, sizeof *g->layers);
-    if (!g->layers) {
-        free(g);
+    g->wfloats = largest_weight(cpu);
+    g->whost = (float *)malloc(g->wfloats * sizeof(float));
+    if (!g->layers || !g->whost) {
+        hxg_model_free(g);
         return HX_FAIL(HX_ENOMEM, "out of memory");
     }
     size_t dim = c->dim, qd = (size_t)c->n_heads * c->head_dim,
-           kvd = (size_t)c->n_kv_heads * c->head_dim, hid = c->hidden, T = max_ctx,
+           kvd = (size_t)c->n_kv_heads * c->head_dim, hid = c->hidden, T = max_tokens,
            half = c->head_dim / 2;
-    st = dev_copy(g, &g->embed, cpu->embed, (size_t)c->vocab * dim);
-    if (!st) {
-        if (cpu->lm_head == cpu->embed)
-            g->lm_head = g->embed;
-        else
-            st = dev_copy(g, &g->lm_head, cpu->lm_head, (size_t)c->vocab * dim);
-    }
-    if (!st) st = dev_copy(g, &g->norm, cpu->norm, dim);
+    st = dev_copy(g, &g->norm, cpu->norm, dim);
     for (int l = 0; l < c->n_layers && !st; l++) {
         const hx_layer *L = &cpu->layers[l];
         hxg_dlayer *D = &g->layers[l];
         st = dev_copy(g, &D->attn_norm, L->attn_norm, dim);
         if (!st) st = dev_copy(g, &D->mlp_norm, L->mlp_norm, dim);
-        if (!st) st = dev_copy(g, &D->wq, L->wq, qd * dim);
-        if (!st) st = dev_copy(g, &D->wk, L->wk, kvd * dim);
-        if (!st) st = dev_copy(g, &D->wv, L->wv, kvd * dim);
-        if (!st) st = dev_copy(g, &D->wo, L->wo, dim * qd);
         if (!st) st = dev_copy(g, &D->bq, L->bq, qd);
         if (!st) st = dev_copy(g, &D->bk, L->bk, kvd);
         if (!st) st = dev_copy(g, &D->bv, L->bv, kvd);
         if (!st) st = dev_copy(g, &D->bo, L->bo, dim);
-        if (!st) st = dev_copy(g, &D->wg, L->wg, hid * dim);
-        if (!st) st = dev_copy(g, &D->wu, L->wu, hid * dim);
-        if (!st) st = dev_copy(g, &D->wd, L->wd, dim * hid);
     }
-    if (!st) st = dev_copy(g, &g->rope_cos, cpu->rope_cos, T * half);
-    if (!st) st = dev_copy(g, &g->rope_sin, cpu->rope_sin, T * half);
-    if (!st) st = dev_alloc(g, &g->kcache, (size_t)c->n_layers * T * kvd);
-    if (!st) st = dev_alloc(g, &g->vcache, (size_t)c->n_layers * T * kvd);
+    if (!st) st = dev_copy(g, &g->rope_cos, cpu->rope_cos, (size_t)max_ctx * half);
+    if (!st) st = dev_copy(g, &g->rope_sin, cpu->rope_sin, (size_t)max_ctx * half);
+    if (!st) st = dev_alloc(g, &g->wdev, g->wfloats);
     if (!st) st = dev_alloc(g, &g->x, T * dim);
     if (!st) st = dev_alloc(g, &g->xn, T * dim);
     if (!st) st = dev_alloc(g, &g->q, T * qd);
@@ -342,12 +359,11 @@ extern "C" hx_status hxg_model_create(const hx_model *cpu, int max_ctx, hxg_mode
     if (!st) st = dev_alloc(g, &g->att, T * qd);
     if (!st) st = dev_alloc(g, &g->hb, T * hid);
     if (!st) st = dev_alloc(g, &g->hb2, T * hid);
-    if (!st) st = dev_alloc(g, &g->hid, T * dim);
-    if (!st) st = dev_alloc(g, &g->logits, (size_t)LOGIT_ROWS * c->vocab);
+    if (!st) st = dev_alloc(g, &g->logits, T * VBLOCK_MAX);
     if (!st) st = dev_alloc(g, (float **)&g->ids, T);
     if (!st) {
         /* q row + the scores of the longest row */
-        g->att_smem = ((size_t)c->head_dim + T) * sizeof(float);
+        g->att_smem = ((size_t)c->head_dim + max_ctx) * sizeof(float);
         int dev = 0, optin = 0;
         cudaGetDevice(&dev);
         cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev);
@@ -376,89 +392,126 @@ static int grid_for(size_t n)
     return (int)(b < 4096 ? (b ? b : 1) : 4096);
 }
 
-static hx_status linear(const float *x, int T, int in, const float *W, int out, const float *b,
-                        float *y)
+/* y = x W[o0:o1]^T (+ b): the weight rows converted on the host from their
+ * stored form, copied to the device buffer, one sgemm. */
+static hx_status linear(hxg_model *g, const float *x, int T, const hx_weight *W, int64_t o0,
+                        int64_t o1, const float *b, float *y, int ldy)
 {
-    hx_status st = sgemm_linear(x, T, in, W, out, y);
+    int out = (int)(o1 - o0), in = (int)W->cols;
+    if ((size_t)out * in > g->wfloats)
+        return HX_FAIL(HX_EINTERNAL, "weight of %d x %d over the device buffer", out, in);
+    hx_weight_rows_f32(W, o0, o1, g->whost);
+    HXG_CUDA(cudaMemcpy(g->wdev, g->whost, (size_t)out * in * sizeof(float), cudaMemcpyHostToDevice));
+    hx_status st = sgemm_linear(x, T, in, g->wdev, out, y, ldy);
     if (st || !b) return st;
     bias_kernel<<<grid_for((size_t)T * out), 256>>>(y, b, T, out);
     HXG_LAUNCHED("bias");
     return HX_OK;
 }
 
-extern "C" hx_status hxg_model_forward(hxg_model *g, const int32_t *ids, int T, float *hidden)
+extern "C" hx_status hxg_batch_begin(hxg_model *g, const int32_t *ids, const int *lens, int nseq)
 {
     const hx_model_config *c = &g->cfg;
-    if (T < 1 || g->pos + T > g->max_ctx)
-        return HX_FAIL(HX_EINVAL, "sequence of %d tokens at position %d exceeds the context of %d", T,
-                       g->pos, g->max_ctx);
-    for (int t = 0; t < T; t++)
-        if (ids[t] < 0 || ids[t] >= c->vocab)
-            return HX_FAIL(HX_EINVAL, "token id %d out of range (vocab %d)", ids[t], c->vocab);
-    int dim = c->dim, hd = c->head_dim, qd = c->n_heads * hd, kvd = c->n_kv_heads * hd;
-    int pos0 = g->pos;
-    hx_status st;
-    HXG_CUDA(cudaMemcpy(g->ids, ids, (size_t)T * sizeof *ids, cudaMemcpyHostToDevice));
-    embed_kernel<<<T, 256>>>(g->embed, g->ids, T, dim, g->x);
-    HXG_LAUNCHED("embed");
+    int T;
+    hx_status st = hx_batch_check(c, g->max_ctx, g->max_tokens, ids, lens, nseq, &T);
+    if (st) return st;
+    hx_seq *s = (hx_seq *)realloc(g->seqs, (size_t)nseq * sizeof *s);
+    if (!s) return HX_FAIL(HX_ENOMEM, "out of memory");
+    g->seqs = s;
+    int off = 0;
+    for (int i = 0; i < nseq; i++) {
+        s[i].off = off;
+        s[i].n = lens[i];
+        s[i].pos0 = 0;
+        s[i].K = s[i].V = NULL;
+        off += lens[i];
+    }
+    g->nseq = nseq;
+    g->T = T;
+    /* embeddings gathered on the host from their stored form */
+    size_t dim = c->dim;
+    for (int t0 = 0; t0 < T;) {
+        int n = (int)(g->wfloats / dim);
+        if (n > T - t0) n = T - t0;
+        for (int t = 0; t < n; t++)
+            hx_weight_rows_f32(&g->cpu->embed, ids[t0 + t], ids[t0 + t] + 1, g->whost + (size_t)t * dim);
+        HXG_CUDA(cudaMemcpy(g->x + (size_t)t0 * dim, g->whost, (size_t)n * dim * sizeof(float),
+                            cudaMemcpyHostToDevice));
+        t0 += n;
+    }
+    hx_weight_release(&g->cpu->embed);
+    return HX_OK;
+}
+
+extern "C" hx_status hxg_batch_layer(hxg_model *g, int l)
+{
+    const hx_model_config *c = &g->cfg;
+    const hx_layer *W = &g->cpu->layers[l];
+    const hxg_dlayer *L = &g->layers[l];
+    int T = g->T, dim = c->dim, hd = c->head_dim, qd = c->n_heads * hd, kvd = c->n_kv_heads * hd;
     size_t nx = (size_t)T * dim, nh = (size_t)T * c->hidden;
-    for (int l = 0; l < c->n_layers; l++) {
-        const hxg_dlayer *L = &g->layers[l];
-        size_t off = ((size_t)l * g->max_ctx + pos0) * kvd;
-        float *kc = g->kcache + (size_t)l * g->max_ctx * kvd, *vc = g->vcache + (size_t)l * g->max_ctx * kvd;
-        rmsnorm_kernel<<<T, RED_THREADS>>>(g->x, L->attn_norm, dim, c->rms_eps, g->xn);
-        HXG_LAUNCHED("rmsnorm");
-        /* k and v go straight into the cache */
-        if ((st = linear(g->xn, T, dim, L->wq, qd, L->bq, g->q)) ||
-            (st = linear(g->xn, T, dim, L->wk, kvd, L->bk, g->kcache + off)) ||
-            (st = linear(g->xn, T, dim, L->wv, kvd, L->bv, g->vcache + off)))
-            return st;
-        rope_kernel<<<grid_for((size_t)T * qd / 2), 256>>>(g->q, T, c->n_heads, hd, pos0,
+    hx_status st;
+    rmsnorm_kernel<<<T, RED_THREADS>>>(g->x, L->attn_norm, dim, c->rms_eps, g->xn);
+    HXG_LAUNCHED("rmsnorm");
+    if ((st = linear(g, g->xn, T, &W->wq, 0, qd, L->bq, g->q, qd)) ||
+        (st = linear(g, g->xn, T, &W->wk, 0, kvd, L->bk, g->k, kvd)) ||
+        (st = linear(g, g->xn, T, &W->wv, 0, kvd, L->bv, g->v, kvd)))
+        return st;
+    for (int i = 0; i < g->nseq; i++) {
+        const hx_seq *s = &g->seqs[i];
+        float *q = g->q + (size_t)s->off * qd, *k = g->k + (size_t)s->off * kvd;
+        rope_kernel<<<grid_for((size_t)s->n * qd / 2), 256>>>(q, s->n, c->n_heads, hd, 0,
                                                              g->rope_cos, g->rope_sin);
         HXG_LAUNCHED("rope q");
-        rope_kernel<<<grid_for((size_t)T * kvd / 2), 256>>>(g->kcache + off, T, c->n_kv_heads, hd,
-                                                              pos0, g->rope_cos, g->rope_sin);
+        rope_kernel<<<grid_for((size_t)s->n * kvd / 2), 256>>>(k, s->n, c->n_kv_heads, hd, 0,
+                                                              g->rope_cos, g->rope_sin);
         HXG_LAUNCHED("rope k");
-        dim3 grid(T, c->n_heads);
-        attention_kernel<<<grid, ATT_THREADS, ((size_t)hd + pos0 + T) * sizeof(float)>>>(
-            g->q, kc, vc, g->att, c->n_heads, c->n_kv_heads, hd, pos0, 1.0f / sqrtf((float)hd));
+        dim3 grid(s->n, c->n_heads);
+        attention_kernel<<<grid, ATT_THREADS, ((size_t)hd + s->n) * sizeof(float)>>>(
+            q, k, g->v + (size_t)s->off * kvd, g->att + (size_t)s->off * qd, c->n_heads,
+            c->n_kv_heads, hd, 0, 1.0f / sqrtf((float)hd));
         HXG_LAUNCHED("attention");
-        if ((st = linear(g->att, T, qd, L->wo, dim, L->bo, g->xn))) return st;
-        add_kernel<<<grid_for(nx), 256>>>(g->x, g->xn, nx);
-        HXG_LAUNCHED("residual");
-        rmsnorm_kernel<<<T, RED_THREADS>>>(g->x, L->mlp_norm, dim, c->rms_eps, g->xn);
-        HXG_LAUNCHED("rmsnorm");
-        if ((st = linear(g->xn, T, dim, L->wg, c->hidden, NULL, g->hb)) ||
-            (st = linear(g->xn, T, dim, L->wu, c->hidden, NULL, g->hb2)))
-            return st;
-        swiglu_kernel<<<grid_for(nh), 256>>>(g->hb, g->hb2, nh);
-        HXG_LAUNCHED("swiglu");
-        if ((st = linear(g->hb, T, c->hidden, L->wd, dim, NULL, g->xn))) return st;
-        add_kernel<<<grid_for(nx), 256>>>(g->x, g->xn, nx);
-        HXG_LAUNCHED("residual");
     }
-    g->pos += T;
-    if (hidden) {
-        rmsnorm_kernel<<<T, RED_THREADS>>>(g->x, g->norm, dim, c->rms_eps, g->hid);
+    if ((st = linear(g, g->att, T, &W->wo, 0, dim, L->bo, g->xn, dim))) return st;
+    add_kernel<<<grid_for(nx), 256>>>(g->x, g->xn, nx);
+    HXG_LAUNCHED("residual");
+    rmsnorm_kernel<<<T, RED_THREADS>>>(g->x, L->mlp_norm, dim, c->rms_eps, g->xn);
+    HXG_LAUNCHED("rmsnorm");
+    if ((st = linear(g, g->xn, T, &W->wg, 0, c->hidden, NULL, g->hb, c->hidden)) ||
+        (st = linear(g, g->xn, T, &W->wu, 0, c->hidden, NULL, g->hb2, c->hidden)))
+        return st;
+    swiglu_kernel<<<grid_for(nh), 256>>>(g->hb, g->hb2, nh);
+    HXG_LAUNCHED("swiglu");
+    if ((st = linear(g, g->hb, T, &W->wd, 0, dim, NULL, g->xn, dim))) return st;
+    add_kernel<<<grid_for(nx), 256>>>(g->x, g->xn, nx);
+    HXG_LAUNCHED("residual");
+    const hx_weight *ws[] = {&W->wq, &W->wk, &W->wv, &W->wo, &W->wg, &W->wu, &W->wd};
+    for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) hx_weight_release(ws[i]);
+    return HX_OK;
+}
+
+extern "C" hx_status hxg_batch_final(hxg_model *g, const int *rows, int nrows)
+{
+    const hx_model_config *c = &g->cfg;
+    size_t d = c->dim;
+    for (int r = 0; r < nrows; r++) {
+        rmsnorm_kernel<<<1, RED_THREADS>>>(g->x + (size_t)rows[r] * d, g->norm, c->dim, c->rms_eps,
+                                           g->xn + (size_t)r * d);
         HXG_LAUNCHED("final norm");
-        HXG_CUDA(cudaMemcpy(hidden, g->hid, nx * sizeof(float), cudaMemcpyDeviceToHost));
-    } else {
-        HXG_CUDA(cudaDeviceSynchronize());
     }
     return HX_OK;
 }
 
-extern "C" hx_status hxg_model_logits(hxg_model *g, const float *hidden, int rows, float *logits)
+extern "C" hx_status hxg_logits_range(hxg_model *g, int r0, int nrows, int v0, int v1, float *out)
 {
     const hx_model_config *c = &g->cfg;
-    for (int r0 = 0; r0 < rows; r0 += g->logit_rows) {
-        int n = rows - r0 < g->logit_rows ? rows - r0 : g->logit_rows;
-        HXG_CUDA(cudaMemcpy(g->hid, hidden + (size_t)r0 * c->dim, (size_t)n * c->dim * sizeof(float),
-                            cudaMemcpyHostToDevice));
-        hx_status st = sgemm_linear(g->hid, n, c->dim, g->lm_head, c->vocab, g->logits);
-        if (st) return st;
-        HXG_CUDA(cudaMemcpy(logits + (size_t)r0 * c->vocab, g->logits,
-                            (size_t)n * c->vocab * sizeof(float), cudaMemcpyDeviceToHost));
-    }
+    int nv = v1 - v0;
+    if (nv > VBLOCK_MAX || nrows > g->max_tokens)
+        return HX_FAIL(HX_EINVAL, "logits block %d x %d over the device buffer", nrows, nv);
+    hx_status st = linear(g, g->xn + (size_t)r0 * c->dim, nrows, g->cpu->lm_head, v0, v1, NULL,
+                          g->logits, nv);
+    if (st) return st;
+    HXG_CUDA(cudaMemcpy(out, g->logits, (size_t)nrows * nv * sizeof(float), cudaMemcpyDeviceToHost));
+    hx_weight_release_rows(g->cpu->lm_head, v0, v1);
     return HX_OK;
 }

@@ -1,27 +1,43 @@
-/* forward.c - the transformer forward pass on the CPU: embeddings, per
- * layer RMSNorm -> q/k/v projections (+bias) -> RoPE -> causal grouped-query
- * attention over the KV cache -> o projection -> residual -> RMSNorm ->
- * SwiGLU MLP -> residual, then the final RMSNorm.
+/* forward.c - the transformer layer on the CPU: RMSNorm -> q/k/v
+ * projections (+bias) -> RoPE -> causal grouped-query attention -> o
+ * projection -> residual -> RMSNorm -> SwiGLU MLP -> residual, over the rows
+ * of one or more sequences; the token-order forward pass (KV cache) and the
+ * logits on top of it.
  *
  * Threading is ours, BLAS runs single-threaded inside each task (OpenBLAS's
- * own pool would spin while the non-BLAS parts run): projections are split
- * into column blocks, each one sgemm; attention is split into (query block,
- * head) tasks, each computing only the causal part of its score block
- * (sgemm), the softmax and the product with V (sgemm) in a private scratch
- * slot; the SwiGLU activation is split by rows. */
+ * own pool would spin while the non-BLAS parts run): a linear is split into
+ * blocks of output rows; each task converts its block of the weight to
+ * float32 in a private tile (unless the weight is stored as aligned F32)
+ * and multiplies all T input rows with it in one sgemm. Attention is split
+ * into (sequence, query block, head) tasks, each computing only the causal
+ * part of its score block (sgemm), the softmax and the product with V
+ * (sgemm) in a private scratch slot; the SwiGLU activation is split by rows.
+ * The MLP runs in chunks of m->mlp_rows rows (bounded intermediates). */
 #include "common/parallel.h"
 #include "model/model_internal.h"
 
 #include "model/blas.h"
 #include <math.h>
-#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
+static int acquire(int *busy, int n)
+{
+    for (int slot = 0;; slot = (slot + 1) % n) {
+        int z = 0;
+        if (__atomic_compare_exchange_n(&busy[slot], &z, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+            return slot;
+    }
+}
 
+static void release_slot(int *busy, int slot) { __atomic_store_n(&busy[slot], 0, __ATOMIC_RELEASE); }
 
 struct lin_ctx {
-    const float *x, *W, *b;
-    int T, in, out;
+    hx_model *m;
+    const float *x, *b;
+    const hx_weight *W;
+    int64_t o0;
+    int T, ldy;
     float *y;
 };
 
@@ -29,28 +45,45 @@ static void lin_fn(void *vc, uint64_t blk, uint64_t n0, uint64_t n1)
 {
     (void)blk;
     const struct lin_ctx *c = vc;
-    int n = (int)(n1 - n0);
-    hx_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c->T, n, c->in, 1.0f, c->x, c->in,
-                c->W + n0 * (size_t)c->in, c->in, 0.0f, c->y + n0, c->out);
+    const hx_weight *W = c->W;
+    int n = (int)(n1 - n0), in = (int)W->cols, slot = -1;
+    const float *w = hx_weight_f32_direct(W);
+    if (w) {
+        w += (size_t)(c->o0 + (int64_t)n0) * in;
+    } else {
+        slot = acquire(c->m->tile_busy, c->m->nslots);
+        float *tile = c->m->tiles + (size_t)slot * (HX_TILE_BYTES / sizeof(float));
+        hx_weight_rows_f32(W, c->o0 + (int64_t)n0, c->o0 + (int64_t)n1, tile);
+        w = tile;
+    }
+    hx_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c->T, n, in, 1.0f, c->x, in, w, in, 0.0f,
+             c->y + n0, c->ldy);
+    if (slot >= 0)
+        release_slot(c->m->tile_busy, slot);
     if (c->b)
         for (int t = 0; t < c->T; t++)
             for (uint64_t o = n0; o < n1; o++)
-                c->y[(size_t)t * c->out + o] += c->b[o];
+                c->y[(size_t)t * c->ldy + o] += c->b[o];
 }
 
-/* y[T, out] = x[T, in] * W[out, in]^T (+ b), output columns over threads */
-static void linear(int threads, const float *x, int T, int in, const float *W, int out,
-                   const float *b, float *y)
+void hx_linear(hx_model *m, const float *x, int T, const hx_weight *W, int64_t o0, int64_t o1,
+               const float *b, float *y, int ldy)
 {
-    struct lin_ctx c = {x, W, b, T, in, out, y};
-    uint64_t chunk = ((uint64_t)out + 2 * threads - 1) / (2 * threads);
+    struct lin_ctx c = {m, x, b ? b + o0 : NULL, W, o0, T, ldy, y};
+    uint64_t out = (uint64_t)(o1 - o0), th = (uint64_t)m->threads;
+    uint64_t chunk = (out + 2 * th - 1) / (2 * th);
     chunk = (chunk + 15) / 16 * 16;
     if (chunk < 64)
         chunk = 64;
-    hx_parallel_blocks(threads, (uint64_t)out, chunk, lin_fn, &c);
+    uint64_t cap = HX_TILE_BYTES / sizeof(float) / (uint64_t)W->cols; /* rows of one tile */
+    if (cap >= 16)
+        cap = cap / 16 * 16;
+    if (chunk > cap)
+        chunk = cap;
+    hx_parallel_blocks(m->threads, out, chunk, lin_fn, &c);
 }
 
-static void rmsnorm(const float *x, const float *w, int T, int dim, double eps, float *y)
+void hx_rmsnorm(const float *x, const float *w, int T, int dim, double eps, float *y)
 {
     for (int t = 0; t < T; t++) {
         const float *a = x + (size_t)t * dim;
@@ -81,15 +114,41 @@ static void rope(const hx_model *m, float *v, int T, int nheads, int pos0)
     }
 }
 
+/* e^x for x <= 0 (x - max of a softmax row), vectorizable: x = n ln2 + r
+ * with |r| <= ln2/2 (Cody-Waite, two-part ln2), e^r by its Taylor series to
+ * r^7 (truncation < 6e-9 relative, under float rounding), times 2^n built
+ * in the exponent bits; 0 below -87 (e^-87 < 2^-125: no subnormals). Same
+ * result on every machine (no libm version dependence). */
+static inline float exp_nonpos(float x)
+{
+    const float magic = 12582912.0f; /* 1.5 * 2^23: rounds to an integer */
+    float xc = x < -87.0f ? -87.0f : x;
+    float t = xc * 1.44269504f + magic;
+    float n = t - magic;
+    int32_t ti, mi;
+    memcpy(&ti, &t, 4);
+    memcpy(&mi, &magic, 4);
+    int32_t e = ti - mi; /* n as an integer, in [-126, 0] */
+    float r = xc - n * 0.693145752f - n * 1.42860677e-06f;
+    float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.66666667e-1f + r * (4.16666667e-2f +
+                       r * (8.33333333e-3f + r * (1.38888889e-3f + r * 1.98412698e-4f))))));
+    int32_t sb = (e + 127) << 23;
+    float sc;
+    memcpy(&sc, &sb, 4);
+    return x < -87.0f ? 0.0f : p * sc;
+}
+
 /* exp(row - max) over keys [0, n), zeros after; returns 1 / sum */
 static float softmax_row(float *row, int n, int ld)
 {
     float mx = row[0];
+#pragma omp simd reduction(max : mx)
     for (int j = 1; j < n; j++)
         mx = row[j] > mx ? row[j] : mx;
     float sum = 0;
+#pragma omp simd reduction(+ : sum)
     for (int j = 0; j < n; j++) {
-        row[j] = expf(row[j] - mx);
+        row[j] = exp_nonpos(row[j] - mx);
         sum += row[j];
     }
     for (int j = n; j < ld; j++)
@@ -97,11 +156,33 @@ static float softmax_row(float *row, int n, int ld)
     return 1.0f / sum;
 }
 
+/* one attention task: query block `blk` of sequence `seq` */
+typedef struct { int seq, blk; } att_item;
+
+struct key_cmp_ctx {
+    const hx_seq *seqs;
+};
+
+static int keys_of(const hx_seq *seqs, const att_item *a)
+{
+    return seqs[a->seq].pos0 + a->blk * QBLOCK;
+}
+
+static int heavier(const void *x, const void *y, void *ctx)
+{
+    const hx_seq *seqs = ((const struct key_cmp_ctx *)ctx)->seqs;
+    const att_item *a = x, *b = y;
+    int ka = keys_of(seqs, a), kb = keys_of(seqs, b);
+    if (ka != kb)
+        return ka > kb ? -1 : 1;
+    return a->seq != b->seq ? a->seq - b->seq : a->blk - b->blk;
+}
+
 struct attn_ctx {
     hx_model *m;
-    const float *K, *V;
-    int T, pos0, nblocks;
-    atomic_int *busy; /* one flag per scratch slot */
+    const hx_seq *seqs;
+    const att_item *items;
+    int *busy; /* one flag per scratch slot */
 };
 
 static void attn_fn(void *vc, uint64_t item, uint64_t b0, uint64_t b1)
@@ -113,42 +194,46 @@ static void attn_fn(void *vc, uint64_t item, uint64_t b0, uint64_t b1)
     const hx_model_config *cf = &m->cfg;
     int hd = cf->head_dim, nh = cf->n_heads, grp = nh / cf->n_kv_heads;
     int qd = nh * hd, kvd = cf->n_kv_heads * hd;
-    /* heaviest (last) query blocks first */
-    int blk = c->nblocks - 1 - (int)(item / (uint64_t)nh), h = (int)(item % (uint64_t)nh), g = h / grp;
-    int r0 = blk * QBLOCK, rows = c->T - r0 < QBLOCK ? c->T - r0 : QBLOCK;
-    int L = c->pos0 + r0 + rows; /* keys visible to the last row */
-    int slot = 0;
-    for (;; slot = (slot + 1) % m->nslots) {
-        int z = 0;
-        if (atomic_compare_exchange_strong(&c->busy[slot], &z, 1))
-            break;
-    }
+    const att_item *it = &c->items[item / (uint64_t)nh];
+    const hx_seq *s = &c->seqs[it->seq];
+    int h = (int)(item % (uint64_t)nh), g = h / grp;
+    int r0 = it->blk * QBLOCK, rows = s->n - r0 < QBLOCK ? s->n - r0 : QBLOCK;
+    int L = s->pos0 + r0 + rows; /* keys visible to the last row */
+    int slot = acquire(c->busy, m->nslots);
     float *S = m->scores + (size_t)slot * QBLOCK * m->max_ctx;
+    size_t row0 = (size_t)s->off + r0;
     hx_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, L, hd, 1.0f / sqrtf((float)hd),
-                m->q + (size_t)r0 * qd + (size_t)h * hd, qd, c->K + (size_t)g * hd, kvd, 0.0f, S, L);
+             m->q + row0 * qd + (size_t)h * hd, qd, s->K + (size_t)g * hd, kvd, 0.0f, S, L);
     float inv[QBLOCK];
     for (int r = 0; r < rows; r++)
-        inv[r] = softmax_row(S + (size_t)r * L, c->pos0 + r0 + r + 1, L);
-    float *out = m->att + (size_t)r0 * qd + (size_t)h * hd;
+        inv[r] = softmax_row(S + (size_t)r * L, s->pos0 + r0 + r + 1, L);
+    float *out = m->att + row0 * qd + (size_t)h * hd;
     hx_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, L, 1.0f, S, L,
-                c->V + (size_t)g * hd, kvd, 0.0f, out, qd);
+             s->V + (size_t)g * hd, kvd, 0.0f, out, qd);
     for (int r = 0; r < rows; r++) /* normalization after the product: hd, not L, columns */
         for (int i = 0; i < hd; i++)
             out[(size_t)r * qd + i] *= inv[r];
-    atomic_store(&c->busy[slot], 0);
+    release_slot(c->busy, slot);
 }
 
-static void attention(hx_model *m, int l, int T, int pos0)
+static void attention(hx_model *m, const hx_seq *seqs, int nseq)
 {
-    const hx_model_config *c = &m->cfg;
-    int kvd = c->n_kv_heads * c->head_dim;
-    atomic_int busy[HX_MAX_SLOTS];
-    for (int i = 0; i < m->nslots; i++)
-        atomic_init(&busy[i], 0);
-    struct attn_ctx ac = {m, m->kcache + (size_t)l * m->max_ctx * kvd,
-                          m->vcache + (size_t)l * m->max_ctx * kvd, T, pos0,
-                          (T + QBLOCK - 1) / QBLOCK, busy};
-    hx_parallel_blocks(m->threads, (uint64_t)ac.nblocks * c->n_heads, 1, attn_fn, &ac);
+    int nitems = 0;
+    for (int i = 0; i < nseq; i++)
+        nitems += (seqs[i].n + QBLOCK - 1) / QBLOCK;
+    att_item stack[64], *items = nitems <= 64 ? stack : hx_malloc((size_t)nitems * sizeof *items);
+    int k = 0;
+    for (int i = 0; i < nseq; i++)
+        for (int blk = 0; blk < (seqs[i].n + QBLOCK - 1) / QBLOCK; blk++)
+            items[k++] = (att_item){i, blk};
+    /* heaviest (most keys) blocks first */
+    struct key_cmp_ctx kc = {seqs};
+    qsort_r(items, (size_t)k, sizeof *items, heavier, &kc);
+    int busy[HX_MAX_SLOTS] = {0};
+    struct attn_ctx ac = {m, seqs, items, busy};
+    hx_parallel_blocks(m->threads, (uint64_t)k * m->cfg.n_heads, 1, attn_fn, &ac);
+    if (items != stack)
+        free(items);
 }
 
 struct swiglu_ctx {
@@ -167,50 +252,93 @@ static void swiglu_fn(void *vc, uint64_t blk, uint64_t r0, uint64_t r1)
     }
 }
 
+void hx_layer_apply(hx_model *m, int l, int T, hx_seq *seqs, int nseq, int kv_cache)
+{
+    const hx_model_config *c = &m->cfg;
+    const hx_layer *L = &m->layers[l];
+    int dim = c->dim, qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
+    hx_rmsnorm(m->x, L->attn_norm, T, dim, c->rms_eps, m->xn);
+    hx_linear(m, m->xn, T, &L->wq, 0, qd, L->bq, m->q, qd);
+    hx_linear(m, m->xn, T, &L->wk, 0, kvd, L->bk, m->k, kvd);
+    hx_linear(m, m->xn, T, &L->wv, 0, kvd, L->bv, m->v, kvd);
+    for (int i = 0; i < nseq; i++) {
+        hx_seq *s = &seqs[i];
+        rope(m, m->q + (size_t)s->off * qd, s->n, c->n_heads, s->pos0);
+        rope(m, m->k + (size_t)s->off * kvd, s->n, c->n_kv_heads, s->pos0);
+        if (kv_cache) {
+            float *kc = m->kcache + (size_t)l * m->max_ctx * kvd;
+            float *vc = m->vcache + (size_t)l * m->max_ctx * kvd;
+            memcpy(kc + (size_t)s->pos0 * kvd, m->k + (size_t)s->off * kvd, (size_t)s->n * kvd * sizeof(float));
+            memcpy(vc + (size_t)s->pos0 * kvd, m->v + (size_t)s->off * kvd, (size_t)s->n * kvd * sizeof(float));
+            s->K = kc;
+            s->V = vc;
+        } else {
+            s->K = m->k + (size_t)s->off * kvd;
+            s->V = m->v + (size_t)s->off * kvd;
+        }
+    }
+    attention(m, seqs, nseq);
+    hx_linear(m, m->att, T, &L->wo, 0, dim, L->bo, m->xn, dim);
+    for (size_t i = 0; i < (size_t)T * dim; i++)
+        m->x[i] += m->xn[i];
+    hx_rmsnorm(m->x, L->mlp_norm, T, dim, c->rms_eps, m->xn);
+    for (int t0 = 0; t0 < T; t0 += m->mlp_rows) {
+        int n = T - t0 < m->mlp_rows ? T - t0 : m->mlp_rows;
+        float *xn = m->xn + (size_t)t0 * dim;
+        hx_linear(m, xn, n, &L->wg, 0, c->hidden, NULL, m->hb, c->hidden);
+        hx_linear(m, xn, n, &L->wu, 0, c->hidden, NULL, m->hb2, c->hidden);
+        struct swiglu_ctx sg = {m->hb, m->hb2, c->hidden};
+        hx_parallel_blocks(m->threads, (uint64_t)n, 64, swiglu_fn, &sg);
+        /* this chunk of xn is consumed: the down projection goes there */
+        hx_linear(m, m->hb, n, &L->wd, 0, dim, NULL, xn, dim);
+    }
+    for (size_t i = 0; i < (size_t)T * dim; i++)
+        m->x[i] += m->xn[i];
+}
+
+void hx_embed_rows(hx_model *m, const int32_t *ids, int T)
+{
+    int dim = m->cfg.dim;
+    for (int t = 0; t < T; t++)
+        hx_weight_rows_f32(&m->embed, ids[t], ids[t] + 1, m->x + (size_t)t * dim);
+}
+
 hx_status hx_model_forward(hx_model *m, const int32_t *ids, int T, float *hidden)
 {
     const hx_model_config *c = &m->cfg;
-    if (T < 1 || m->pos + T > m->max_ctx)
+    if (T < 1 || m->pos + T > m->max_ctx || T > m->max_tokens)
         return HX_FAIL(HX_EINVAL, "sequence of %d tokens at position %d exceeds the context of %d", T,
-                       m->pos, m->max_ctx);
-    int dim = c->dim, qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
-    int pos0 = m->pos;
-    for (int t = 0; t < T; t++) {
+                       m->pos, m->max_ctx < m->max_tokens ? m->max_ctx : m->max_tokens);
+    for (int t = 0; t < T; t++)
         if (ids[t] < 0 || ids[t] >= c->vocab)
             return HX_FAIL(HX_EINVAL, "token id %d out of range (vocab %d)", ids[t], c->vocab);
-        memcpy(m->x + (size_t)t * dim, m->embed + (size_t)ids[t] * dim, (size_t)dim * sizeof(float));
+    if (!m->kcache) {
+        size_t n = (size_t)c->n_layers * m->max_ctx * c->n_kv_heads * c->head_dim;
+        m->kcache = hx_malloc(n * sizeof(float));
+        m->vcache = hx_malloc(n * sizeof(float));
     }
-    for (int l = 0; l < c->n_layers; l++) {
-        const hx_layer *L = &m->layers[l];
-        rmsnorm(m->x, L->attn_norm, T, dim, c->rms_eps, m->xn);
-        linear(m->threads, m->xn, T, dim, L->wq, qd, L->bq, m->q);
-        linear(m->threads, m->xn, T, dim, L->wk, kvd, L->bk, m->k);
-        linear(m->threads, m->xn, T, dim, L->wv, kvd, L->bv, m->v);
-        rope(m, m->q, T, c->n_heads, pos0);
-        rope(m, m->k, T, c->n_kv_heads, pos0);
-        size_t off = ((size_t)l * m->max_ctx + pos0) * kvd;
-        memcpy(m->kcache + off, m->k, (size_t)T * kvd * sizeof(float));
-        memcpy(m->vcache + off, m->v, (size_t)T * kvd * sizeof(float));
-        attention(m, l, T, pos0);
-        linear(m->threads, m->att, T, qd, L->wo, dim, L->bo, m->xn);
-        for (size_t i = 0; i < (size_t)T * dim; i++)
-            m->x[i] += m->xn[i];
-        rmsnorm(m->x, L->mlp_norm, T, dim, c->rms_eps, m->xn);
-        linear(m->threads, m->xn, T, dim, L->wg, c->hidden, NULL, m->hb);
-        linear(m->threads, m->xn, T, dim, L->wu, c->hidden, NULL, m->hb2);
-        struct swiglu_ctx sg = {m->hb, m->hb2, c->hidden};
-        hx_parallel_blocks(m->threads, (uint64_t)T, 64, swiglu_fn, &sg);
-        linear(m->threads, m->hb, T, c->hidden, L->wd, dim, NULL, m->xn);
-        for (size_t i = 0; i < (size_t)T * dim; i++)
-            m->x[i] += m->xn[i];
-    }
+    hx_embed_rows(m, ids, T);
+    hx_seq s = {0, T, m->pos, NULL, NULL};
+    for (int l = 0; l < c->n_layers; l++)
+        hx_layer_apply(m, l, T, &s, 1, 1);
     m->pos += T;
     if (hidden)
-        rmsnorm(m->x, m->norm, T, dim, c->rms_eps, hidden);
+        hx_rmsnorm(m->x, m->norm, T, c->dim, c->rms_eps, hidden);
     return HX_OK;
 }
 
 void hx_model_logits(const hx_model *m, const float *hidden, int rows, float *logits)
 {
-    linear(m->threads, hidden, rows, m->cfg.dim, m->lm_head, m->cfg.vocab, NULL, logits);
+    /* const in the API: only the tile slots are used, which are ours */
+    hx_linear((hx_model *)m, hidden, rows, m->lm_head, 0, m->cfg.vocab, NULL, logits, m->cfg.vocab);
+}
+
+void hx_model_logits_range(hx_model *m, const float *hidden, int rows, int v0, int v1, float *logits)
+{
+    hx_linear(m, hidden, rows, m->lm_head, v0, v1, NULL, logits, v1 - v0);
+}
+
+void hx_model_release_head(hx_model *m, int v0, int v1)
+{
+    hx_weight_release_rows(m->lm_head, v0, v1);
 }

@@ -1,7 +1,8 @@
-/* load.c - builds an hx_model from a model directory: config, every weight
- * as F32 (dense BF16/F16/F32, or decoded from HXQ codebook + indices +
- * sidecar through hxq_load_f32), the RoPE tables and the KV cache. */
-#include "codec/hxq.h"
+/* load.c - opens an hx_model on a model directory: config, every weight
+ * opened in its stored form (model/weight.h: dense or HXQ, mapped, nothing
+ * decoded), the small vectors (norms, biases) as float32, the RoPE tables
+ * and the activation buffers. The KV cache is allocated on the first
+ * token-order forward call (layer-order evaluation never needs it). */
 #include "common/parallel.h"
 #include "model/model_internal.h"
 
@@ -11,52 +12,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-static hx_status get(const hx_st_model *st, hx_model *m, const char *name, int64_t d0, int64_t d1,
-                     int optional, float **out)
+static hx_status mat(const hx_st_model *st, hx_model *m, const char *name, int64_t d0, int64_t d1,
+                     int flags, hx_weight *w)
 {
-    *out = NULL;
-    int64_t shape[HX_ST_MAX_DIMS];
-    int nd;
-    int dense = hx_st_model_find(st, name) != NULL;
-    if (optional && !dense) {
-        /* an optional tensor (a bias) only exists dense */
-        return HX_OK;
-    }
-    hx_status s = hxq_load_f32(st, name, out, shape, &nd);
-    if (s)
-        return s;
-    int ok = d1 ? (nd == 2 && shape[0] == d0 && shape[1] == d1) : (nd == 1 && shape[0] == d0);
-    if (!ok) {
-        free(*out);
-        *out = NULL;
-        return HX_FAIL(HX_EFORMAT, "tensor %s has an unexpected shape", name);
-    }
-    if (!dense)
+    hx_status s = hx_weight_open(st, name, d0, d1, flags, w);
+    if (!s && w->kind == HX_WEIGHT_HXQ)
         m->cfg.hxq_modules++;
-    return HX_OK;
+    return s;
 }
 
-/* An HXQ-compressed embedding table is rebuilt the way helix-substrate's
- * quantizer rebuilds nn.Embedding modules: codebook[indices], with the
- * sidecar ignored (reference section 2.4). hxzoo compress keeps embeddings
- * dense; this is for artifacts of the original pipeline. */
-static hx_status get_embedding(const hx_st_model *st, hx_model *m, float **out)
+/* A norm or bias as float32; optional ones (biases) only exist dense. */
+static hx_status vec(const hx_st_model *st, const char *name, int64_t n, int optional, float **out)
 {
-    const hx_model_config *c = &m->cfg;
-    const hx_st_tensor *cb = hx_st_model_find(st, "model.embed_tokens.codebook");
-    const hx_st_tensor *ix = hx_st_model_find(st, "model.embed_tokens.indices");
-    if (hx_st_model_find(st, "model.embed_tokens.weight") || !cb || !ix)
-        return get(st, m, "model.embed_tokens.weight", c->vocab, c->dim, 0, out);
-    if (cb->dtype != HX_DT_F32 || cb->ndim != 1 || cb->shape[0] < 1 || cb->shape[0] > HXQ_K_MAX ||
-        ix->dtype != HX_DT_U8 || ix->ndim != 2 || ix->shape[0] != c->vocab || ix->shape[1] != c->dim)
-        return HX_FAIL(HX_EFORMAT, "model.embed_tokens: bad HXQ codebook/indices");
-    float cbuf[HXQ_K_MAX];
-    memcpy(cbuf, cb->data, (size_t)cb->shape[0] * sizeof(float));
-    *out = hx_malloc(ix->nelem * sizeof(float));
-    m->cfg.hxq_modules++;
-    hx_warn("model.embed_tokens is HXQ-compressed: decoded without its sidecar, like helix-substrate");
-    return hxq_decode("model.embed_tokens", cbuf, (int)cb->shape[0], ix->data, (uint64_t)ix->shape[0],
-                      (uint64_t)ix->shape[1], NULL, NULL, 0, *out);
+    *out = NULL;
+    if (optional && !hx_st_model_find(st, name))
+        return HX_OK;
+    hx_weight w;
+    hx_status s = hx_weight_open(st, name, n, 0, 0, &w);
+    if (s)
+        return s;
+    *out = hx_weight_vector_f32(&w);
+    hx_weight_release(&w);
+    hx_weight_close(&w);
+    return HX_OK;
 }
 
 static void rope_tables(hx_model *m)
@@ -96,96 +74,141 @@ static void rope_tables(hx_model *m)
     free(inv);
 }
 
-static hx_status load_weights(const hx_st_model *st, hx_model *m)
+static hx_status open_weights(const hx_st_model *st, hx_model *m)
 {
     const hx_model_config *c = &m->cfg;
     int64_t qd = (int64_t)c->n_heads * c->head_dim, kvd = (int64_t)c->n_kv_heads * c->head_dim;
     hx_status s;
-    if ((s = get_embedding(st, m, &m->embed)) ||
-        (s = get(st, m, "model.norm.weight", c->dim, 0, 0, &m->norm)))
+    int hxq_embed = !hx_st_model_find(st, "model.embed_tokens.weight") &&
+                    hx_weight_exists(st, "model.embed_tokens.weight");
+    /* An HXQ-compressed embedding table is rebuilt the way helix-substrate's
+     * quantizer rebuilds nn.Embedding modules: codebook[indices], the
+     * sidecar ignored (reference section 2.4). hxzoo compress keeps
+     * embeddings dense; this is for artifacts of the original pipeline. */
+    if ((s = mat(st, m, "model.embed_tokens.weight", c->vocab, c->dim, HX_WEIGHT_NO_SIDECAR, &m->embed)))
         return s;
-    if (c->tie_embeddings || (!hx_st_model_find(st, "lm_head.weight") &&
-                                                    !hx_st_model_find(st, "lm_head.codebook")))
-        m->lm_head = m->embed;
-    else if ((s = get(st, m, "lm_head.weight", c->vocab, c->dim, 0, &m->lm_head)))
+    if (hxq_embed)
+        hx_warn("model.embed_tokens is HXQ-compressed: decoded without its sidecar, like helix-substrate");
+    if ((s = vec(st, "model.norm.weight", c->dim, 0, &m->norm)))
         return s;
+    m->lm_head = &m->embed;
+    if (!c->tie_embeddings && hx_weight_exists(st, "lm_head.weight")) {
+        if ((s = mat(st, m, "lm_head.weight", c->vocab, c->dim, 0, &m->lm_head_own)))
+            return s;
+        m->lm_head = &m->lm_head_own;
+    }
     m->layers = hx_calloc((size_t)c->n_layers, sizeof *m->layers);
     char n[256];
-#define W(field, suffix, d0, d1, opt)                                                     \
-    do {                                                                                  \
-        snprintf(n, sizeof n, "model.layers.%d.%s", l, suffix);                           \
-        if ((s = get(st, m, n, d0, d1, opt, &L->field)))                                  \
-            return s;                                                                     \
-    } while (0)
+#define NAME(suffix) (snprintf(n, sizeof n, "model.layers.%d.%s", l, suffix), n)
     for (int l = 0; l < c->n_layers; l++) {
         hx_layer *L = &m->layers[l];
-        W(attn_norm, "input_layernorm.weight", c->dim, 0, 0);
-        W(mlp_norm, "post_attention_layernorm.weight", c->dim, 0, 0);
-        W(wq, "self_attn.q_proj.weight", qd, c->dim, 0);
-        W(wk, "self_attn.k_proj.weight", kvd, c->dim, 0);
-        W(wv, "self_attn.v_proj.weight", kvd, c->dim, 0);
-        W(wo, "self_attn.o_proj.weight", c->dim, qd, 0);
-        W(bq, "self_attn.q_proj.bias", qd, 0, 1);
-        W(bk, "self_attn.k_proj.bias", kvd, 0, 1);
-        W(bv, "self_attn.v_proj.bias", kvd, 0, 1);
-        W(bo, "self_attn.o_proj.bias", c->dim, 0, 1);
-        W(wg, "mlp.gate_proj.weight", c->hidden, c->dim, 0);
-        W(wu, "mlp.up_proj.weight", c->hidden, c->dim, 0);
-        W(wd, "mlp.down_proj.weight", c->dim, c->hidden, 0);
+        if ((s = vec(st, NAME("input_layernorm.weight"), c->dim, 0, &L->attn_norm)) ||
+            (s = vec(st, NAME("post_attention_layernorm.weight"), c->dim, 0, &L->mlp_norm)) ||
+            (s = vec(st, NAME("self_attn.q_proj.bias"), qd, 1, &L->bq)) ||
+            (s = vec(st, NAME("self_attn.k_proj.bias"), kvd, 1, &L->bk)) ||
+            (s = vec(st, NAME("self_attn.v_proj.bias"), kvd, 1, &L->bv)) ||
+            (s = vec(st, NAME("self_attn.o_proj.bias"), c->dim, 1, &L->bo)) ||
+            (s = mat(st, m, NAME("self_attn.q_proj.weight"), qd, c->dim, 0, &L->wq)) ||
+            (s = mat(st, m, NAME("self_attn.k_proj.weight"), kvd, c->dim, 0, &L->wk)) ||
+            (s = mat(st, m, NAME("self_attn.v_proj.weight"), kvd, c->dim, 0, &L->wv)) ||
+            (s = mat(st, m, NAME("self_attn.o_proj.weight"), c->dim, qd, 0, &L->wo)) ||
+            (s = mat(st, m, NAME("mlp.gate_proj.weight"), c->hidden, c->dim, 0, &L->wg)) ||
+            (s = mat(st, m, NAME("mlp.up_proj.weight"), c->hidden, c->dim, 0, &L->wu)) ||
+            (s = mat(st, m, NAME("mlp.down_proj.weight"), c->dim, c->hidden, 0, &L->wd)))
+            return s;
     }
-#undef W
+#undef NAME
     return HX_OK;
 }
 
-hx_status hx_model_load(const char *dir, int max_ctx, hx_model **out)
+/* rows of the MLP intermediates held at once: about 96 MiB per buffer */
+static int mlp_rows(const hx_model_config *c, int max_tokens)
 {
+    long r = (96L << 20) / ((long)c->hidden * 4);
+    r = r < 256 ? 256 : r;
+    return r < max_tokens ? (int)r : max_tokens;
+}
+
+static int n_threads(void)
+{
+    int t = hx_ncpus();
+    return t > HX_MAX_SLOTS ? HX_MAX_SLOTS : t;
+}
+
+uint64_t hx_model_buffer_bytes(const hx_model_config *c, int max_ctx, int max_tokens)
+{
+    uint64_t T = (uint64_t)max_tokens, qd = (uint64_t)c->n_heads * c->head_dim;
+    uint64_t kvd = (uint64_t)c->n_kv_heads * c->head_dim;
+    uint64_t fl = T * (2 * (uint64_t)c->dim + 2 * qd + 2 * kvd) +
+                  2 * (uint64_t)mlp_rows(c, max_tokens) * c->hidden +
+                  (uint64_t)n_threads() * QBLOCK * max_ctx + 2 * (uint64_t)max_ctx * (c->head_dim / 2);
+    return fl * 4 + (uint64_t)n_threads() * HX_TILE_BYTES;
+}
+
+double hx_model_flops_per_token(const hx_model_config *c)
+{
+    double qd = (double)c->n_heads * c->head_dim, kvd = (double)c->n_kv_heads * c->head_dim;
+    double per_layer = c->dim * (2 * qd + 2 * kvd) + 3.0 * c->dim * c->hidden;
+    return 2 * (per_layer * c->n_layers + (double)c->dim * c->vocab);
+}
+
+uint64_t hx_model_layer_bytes(const hx_model *m, int l)
+{
+    if (l == -1)
+        return hx_weight_bytes(&m->embed);
+    if (l == -2)
+        return hx_weight_bytes(m->lm_head);
+    const hx_layer *L = &m->layers[l];
+    return hx_weight_bytes(&L->wq) + hx_weight_bytes(&L->wk) + hx_weight_bytes(&L->wv) +
+           hx_weight_bytes(&L->wo) + hx_weight_bytes(&L->wg) + hx_weight_bytes(&L->wu) +
+           hx_weight_bytes(&L->wd);
+}
+
+hx_status hx_model_open(const char *dir, int max_ctx, int max_tokens, hx_model **out)
+{
+    *out = NULL;
     hx_model *m = hx_calloc(1, sizeof *m);
     hx_status s = hx_model_config_load(dir, &m->cfg);
     if (s) {
         free(m);
         return s;
     }
-    if (max_ctx < 1)
-        max_ctx = 1;
-    m->max_ctx = max_ctx;
-    m->threads = hx_ncpus();
-    if (m->threads > HX_MAX_SLOTS)
-        m->threads = HX_MAX_SLOTS;
+    m->max_ctx = max_ctx < 1 ? 1 : max_ctx;
+    m->max_tokens = max_tokens < 1 ? 1 : max_tokens;
+    m->threads = n_threads();
     m->nslots = m->threads;
     /* our own threads split the work; BLAS runs single-threaded inside */
-    if ((s = hx_blas_init())) {
+    if ((s = hx_blas_init()) || (s = hx_st_model_open(dir, &m->st))) {
         free(m);
         return s;
     }
-    hx_st_model *st;
-    if ((s = hx_st_model_open(dir, &st))) {
-        free(m);
-        return s;
-    }
-    s = load_weights(st, m);
-    hx_st_model_close(st);
-    if (s) {
+    if ((s = open_weights(m->st, m))) {
         hx_preerr("%s", dir);
         hx_model_free(m);
         return s;
     }
     const hx_model_config *c = &m->cfg;
-    size_t T = (size_t)max_ctx, qd = (size_t)c->n_heads * c->head_dim;
+    size_t T = (size_t)m->max_tokens, qd = (size_t)c->n_heads * c->head_dim;
     size_t kvd = (size_t)c->n_kv_heads * c->head_dim;
-    m->kcache = hx_malloc((size_t)c->n_layers * T * kvd * sizeof(float));
-    m->vcache = hx_malloc((size_t)c->n_layers * T * kvd * sizeof(float));
+    m->mlp_rows = mlp_rows(c, m->max_tokens);
     m->x = hx_malloc(T * c->dim * sizeof(float));
     m->xn = hx_malloc(T * c->dim * sizeof(float));
     m->q = hx_malloc(T * qd * sizeof(float));
     m->k = hx_malloc(T * kvd * sizeof(float));
     m->v = hx_malloc(T * kvd * sizeof(float));
     m->att = hx_malloc(T * qd * sizeof(float));
-    m->hb = hx_malloc(T * c->hidden * sizeof(float));
-    m->hb2 = hx_malloc(T * c->hidden * sizeof(float));
-    m->scores = hx_malloc((size_t)m->nslots * QBLOCK * T * sizeof(float));
+    m->hb = hx_malloc((size_t)m->mlp_rows * c->hidden * sizeof(float));
+    m->hb2 = hx_malloc((size_t)m->mlp_rows * c->hidden * sizeof(float));
+    m->scores = hx_malloc((size_t)m->nslots * QBLOCK * m->max_ctx * sizeof(float));
+    m->tiles = hx_malloc((size_t)m->nslots * HX_TILE_BYTES);
     rope_tables(m);
     *out = m;
     return HX_OK;
+}
+
+hx_status hx_model_load(const char *dir, int max_ctx, hx_model **out)
+{
+    return hx_model_open(dir, max_ctx, max_ctx, out);
 }
 
 void hx_model_free(hx_model *m)
@@ -195,15 +218,16 @@ void hx_model_free(hx_model *m)
     if (m->layers)
         for (int l = 0; l < m->cfg.n_layers; l++) {
             hx_layer *L = &m->layers[l];
-            float *p[] = {L->attn_norm, L->mlp_norm, L->wq, L->wk, L->wv, L->wo, L->bq,
-                          L->bk, L->bv, L->bo, L->wg, L->wu, L->wd};
+            float *p[] = {L->attn_norm, L->mlp_norm, L->bq, L->bk, L->bv, L->bo};
             for (size_t i = 0; i < sizeof p / sizeof p[0]; i++)
                 free(p[i]);
+            hx_weight *w[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->wg, &L->wu, &L->wd};
+            for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
+                hx_weight_close(w[i]);
         }
     free(m->layers);
-    if (m->lm_head != m->embed)
-        free(m->lm_head);
-    free(m->embed);
+    hx_weight_close(&m->embed);
+    hx_weight_close(&m->lm_head_own);
     free(m->norm);
     free(m->kcache);
     free(m->vcache);
@@ -218,6 +242,9 @@ void hx_model_free(hx_model *m)
     free(m->hb);
     free(m->hb2);
     free(m->scores);
+    free(m->tiles);
+    free(m->batch);
+    hx_st_model_close(m->st);
     free(m);
 }
 

@@ -2,10 +2,18 @@
  * (RMSNorm, RoPE with rope_theta / rope_scaling, grouped-query attention,
  * SwiGLU, optional q/k/v/o biases, tied or untied embeddings) from a Hugging
  * Face model directory whose weights are dense safetensors (BF16/F16/F32) or
- * HXQ modules (codebook + indices + sidecar, decoded to F32 at load time).
- * Matrix products go through BLAS (sgemm, multithreaded), all arithmetic is
- * float32. A KV cache lets a sequence be fed in pieces (prefill, then one
- * token at a time); hx_model_reset starts a new sequence. */
+ * HXQ modules (codebook + indices + sidecar). Weights stay in their stored
+ * form, mapped from the files (model/weight.h); each matrix product converts
+ * a tile of rows to float32 and multiplies it with BLAS (sgemm), so no
+ * float32 copy of the model exists. All arithmetic is float32.
+ *
+ * Two ways to run it:
+ *   - token order (hx_model_forward): a KV cache lets a sequence be fed in
+ *     pieces (prefill, then one token at a time; generation);
+ *   - layer order (hx_model_batch_*): a batch of independent sequences is
+ *     taken through one layer at a time, the layer's pages dropped after
+ *     it, so the resident memory is one layer plus the batch's activations
+ *     whatever the model's size (the evaluation engine, eval/). */
 #ifndef HX_MODEL_H
 #define HX_MODEL_H
 
@@ -37,8 +45,11 @@ typedef struct hx_model hx_model;
 /* Parse DIR/config.json. */
 hx_status hx_model_config_load(const char *dir, hx_model_config *c);
 
-/* Load a model; max_ctx: the longest sequence it will be fed (KV cache and
- * scratch sizes). */
+/* Open a model; max_ctx: the longest sequence it will be fed (KV cache,
+ * RoPE tables, attention scratch); max_tokens: the most rows fed at once
+ * (a forward call or a whole batch). */
+hx_status hx_model_open(const char *dir, int max_ctx, int max_tokens, hx_model **out);
+/* hx_model_open(dir, max_ctx, max_ctx, out) */
 hx_status hx_model_load(const char *dir, int max_ctx, hx_model **out);
 void hx_model_free(hx_model *m);
 const hx_model_config *hx_model_cfg(const hx_model *m);
@@ -54,6 +65,36 @@ int hx_model_pos(const hx_model *m);
 hx_status hx_model_forward(hx_model *m, const int32_t *ids, int n, float *hidden);
 /* logits[r*vocab + v] for rows hidden[r*dim], r < rows. */
 void hx_model_logits(const hx_model *m, const float *hidden, int rows, float *logits);
+
+/* Layer-order evaluation of a batch: nseq sequences of lens[i] tokens,
+ * their ids one after the other in ids (sum of lens <= max_tokens, each
+ * <= max_ctx), each starting at position 0. begin embeds them; layer(l)
+ * applies layer l to all of them (call l = 0 .. n_layers-1 in order) and
+ * drops the layer's pages; final applies the final norm to the given rows
+ * of the batch (ascending) and packs them at the start of the returned
+ * array (rows*dim floats, valid until the next begin). */
+hx_status hx_model_batch_begin(hx_model *m, const int32_t *ids, const int *lens, int nseq);
+void hx_model_batch_layer(hx_model *m, int l);
+/* The checks of a batch (lengths within max_ctx, total within max_tokens,
+ * ids within the vocabulary); *total: its rows. Shared with gpu/. */
+hx_status hx_batch_check(const hx_model_config *c, int max_ctx, int max_tokens, const int32_t *ids,
+                         const int *lens, int nseq, int *total);
+const float *hx_model_batch_final(hx_model *m, const int *rows, int nrows);
+/* logits[r*(v1-v0) + v - v0] for vocabulary entries [v0, v1) of rows
+ * hidden[r*dim], r < rows (rows <= max_tokens). */
+void hx_model_logits_range(hx_model *m, const float *hidden, int rows, int v0, int v1,
+                           float *logits);
+/* Drop the pages of the output layer's rows [v0, v1) (after a block). */
+void hx_model_release_head(hx_model *m, int v0, int v1);
+
+/* Sizes for planning (eval/estimate.c): the stored bytes of layer l (-1:
+ * embeddings, -2: output layer), and the bytes of the activation buffers
+ * hx_model_open allocates for (max_ctx, max_tokens). */
+uint64_t hx_model_layer_bytes(const hx_model *m, int l);
+uint64_t hx_model_buffer_bytes(const hx_model_config *c, int max_ctx, int max_tokens);
+/* Multiply-adds of one token through the layers (without attention
+ * scores) and of one logits row: for time estimates. */
+double hx_model_flops_per_token(const hx_model_config *c);
 
 /* Greedy generation: feeds the prompt ids (after a reset), then appends up
  * to max_new tokens, stopping after an EOS id. *out (malloc'd) holds the

@@ -24,6 +24,7 @@ typedef struct rv_opts {
     const char *text;       /* evaluation text (default: found by the card's name) */
     const char *text_dir;   /* where to look for it (default: the zoo's tests/fixtures/eval) */
     int threads;
+    int device;             /* hx_device (eval/eval.h) for --full: 0 auto, 1 cpu, 2 cuda */
 } rv_opts;
 
 /* Verify repo at rev (NULL = main). *report (caller deletes) holds
@@ -34,21 +35,5 @@ typedef struct rv_opts {
 hx_status repo_verify(const char *repo, const char *rev, const rv_opts *o, cJSON **report, int *sound);
 /* The report as a table. */
 void repo_verify_print(const cJSON *report, FILE *f);
-
-/* Perplexity of model_dir and base_dir in lockstep (CPU, float32) with a
- * protocol on a text file: what `hxzoo build` gates on and `verify --full`
- * re-measures. Inputs: protocol, seq_len, stride, n_tokens (0 = defaults). */
-typedef struct rv_eval {
-    char protocol[16];
-    int seq_len, stride;
-    long n_tokens;
-    /* results */
-    double base_ppl, ppl, delta_ppl, delta_pct, kld_mean, top1;
-    long windows, scored;
-    char text_sha256[65];  /* of the protocol's constructed text */
-    char file_sha256[65];  /* of the raw text file */
-    double seconds;
-} rv_eval;
-hx_status rv_eval_pair(const char *model_dir, const char *base_dir, const char *text_path, rv_eval *e);
 
 #endif

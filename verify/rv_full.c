@@ -4,6 +4,7 @@
  * cosine against the base, re-measure perplexity/KLD/top-1 with the card's
  * protocol, and confirm or contradict each claim of the card. */
 #include "codec/hxq.h"
+#include "eval/eval.h"
 #include "verify/rv_int.h"
 
 #include <math.h>
@@ -114,7 +115,7 @@ static void cosines(rv_ctx *c, const char *dir, const char *base)
 
 static void perplexity(rv_ctx *c, const char *dir, const char *base)
 {
-    rv_eval e = {0};
+    hx_pair_eval e = {0};
     char word[16];
     const char *proto = row_word(c, "protocol", word, sizeof word);
     snprintf(e.protocol, sizeof e.protocol, "%s", proto ? proto : "helix");
@@ -135,8 +136,12 @@ static void perplexity(rv_ctx *c, const char *dir, const char *base)
         free(text);
         return;
     }
-    hx_info("verify: measuring perplexity (%s) of %s against %s on the CPU", e.protocol, c->repo, base);
-    hx_status st = rv_eval_pair(dir, base, text, &e);
+    hx_engine_opts eo;
+    hx_engine_opts_default(&eo);
+    eo.device = c->o->device;
+    hx_info("verify: measuring perplexity (%s) of %s against %s (%s)", e.protocol, c->repo, base,
+            hx_device_name(eo.device));
+    hx_status st = hx_eval_pair(dir, base, text, &eo, &e);
     free(text);
     if (st) {
         rv_check(c, "perplexity", "unchecked", NULL, NULL, "could not evaluate here: %s", hx_lasterr());

@@ -1,11 +1,13 @@
 /* stage_check.c - build stages 3-4: compress the snapshot (resumable) and
  * validate it: the per-tensor cosine gate from the codec's receipt, then
  * perplexity/KLD/top-1 against the base with the manifest's protocol and
- * the dPPL / KLD gates. Evaluation runs on the CPU when the two float32
- * models fit in memory; otherwise (or with --device cuda, which the build
- * cannot evaluate on) the build is refused rather than published unchecked.
+ * the dPPL / KLD gates, through the evaluation engine (eval/eval.h) on the
+ * device asked for (auto: CUDA when usable, else the CPU). When even the
+ * engine's estimate does not fit in memory, or the device is missing, the
+ * build is refused rather than published unchecked.
  * A failed gate writes N-validate.failed.json and returns HX_EGATE. */
 #include "codec/hxq.h"
+#include "eval/eval.h"
 #include "verify/repo_verify.h"
 #include "zoo/build_int.h"
 
@@ -44,12 +46,6 @@ hx_status zoo_stage_compress(zoo_ctx *c)
     return zoo_receipt_write(c, ZOO_ST_COMPRESS, j, NULL);
 }
 
-static double jnum(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
-
 static void gate(cJSON *arr, const char *name, double limit, double value, int pass, const char *what)
 {
     cJSON *g = cJSON_CreateObject();
@@ -62,46 +58,22 @@ static void gate(cJSON *arr, const char *name, double limit, double value, int p
     cJSON_AddItemToArray(arr, g);
 }
 
-static uint64_t mem_available(void)
-{
-    FILE *f = fopen("/proc/meminfo", "r");
-    char line[256];
-    unsigned long long kb = 0;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return (uint64_t)kb * 1024;
-}
-
 static int cpu_arch(const char *a)
 {
     return !strcmp(a, "llama") || !strcmp(a, "qwen2") || !strcmp(a, "mistral");
 }
 
-/* Can the evaluation run here? HX_OK, or a refusal naming the reason. */
-static hx_status eval_device(const zoo_ctx *c, uint64_t params)
+/* Can the evaluation run here? HX_OK, or a refusal naming the reason. The
+ * memory check is the engine's own estimate (hx_eval_models). */
+static hx_status eval_device(const zoo_ctx *c, hx_engine_opts *eo)
 {
-    if (c->o->device == ZOO_DEV_CUDA)
-        return HX_FAIL(HX_EINVAL, "--device cuda: the zoo build does not drive the GPU evaluator yet (no CUDA "
-                                  "forward pass in the build pipeline; `hxzoo eval --device cuda` exists but "
-                                  "has not been validated on a GPU); refusing to publish %s without "
-                                  "evaluating it: use --device cpu where two float32 copies fit in memory",
-                       c->m->name);
     if (!cpu_arch(c->m->arch))
-        return HX_FAIL(HX_EINVAL, "no forward pass for architecture %s (the CPU evaluator covers llama and "
+        return HX_FAIL(HX_EINVAL, "no forward pass for architecture %s (the evaluator covers llama and "
                                   "qwen2): refusing to publish %s without evaluating it",
                        c->m->arch, c->m->name);
-    uint64_t need = params * 4 * 2 + (256u << 20), have = mem_available();
-    const char *lim = getenv("HXZOO_CPU_EVAL_MAX_BYTES");
-    if (lim && *lim)
-        have = strtoull(lim, NULL, 10);
-    if (need > have * 8 / 10)
-        return HX_FAIL(HX_EINVAL, "CPU evaluation of %s needs about %.1f GB (base and HXQ model in float32), "
-                                  "%.1f GB available: refusing to publish it unevaluated; build it on a "
-                                  "machine with more memory",
-                       c->m->name, (double)need / 1e9, (double)have / 1e9);
+    hx_engine_opts_default(eo);
+    eo->device = c->o->device == ZOO_DEV_CUDA ? HX_DEV_CUDA : c->o->device == ZOO_DEV_CPU ? HX_DEV_CPU : HX_DEV_AUTO;
+    eo->device = hx_device_resolve(eo->device);
     return HX_OK;
 }
 
@@ -116,7 +88,7 @@ hx_status zoo_stage_validate(zoo_ctx *c)
     cJSON *out = cJSON_CreateObject(), *gates = cJSON_AddArrayToObject(out, "gates");
     char *fail = hx_strdup("");
     /* 1. per-tensor cosine */
-    const cJSON *t, *tot = cJSON_GetObjectItemCaseSensitive(hr, "totals");
+    const cJSON *t;
     double minc = 2, sumc = 0;
     long nc = 0, nbad = 0;
     const char *minname = "";
@@ -151,17 +123,18 @@ hx_status zoo_stage_validate(zoo_ctx *c)
     } else {
         hx_info("  cosine gate: all %ld compressed tensors >= %.6f (min %.6f, %s)", nc, g->min_cosine, minc, minname);
         /* 2. perplexity / KLD */
-        uint64_t params = (uint64_t)(jnum(tot, "compressed_params") + jnum(tot, "exact_params"));
-        st = eval_device(c, params);
-        rv_eval e = {0};
+        hx_engine_opts eo;
+        st = eval_device(c, &eo);
+        hx_pair_eval e = {0};
         char *text = zoo_text_path(c->z, c->m);
         if (!st) {
             snprintf(e.protocol, sizeof e.protocol, "%s", c->m->eval.protocol);
             e.seq_len = c->m->eval.seq_len;
             e.stride = c->m->eval.stride;
             e.n_tokens = c->m->eval.n_tokens;
-            hx_info("  evaluating on the CPU: protocol %s, %s", e.protocol, text);
-            st = rv_eval_pair(c->repo_dir, c->src_dir, text, &e);
+            hx_info("  evaluating on the %s: protocol %s, %s", eo.device == HX_DEV_CUDA ? "GPU" : "CPU",
+                    e.protocol, text);
+            st = hx_eval_pair(c->repo_dir, c->src_dir, text, &eo, &e);
         }
         if (!st) {
             hx_info("  base PPL %.4f, HXQ PPL %.4f (%+.3f%%), KLD %.6f, top-1 %.4f (%ld tokens, %.1f s)", e.base_ppl,
@@ -181,7 +154,9 @@ hx_status zoo_stage_validate(zoo_ctx *c)
                 cJSON_AddNumberToObject(ev, "n_tokens", (double)e.n_tokens);
             cJSON_AddNumberToObject(ev, "windows", (double)e.windows);
             cJSON_AddNumberToObject(ev, "scored", (double)e.scored);
-            cJSON_AddStringToObject(ev, "device", "cpu");
+            cJSON_AddStringToObject(ev, "device", e.device);
+            cJSON_AddNumberToObject(ev, "groups", e.est.groups);
+            cJSON_AddNumberToObject(ev, "estimated_peak_bytes", (double)e.est.peak);
             cJSON_AddStringToObject(ev, "dtype", "float32");
             cJSON_AddNumberToObject(ev, "base_ppl", e.base_ppl);
             cJSON_AddNumberToObject(ev, "ppl", e.ppl);

@@ -86,9 +86,11 @@ ok "failed gates (dPPL, per-tensor cosine) refuse to upload and name the metric/
 
 # 5. refusals instead of silently skipping the evaluation
 "$HXZOO" build stories260k --device cuda --build-dir "$T/cuda" --no-upload >"$T/o5" 2>&1 && fail "--device cuda accepted"
-grep -q "no CUDA forward pass" "$T/o5" || fail "cuda refusal: $(cat "$T/o5")"
-HXZOO_CPU_EVAL_MAX_BYTES=1000000 "$HXZOO" build stories260k --build-dir "$T/big" --no-upload >"$T/o5" 2>&1 && fail "oversized CPU eval accepted"
-grep -q "CPU evaluation of stories260k needs about" "$T/o5" || fail "memory refusal: $(cat "$T/o5")"
+grep -q "no CUDA device: " "$T/o5" || fail "cuda refusal: $(cat "$T/o5")"
+grep -q "PPL" "$T/o5" && fail "cuda refusal: evaluated anyway (CPU fallback?)"
+HXZOO_EVAL_MEM_LIMIT=1000000 "$HXZOO" build stories260k --build-dir "$T/big" --no-upload >"$T/o5" 2>&1 && fail "oversized eval accepted"
+grep -q "eval plan: 1 group of <= .* tokens; peak ~" "$T/o5" || fail "no estimate before the refusal: $(cat "$T/o5")"
+grep -q "the evaluation needs about .* GB at its peak .* 0.00 GB available" "$T/o5" || fail "memory refusal: $(cat "$T/o5")"
 ok "evaluation that cannot run here is a clear refusal"
 
 # 6. verify: sound repo (quick and full), then a card that lies, then a corrupted file

@@ -1,7 +1,7 @@
 /* test_eval.c - unit tests of the evaluation protocols' text construction
  * (HF wikitext lines: newline kept, blank lines emptied or dropped, CRLF)
  * and window layout on a small tokenizer-free example. */
-#include "verify/eval.h"
+#include "eval/eval.h"
 
 #include "tests/unit/check_run.h"
 #include <check.h>

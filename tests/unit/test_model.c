@@ -1,11 +1,12 @@
 /* test_model.c - the forward pass, generation and evaluation loop on the
  * committed stories260K fixtures (so that they also run under ASan/UBSan):
  * the greedy text of llama2.c, KV-cache consistency (one pass = token by
- * token), and a small lockstep evaluation of the HXQ fixture against the
- * dense one. Run from the repository root. */
+ * token), layer-order batches against token order, and the evaluation
+ * engine against a window-by-window reference evaluator written here, for
+ * every protocol, in one group and in many. Run from the repository root. */
 #include "model/model.h"
 #include "model/tokenizer.h"
-#include "verify/eval.h"
+#include "eval/eval.h"
 
 #include "tests/unit/check_run.h"
 #include <check.h>
@@ -73,101 +74,213 @@ START_TEST(kv_cache)
 }
 END_TEST
 
-START_TEST(lockstep_eval)
+/* The window-by-window evaluator as it was before the engine: token-order
+ * forward pass per window, full-vocabulary logits, log-sum-exp, KL and
+ * argmax per row in double. The engine (layer order, groups, vocabulary
+ * blocks, online reduction) must give the same numbers. */
+static void ref_eval(hx_model *m, hx_model *b, const hx_eval_plan *p, double *ppl_m, double *ppl_b,
+                     double *kld, double *top1)
+{
+    const hx_model_config *c = hx_model_cfg(m);
+    int V = c->vocab, D = c->dim;
+    float *hm = malloc((size_t)p->max_len * D * sizeof(float)), *hb = malloc((size_t)p->max_len * D * sizeof(float));
+    float *LM = malloc((size_t)p->max_len * V * sizeof(float)), *LB = malloc((size_t)p->max_len * V * sizeof(float));
+    double sm = 0, sb = 0, ws = 0, kl = 0;
+    long agree = 0, n = 0;
+    for (long w = 0; w < p->n_windows; w++) {
+        const hx_window *win = &p->w[w];
+        hx_model_reset(m);
+        hx_model_reset(b);
+        ck_assert(hx_model_forward(m, p->ids + win->begin, win->n, hm) == HX_OK);
+        ck_assert(hx_model_forward(b, p->ids + win->begin, win->n, hb) == HX_OK);
+        double wm = 0, wb = 0;
+        /* the scored rows' logits in one product, as the old evaluator did
+         * (in chunks of 128 rows) */
+        hx_model_logits(m, hm + (size_t)win->s0 * D, win->s1 - win->s0, LM);
+        hx_model_logits(b, hb + (size_t)win->s0 * D, win->s1 - win->s0, LB);
+        for (int s = win->s0; s < win->s1; s++) {
+            const float *lm = LM + (size_t)(s - win->s0) * V, *lb = LB + (size_t)(s - win->s0) * V;
+            int tgt = p->ids[win->begin + s + 1], am = 0, ab = 0;
+            for (int i = 1; i < V; i++) {
+                am = lm[i] > lm[am] ? i : am;
+                ab = lb[i] > lb[ab] ? i : ab;
+            }
+            double za = 0, zb = 0;
+            for (int i = 0; i < V; i++) {
+                za += exp((double)lm[i] - lm[am]);
+                zb += exp((double)lb[i] - lb[ab]);
+            }
+            za = lm[am] + log(za);
+            zb = lb[ab] + log(zb);
+            double k = 0;
+            for (int i = 0; i < V; i++)
+                k += exp(lb[i] - zb) * ((lb[i] - zb) - (lm[i] - za));
+            wm += za - lm[tgt];
+            wb += zb - lb[tgt];
+            kl += k;
+            agree += am == ab;
+            n++;
+        }
+        int k = win->s1 - win->s0;
+        sm += wm / k * win->weight;
+        sb += wb / k * win->weight;
+        ws += win->weight;
+    }
+    *ppl_m = exp(sm / ws);
+    *ppl_b = exp(sb / ws);
+    *kld = kl / (double)n;
+    *top1 = (double)agree / (double)n;
+    free(hm);
+    free(hb);
+    free(LM);
+    free(LB);
+}
+
+static void plan_for(hx_protocol proto, int seq, int stride, long ntok, long max_windows,
+                     hx_eval_plan *p, hx_eval_opts *o)
 {
     hx_tok *t;
     ck_assert(hx_tok_load(FIX "stories260k", &t) == HX_OK);
     char *raw;
     size_t len;
     ck_assert(hx_read_file(FIX "eval/valid-head30k.txt", 1 << 20, &raw, &len) == HX_OK);
-    hx_eval_opts o;
-    hx_eval_opts_default(&o, HX_PROTO_SLIDING);
-    o.seq_len = 256;
-    o.stride = 128;
-    hx_eval_plan p;
-    ck_assert(hx_eval_plan_build(t, raw, len, &o, &p) == HX_OK);
-    p.n_windows = 4; /* enough for a check */
-    hx_model *m, *b;
-    ck_assert(hx_model_load(FIX "stories260k-hxq", p.max_len, &m) == HX_OK);
-    ck_assert(hx_model_load(FIX "stories260k", p.max_len, &b) == HX_OK);
-    hx_eval_result r, rb;
-    ck_assert(hx_eval_run(m, b, &p, &r) == HX_OK);
-    ck_assert(r.have_base);
-    ck_assert_int_eq(r.n_scored_done, 255 + 3 * 128);
-    ck_assert(r.model.ppl > 2 && r.model.ppl < 20);
-    ck_assert(r.kld_mean > 0 && r.kld_mean < 0.05);
-    ck_assert(r.top1 > 0.9 && r.top1 <= 1.0);
-    /* the base against itself: no divergence */
-    ck_assert(hx_eval_run(b, b, &p, &rb) == HX_OK);
-    ck_assert(fabs(rb.kld_mean) < 1e-9);
-    ck_assert(rb.top1 == 1.0);
-    ck_assert(fabs(rb.base.ppl - r.base.ppl) < 1e-9);
-    char *js = hx_eval_receipt(&p, &o, &r, "m", "b", "t");
-    ck_assert(strstr(js, "\"kld_mean\""));
-    free(js);
-    hx_model_free(m);
-    hx_model_free(b);
-    hx_eval_plan_free(&p);
+    hx_eval_opts_default(o, proto);
+    o->seq_len = seq;
+    o->stride = stride;
+    o->n_tokens = ntok;
+    ck_assert(hx_eval_plan_build(t, raw, len, o, p) == HX_OK);
+    hx_eval_plan_trim(p, max_windows);
     free(raw);
     hx_tok_free(t);
+}
+
+#define REL(a, b) (fabs((a) - (b)) / fabs(b))
+
+/* every protocol: the engine equals the window-by-window reference */
+START_TEST(engine_vs_reference)
+{
+    const struct { hx_protocol p; int seq, stride; long ntok, maxw; } cases[] = {
+        {HX_PROTO_SLIDING, 256, 128, 0, 4},
+        {HX_PROTO_HELIX, 200, 0, 700, 0}, /* a short last window */
+        {HX_PROTO_GPTQ, 128, 0, 0, 5},
+    };
+    hx_model *m, *b;
+    ck_assert(hx_model_load(FIX "stories260k-hxq", 256, &m) == HX_OK);
+    ck_assert(hx_model_load(FIX "stories260k", 256, &b) == HX_OK);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        hx_eval_plan p;
+        hx_eval_opts o;
+        plan_for(cases[i].p, cases[i].seq, cases[i].stride, cases[i].ntok, cases[i].maxw, &p, &o);
+        double pm, pb, kld, top1;
+        ref_eval(m, b, &p, &pm, &pb, &kld, &top1);
+        hx_engine_opts eo;
+        hx_engine_opts_default(&eo);
+        eo.progress = 0;
+        hx_eval_result r;
+        ck_assert_msg(hx_eval_models(FIX "stories260k-hxq", FIX "stories260k", &p, &eo, &r) == HX_OK,
+                      "%s", hx_lasterr());
+        ck_assert(r.have_base);
+        ck_assert_int_eq(r.n_scored_done, p.n_scored);
+        ck_assert_int_eq(r.groups, 1);
+        ck_assert_msg(REL(r.model.ppl, pm) < 1e-9, "case %zu: ppl %.12g vs %.12g", i, r.model.ppl, pm);
+        ck_assert_msg(REL(r.base.ppl, pb) < 1e-9, "case %zu: base ppl %.12g vs %.12g", i, r.base.ppl, pb);
+        ck_assert_msg(REL(r.kld_mean, kld) < 1e-7, "case %zu: kld %.12g vs %.12g", i, r.kld_mean, kld);
+        ck_assert_msg(r.top1 == top1, "case %zu: top1 %.12g vs %.12g", i, r.top1, top1);
+        ck_assert(r.kld_mean > 0);
+        /* a budget that holds one window per group: several weight passes,
+         * the same numbers */
+        hx_eval_result r2;
+        eo.mem_budget = 1;
+        ck_assert(hx_eval_models(FIX "stories260k-hxq", FIX "stories260k", &p, &eo, &r2) == HX_OK);
+        ck_assert_int_eq(r2.groups, p.n_windows);
+        ck_assert_msg(REL(r2.model.ppl, r.model.ppl) < 1e-12 && REL(r2.kld_mean, r.kld_mean) < 1e-9 &&
+                          r2.top1 == r.top1,
+                      "groups: %.15g vs %.15g", r2.model.ppl, r.model.ppl);
+        if (i == 0) {
+            char *js = hx_eval_receipt(&p, &o, &r, "m", "b", "t");
+            ck_assert(strstr(js, "\"kld_mean\"") && strstr(js, "\"groups\""));
+            free(js);
+        }
+        hx_eval_plan_free(&p);
+    }
+    hx_model_free(m);
+    hx_model_free(b);
 }
 END_TEST
 
-/* The device seam (hx_eval_run_ops): CPU ops given explicitly give the
- * very same result as hx_eval_run; a failing logits call stops the run with
- * its status (what a GPU error must do). */
-static int logits_calls, fail_after;
-
-static hx_status t_forward(void *side, const int32_t *ids, int n, float *hidden)
+/* the base against itself: no divergence, full agreement */
+START_TEST(engine_self)
 {
-    hx_model_reset(side);
-    return hx_model_forward(side, ids, n, hidden);
-}
-
-static hx_status t_logits(void *side, const float *hidden, int rows, float *logits)
-{
-    if (fail_after >= 0 && logits_calls++ >= fail_after)
-        return HX_FAIL(HX_EINTERNAL, "injected device failure");
-    hx_model_logits(side, hidden, rows, logits);
-    return HX_OK;
-}
-
-START_TEST(eval_ops_seam)
-{
-    hx_tok *t;
-    ck_assert(hx_tok_load(FIX "stories260k", &t) == HX_OK);
-    char *raw;
-    size_t len;
-    ck_assert(hx_read_file(FIX "eval/valid-head30k.txt", 1 << 20, &raw, &len) == HX_OK);
-    hx_eval_opts o;
-    hx_eval_opts_default(&o, HX_PROTO_HELIX);
-    o.seq_len = 128;
-    o.n_tokens = 512;
     hx_eval_plan p;
-    ck_assert(hx_eval_plan_build(t, raw, len, &o, &p) == HX_OK);
-    hx_model *m, *b;
-    ck_assert(hx_model_load(FIX "stories260k-hxq", p.max_len, &m) == HX_OK);
-    ck_assert(hx_model_load(FIX "stories260k", p.max_len, &b) == HX_OK);
-    hx_eval_result r, r2;
-    ck_assert(hx_eval_run(m, b, &p, &r) == HX_OK);
-    ck_assert_str_eq(r.device, "cpu");
-    hx_eval_ops ops = {"test", t_forward, t_logits};
-    fail_after = -1;
-    ck_assert(hx_eval_run_ops(&ops, m, hx_model_cfg(m), b, hx_model_cfg(b), &p, &r2) == HX_OK);
-    ck_assert_str_eq(r2.device, "test");
-    ck_assert(r2.model.ppl == r.model.ppl && r2.base.ppl == r.base.ppl);
-    ck_assert(r2.kld_mean == r.kld_mean && r2.top1 == r.top1);
-    logits_calls = 0;
-    fail_after = 3;
-    ck_assert(hx_eval_run_ops(&ops, m, hx_model_cfg(m), b, hx_model_cfg(b), &p, &r2) ==
-              HX_EINTERNAL);
-    ck_assert(strstr(hx_lasterr(), "injected"));
-    ck_assert_int_eq(logits_calls, 4);
-    hx_model_free(m);
-    hx_model_free(b);
+    hx_eval_opts o;
+    plan_for(HX_PROTO_HELIX, 128, 0, 512, 0, &p, &o);
+    hx_engine_opts eo;
+    hx_engine_opts_default(&eo);
+    eo.progress = 0;
+    hx_eval_result r;
+    ck_assert(hx_eval_models(FIX "stories260k", FIX "stories260k", &p, &eo, &r) == HX_OK);
+    ck_assert(fabs(r.kld_mean) < 1e-12);
+    ck_assert(r.top1 == 1.0);
+    ck_assert(r.base.ppl == r.model.ppl);
+    /* no base: the model's PPL alone, the same value */
+    hx_eval_result r1;
+    ck_assert(hx_eval_models(FIX "stories260k", NULL, &p, &eo, &r1) == HX_OK);
+    ck_assert(!r1.have_base);
+    ck_assert(r1.model.ppl == r.model.ppl);
+    /* a memory limit below the estimate: refused before any work, with the figures */
+    eo.mem_limit = 1000;
+    ck_assert(hx_eval_models(FIX "stories260k", NULL, &p, &eo, &r1) == HX_ENOMEM);
+    ck_assert(strstr(hx_lasterr(), "needs about"));
+    /* --device cuda in a build without a device: refused, never the CPU */
+    eo.mem_limit = 0;
+    eo.device = HX_DEV_CUDA;
+    ck_assert(hx_eval_models(FIX "stories260k", NULL, &p, &eo, &r1) == HX_ENOTFOUND);
+    ck_assert(strstr(hx_lasterr(), "no CUDA device"));
     hx_eval_plan_free(&p);
-    free(raw);
-    hx_tok_free(t);
+}
+END_TEST
+
+/* layer order over a batch of sequences = token order one by one */
+START_TEST(batch_vs_token_order)
+{
+    hx_model *m, *t;
+    ck_assert(hx_model_open(FIX "stories260k-hxq", 100, 170, &m) == HX_OK);
+    ck_assert(hx_model_load(FIX "stories260k-hxq", 100, &t) == HX_OK);
+    const hx_model_config *c = hx_model_cfg(m);
+    int32_t ids[170];
+    for (int i = 0; i < 170; i++)
+        ids[i] = (i * 53 + 11) % c->vocab;
+    int lens[3] = {100, 30, 40}, rows[170];
+    for (int i = 0; i < 170; i++)
+        rows[i] = i;
+    ck_assert(hx_model_batch_begin(m, ids, lens, 3) == HX_OK);
+    for (int l = 0; l < c->n_layers; l++)
+        hx_model_batch_layer(m, l);
+    const float *h = hx_model_batch_final(m, rows, 170);
+    float *ref = malloc(100 * (size_t)c->dim * sizeof(float));
+    double md = 0;
+    for (int s = 0, off = 0; s < 3; off += lens[s++]) {
+        hx_model_reset(t);
+        ck_assert(hx_model_forward(t, ids + off, lens[s], ref) == HX_OK);
+        for (size_t i = 0; i < (size_t)lens[s] * c->dim; i++)
+            md = fmax(md, fabs(ref[i] - h[(size_t)off * c->dim + i]));
+    }
+    ck_assert_msg(md < 1e-5, "batch vs token order: %g", md);
+    /* logits of a vocabulary block = that block of the full logits */
+    float *full = malloc((size_t)c->vocab * sizeof(float)), blk[64];
+    hx_model_logits(t, ref, 1, full);
+    hx_model_logits_range(m, h + (size_t)130 * c->dim, 1, 100, 164, blk);
+    for (int v = 0; v < 64; v++)
+        ck_assert(fabs(blk[v] - full[100 + v]) < 1e-4);
+    /* a sequence longer than the context, or a batch over the rows: refused */
+    int bad[1] = {101};
+    ck_assert(hx_model_batch_begin(m, ids, bad, 1) == HX_EINVAL);
+    int many[2] = {100, 100};
+    ck_assert(hx_model_batch_begin(m, ids, many, 2) == HX_EINVAL);
+    free(ref);
+    free(full);
+    hx_model_free(m);
+    hx_model_free(t);
 }
 END_TEST
 
@@ -178,8 +291,9 @@ int main(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, greedy_text);
     tcase_add_test(tc, kv_cache);
-    tcase_add_test(tc, lockstep_eval);
-    tcase_add_test(tc, eval_ops_seam);
+    tcase_add_test(tc, engine_vs_reference);
+    tcase_add_test(tc, engine_self);
+    tcase_add_test(tc, batch_vs_token_order);
     suite_add_tcase(s, tc);
     return hx_check_run(s);
 }

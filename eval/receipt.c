@@ -1,7 +1,7 @@
-/* eval_receipt.c - the JSON receipt of an evaluation: protocol and its
+/* receipt.c - the JSON receipt of an evaluation: protocol and its
  * settings, the text digest, token and window counts, PPL of the model (and
  * base: dPPL, KLD, top-1), wall time and throughput. */
-#include "verify/eval.h"
+#include "eval/eval.h"
 
 #include <cJSON.h>
 #include <time.h>
@@ -54,6 +54,8 @@ char *hx_eval_receipt(const hx_eval_plan *p, const hx_eval_opts *o, const hx_eva
     }
     cJSON_AddNumberToObject(j, "wall_time_s", r->seconds);
     cJSON_AddNumberToObject(j, "tokens_per_s", r->tokens_per_s);
+    cJSON_AddNumberToObject(j, "groups", r->groups);
+    cJSON_AddNumberToObject(j, "peak_rss_bytes", (double)r->peak_rss);
     char ts[32];
     time_t now = time(NULL);
     strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));

@@ -1,8 +1,9 @@
-/* eval_plan.c - the text and window layout of each evaluation protocol:
+/* plan.c - the text and window layout of each evaluation protocol:
  * WikiText lines as the HF dataset gives them, the protocol's joined text,
  * its tokenization (BOS by the tokenizer's own rule, truncation for helix)
- * and the forward windows with the targets each one scores. */
-#include "verify/eval.h"
+ * and the forward windows with the targets each one scores; trimming a
+ * plan to its first windows for quick runs. */
+#include "eval/eval.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -191,4 +192,19 @@ void hx_eval_plan_free(hx_eval_plan *p)
     free(p->ids);
     free(p->w);
     memset(p, 0, sizeof *p);
+}
+
+void hx_eval_plan_trim(hx_eval_plan *p, long max_windows)
+{
+    if (max_windows <= 0 || p->n_windows <= max_windows)
+        return;
+    p->n_windows = max_windows;
+    p->n_scored = p->n_forward = 0;
+    p->max_len = 0;
+    for (long w = 0; w < p->n_windows; w++) {
+        p->n_scored += p->w[w].s1 - p->w[w].s0;
+        p->n_forward += p->w[w].n;
+        if (p->w[w].n > p->max_len)
+            p->max_len = p->w[w].n;
+    }
 }

@@ -1,12 +1,14 @@
-/* rv_eval.c - one lockstep evaluation of an HXQ model against its base with
- * a named protocol (verify/eval.h), reduced to the numbers a card states. */
-#include "verify/eval.h"
-#include "verify/repo_verify.h"
+/* pair.c - hx_eval_pair: one lockstep evaluation of an HXQ model against
+ * its base with a named protocol on a text file, reduced to the numbers a
+ * card states (what `hxzoo build` gates on, `hxzoo verify --full`
+ * re-measures). */
+#include "eval/eval.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-hx_status rv_eval_pair(const char *model_dir, const char *base_dir, const char *text_path, rv_eval *e)
+hx_status hx_eval_pair(const char *model_dir, const char *base_dir, const char *text_path,
+                       const hx_engine_opts *eo, hx_pair_eval *e)
 {
     hx_protocol p;
     if (hx_protocol_parse(e->protocol, &p))
@@ -22,7 +24,6 @@ hx_status rv_eval_pair(const char *model_dir, const char *base_dir, const char *
     char *raw = NULL;
     size_t len;
     hx_tok *tok = NULL;
-    hx_model *m = NULL, *b = NULL;
     hx_eval_plan plan = {0};
     hx_eval_result r;
     double t0 = hx_now();
@@ -31,8 +32,8 @@ hx_status rv_eval_pair(const char *model_dir, const char *base_dir, const char *
         return hx_preerr("evaluation text"), st;
     hx_sha256_hex(raw, len, e->file_sha256);
     if (!(st = hx_tok_load(model_dir, &tok)) && !(st = hx_eval_plan_build(tok, raw, len, &o, &plan)) &&
-        !(st = hx_model_load(model_dir, plan.max_len, &m)) && !(st = hx_model_load(base_dir, plan.max_len, &b)))
-        st = hx_eval_run(m, b, &plan, &r);
+        !(st = hx_eval_estimate_pair(model_dir, base_dir, &plan, eo, &e->est)))
+        st = hx_eval_models(model_dir, base_dir, &plan, eo, &r);
     if (!st) {
         e->seq_len = o.seq_len;
         e->stride = p == HX_PROTO_SLIDING ? o.stride : 0;
@@ -45,12 +46,11 @@ hx_status rv_eval_pair(const char *model_dir, const char *base_dir, const char *
         e->top1 = r.top1;
         e->windows = plan.n_windows;
         e->scored = plan.n_scored;
+        e->device = r.device;
         memcpy(e->text_sha256, plan.text_sha256, 65);
         e->seconds = hx_now() - t0;
     }
     free(raw);
-    hx_model_free(m);
-    hx_model_free(b);
     hx_eval_plan_free(&plan);
     hx_tok_free(tok);
     return st;

@@ -1,0 +1,64 @@
+/* backend_cuda.c - the engine's CUDA backend: a CPU model opened for its
+ * weights (stored form, mapped) and tables only, and a device side
+ * (gpu/gpu_model.h) that runs the layers. In a build without CUDA every
+ * call refuses (gpu/stub.c). */
+#include "eval/backend.h"
+#include "gpu/gpu_model.h"
+
+#include <stdlib.h>
+
+typedef struct cuda_side {
+    hx_model *m;
+    hxg_model *g;
+} cuda_side;
+
+static void g_close(void *v)
+{
+    cuda_side *s = v;
+    hxg_model_free(s->g);
+    hx_model_free(s->m);
+    free(s);
+}
+
+static hx_status g_open(const char *dir, int max_ctx, int max_tokens, void **out)
+{
+    cuda_side *s = hx_calloc(1, sizeof *s);
+    /* host buffers of one row: the CPU side only lends its weights */
+    hx_status st = hx_model_open(dir, max_ctx, 1, &s->m);
+    if (!st)
+        st = hxg_model_create(s->m, max_ctx, max_tokens, &s->g);
+    if (st) {
+        g_close(s);
+        return st;
+    }
+    hx_info("  %s: %.1f MiB on the device", dir, hxg_model_bytes(s->g) / 1048576.0);
+    *out = s;
+    return HX_OK;
+}
+
+static const hx_model_config *g_config(void *v) { return hx_model_cfg(((cuda_side *)v)->m); }
+
+static hx_status g_begin(void *v, const int32_t *ids, const int *lens, int nseq)
+{
+    return hxg_batch_begin(((cuda_side *)v)->g, ids, lens, nseq);
+}
+
+static hx_status g_layer(void *v, int l) { return hxg_batch_layer(((cuda_side *)v)->g, l); }
+
+static hx_status g_final(void *v, const int *rows, int nrows)
+{
+    return hxg_batch_final(((cuda_side *)v)->g, rows, nrows);
+}
+
+static hx_status g_logits(void *v, int r0, int nrows, int v0, int v1, float *out)
+{
+    return hxg_logits_range(((cuda_side *)v)->g, r0, nrows, v0, v1, out);
+}
+
+static uint64_t g_device_bytes(const hx_model_config *c, int max_ctx, int max_tokens, uint64_t lw)
+{
+    return hxg_model_bytes_for(c, max_ctx, max_tokens, lw);
+}
+
+const hx_backend hx_backend_cuda = {"cuda",   g_open,  g_close,  g_config,      g_begin,
+                                    g_layer, g_final, g_logits, g_device_bytes};
