@@ -4,6 +4,8 @@
 #   make test       unit tests (also under ASan/UBSan), integration tests
 #   make demo       the main job on the bundled example
 #   make bench      side-by-side benchmarks (installs the Python references)
+#   make bench-scale the 7B/14B-shaped synthetic checkpoints end to end (build,
+#                   verify --full, compress + eval): hours and ~60 GB of disk
 #   make interop    load our output with helix-substrate 0.3.3 + transformers
 #                   (also a zoo repo published to hxzoo serve, via its card's snippet)
 #   make deps       install missing system packages (Debian) and the test venv
@@ -44,7 +46,7 @@ VENV_PY  := $(VENV)/bin/python
 TVENV    := .venv-torch
 TVENV_PY := $(TVENV)/bin/python
 
-.PHONY: all deps venv venv-torch test test-unit test-asan test-tsan demo bench bench-hub interop clean fixtures gpu \
+.PHONY: all deps venv venv-torch test test-unit test-asan test-tsan demo bench bench-hub bench-scale interop clean fixtures gpu \
         gpu-check
 
 all: $(BUILD)/hxzoo $(BUILD)/libhxcodec.a $(BUILD)/libhxzoo.a $(TEST_BINS) $(TOOL_BINS) gpu
@@ -195,6 +197,11 @@ bench-hub: deps
 	$(MAKE) all
 	bash scripts/bench_hub.sh $(BUILD)
 	HUB_BENCH_DIR=/dev/shm bash scripts/bench_hub.sh $(BUILD)
+
+# Qwen2.5-7B/14B-shaped synthetic checkpoints end to end (docs/BENCHMARKS.md).
+bench-scale: deps
+	$(MAKE) all
+	bash scripts/bench_scale.sh $(BUILD)
 
 interop: deps venv-torch
 	$(MAKE) all

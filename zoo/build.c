@@ -53,6 +53,10 @@ hx_status zoo_receipt_write(const zoo_ctx *c, zoo_stage s, cJSON *j, const char 
 {
     cJSON_AddStringToObject(j, "stage", stage_names[s]);
     cJSON_AddStringToObject(j, "model", c->m->name);
+    if (c->stage_t0 > 0) {
+        cJSON_AddNumberToObject(j, "wall_s", hx_now() - c->stage_t0);
+        cJSON_AddNumberToObject(j, "peak_rss_bytes", (double)hx_peak_rss());
+    }
     char *txt = cJSON_Print(j);
     cJSON_Delete(j);
     char *p = zoo_receipt_path(c, s, suffix);
@@ -94,6 +98,19 @@ int zoo_build_progress(const char *build_dir, int *failed)
     *failed = done <= ZOO_ST_VALIDATE && hx_file_exists(f);
     free(f);
     return done;
+}
+
+/* Reset the process's peak RSS (VmHWM) so that each stage's receipt
+ * records its own peak: writing 5 to clear_refs does that (Linux >= 4.0;
+ * where it fails the figure is the process's peak so far). */
+static void stage_start(zoo_ctx *c)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (f) {
+        fputs("5", f);
+        fclose(f);
+    }
+    c->stage_t0 = hx_now();
 }
 
 typedef hx_status (*stage_fn)(zoo_ctx *);
@@ -140,6 +157,7 @@ hx_status zoo_build(const zoo_manifest *z, const zoo_model *m, const zoo_build_o
     hx_info("build %s: %s@%s -> %s (build dir %s)", m->name, m->source, m->revision, c.target, c.dir);
 
     hx_info("[1/7] resolve");
+    stage_start(&c);
     if ((st = zoo_stage_resolve(&c)))
         goto out;
     memcpy(r->source_commit, c.commit, 41);
@@ -179,6 +197,7 @@ hx_status zoo_build(const zoo_manifest *z, const zoo_model *m, const zoo_build_o
             drop_from(&c, s + 1);
         }
         hx_info("[%d/7] %s", s + 1, stage_names[s]);
+        stage_start(&c);
         if ((st = stage_fns[s](&c)))
             goto out;
         if (o->stop_after && !strcmp(o->stop_after, stage_names[s])) {

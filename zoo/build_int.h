@@ -19,6 +19,8 @@ typedef struct zoo_ctx {
     char *target;   /* repo published to */
     char commit[41];
     char *src_dir;  /* source snapshot */
+    double stage_t0; /* start of the running stage (its receipt records wall_s
+                      * and the stage's peak RSS) */
 } zoo_ctx;
 
 /* receipts: dir/receipts/N-stage.json */
