@@ -5,7 +5,8 @@
 #   make demo       the main job on the bundled example
 #   make bench      side-by-side benchmarks (installs the Python references)
 #   make bench-scale the 7B/14B-shaped synthetic checkpoints end to end (build,
-#                   verify --full, compress + eval): hours and ~60 GB of disk
+#                   verify --full, compress + eval; scripts/bench_scale.sh):
+#                   hours, ~52 GB of disk in $SCALE_DIR (default /tmp); not in make test
 #   make interop    load our output with helix-substrate 0.3.3 + transformers
 #                   (also a zoo repo published to hxzoo serve, via its card's snippet)
 #   make deps       install missing system packages (Debian) and the test venv
@@ -198,7 +199,8 @@ bench-hub: deps
 	bash scripts/bench_hub.sh $(BUILD)
 	HUB_BENCH_DIR=/dev/shm bash scripts/bench_hub.sh $(BUILD)
 
-# Qwen2.5-7B/14B-shaped synthetic checkpoints end to end (docs/BENCHMARKS.md).
+# Qwen2.5-7B/14B-shaped synthetic checkpoints end to end; per-step wall time,
+# bytes and peak RSS in docs/bench/scale-7b.json and scale-14b.json.
 bench-scale: deps
 	$(MAKE) all
 	bash scripts/bench_scale.sh $(BUILD)

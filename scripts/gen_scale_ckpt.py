@@ -1,18 +1,32 @@
 #!/usr/bin/env python3
-"""gen_scale_ckpt.py OUT_DIR --shape 7b|14b [--layers N] [--seed S]
+"""gen_scale_ckpt.py OUT_DIR --shape 7b|14b [--tiny] [--layers N] [--vocab V] [--seed S]
 
-A synthetic BF16 checkpoint with the real shapes and config of
-Qwen2.5-7B-Instruct or Qwen2.5-14B-Instruct (tensor names and shapes as
-transformers' Qwen2 writes them, sharded like the upstream repo with
-model.safetensors.index.json), the Qwen2 tokenizer of
-tests/fixtures/tokenizers/qwen2, and random weights with LLM-like
-statistics: heavy tails (Student-t, 4.5 dof), a lognormal spread of the
-output-row scales, a few hot input channels (8 columns at 6x), std ~0.02
-for the linears; norms near 1; small biases. For `make bench-scale`
-(scripts/bench_scale.sh), never for tests. numpy only; tensors are written
-one after the other in row chunks, so memory stays at a few hundred MB.
-To be fast, the values come from one pool of 2^26 Student-t draws read at
-random offsets, each chunk scaled by its own row and column factors."""
+A synthetic BF16 checkpoint with the real shapes and config.json of
+Qwen2.5-7B-Instruct or Qwen2.5-14B-Instruct: tensor names and shapes as
+transformers' Qwen2 writes them (q/k/v biases, untied lm_head), sharded like
+the upstream repos (4 / 8 shards, model-0000i-of-0000N.safetensors) with
+model.safetensors.index.json, the Qwen2 tokenizer of
+tests/fixtures/tokenizers/qwen2 and an upstream-style generation_config.json.
+Random weights with LLM-like statistics: heavy tails (Student-t, 4.5 dof),
+a lognormal spread of the output-row scales (sigma 0.35), a few hot input
+channels per matrix (3-8 columns at 5-20x, log-uniform), std ~0.02 for the linears and
+~0.015 for the embeddings; norms near 1; small biases. Deterministic for
+given arguments (seed 7).
+
+For `make bench-scale` (scripts/bench_scale.sh), never for tests. numpy
+only; safetensors written by hand (8-byte little-endian header length, JSON
+header, raw bytes; BF16 = float32 rounded to nearest even, via uint32 bit
+operations), one tensor after the other in chunks of ~16M values, so memory
+stays at a few hundred MB whatever the shape. To be fast, the values come
+from one pool of 2^26 Student-t draws read at random offsets, each chunk
+scaled by its own row and column factors.
+
+--tiny: 2 layers and every width divided by 8 (head counts and the vocabulary
+unchanged, so the tokenizer still fits): a ~0.3 GB checkpoint of the same
+layout in seconds, for checking the generator (scripts/check_scale_ckpt.py)
+and the benchmark's plumbing. --layers / --vocab override depth and
+vocabulary (a vocabulary below 151,665 no longer covers the tokenizer).
+Prints the bytes written."""
 import argparse
 import json
 import os
@@ -21,32 +35,44 @@ import time
 
 import numpy as np
 
+# config.json values of the upstream repos (Qwen/Qwen2.5-{7B,14B}-Instruct)
 SHAPES = {
     "7b": dict(hidden_size=3584, intermediate_size=18944, num_hidden_layers=28, num_attention_heads=28,
-               num_key_value_heads=4, shards=4),
+               num_key_value_heads=4, max_window_layers=28, shards=4),
     "14b": dict(hidden_size=5120, intermediate_size=13824, num_hidden_layers=48, num_attention_heads=40,
-                num_key_value_heads=8, shards=8),
+                num_key_value_heads=8, max_window_layers=70, shards=8),
 }
 VOCAB = 152064
 
-ap = argparse.ArgumentParser()
+ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 ap.add_argument("out")
 ap.add_argument("--shape", choices=SHAPES, required=True)
-ap.add_argument("--layers", type=int, default=0, help="fewer layers (quick checks)")
+ap.add_argument("--tiny", action="store_true", help="2 layers, widths / 8 (quick checks)")
+ap.add_argument("--layers", type=int, default=0, help="number of layers (default: the shape's)")
+ap.add_argument("--vocab", type=int, default=0, help=f"vocabulary size (default {VOCAB})")
 ap.add_argument("--seed", type=int, default=7)
 a = ap.parse_args()
 s = dict(SHAPES[a.shape])
 nshards = s.pop("shards")
+if a.tiny:
+    s["hidden_size"] //= 8
+    s["intermediate_size"] //= 8
+    s["num_hidden_layers"] = 2
 if a.layers:
     s["num_hidden_layers"] = a.layers
+vocab = a.vocab or VOCAB
 D, H, L = s["hidden_size"], s["intermediate_size"], s["num_hidden_layers"]
+if D % s["num_attention_heads"] or D < 16:
+    ap.error(f"hidden size {D} not a multiple of {s['num_attention_heads']} heads")
 hd = D // s["num_attention_heads"]
 kvd = s["num_key_value_heads"] * hd
 rng = np.random.default_rng(a.seed)
-pool = rng.standard_t(4.5, size=1 << 26).astype(np.float32)
-pool *= 1.0 / pool.std()
+pool = np.empty(1 << 26, np.float32)
+for i in range(0, pool.size, 1 << 22):  # in pieces: no 512 MB float64 temporary
+    pool[i:i + (1 << 22)] = rng.standard_t(4.5, size=1 << 22)
+pool *= np.float32(1.0 / pool.std())
 
-tensors = [("model.embed_tokens.weight", (VOCAB, D), "embed")]
+tensors = [("model.embed_tokens.weight", (vocab, D), "embed")]
 for l in range(L):
     p = f"model.layers.{l}."
     tensors += [(p + "input_layernorm.weight", (D,), "norm"),
@@ -57,7 +83,7 @@ for l in range(L):
                 (p + "post_attention_layernorm.weight", (D,), "norm"),
                 (p + "mlp.gate_proj.weight", (H, D), "lin"), (p + "mlp.up_proj.weight", (H, D), "lin"),
                 (p + "mlp.down_proj.weight", (D, H), "lin")]
-tensors += [("model.norm.weight", (D,), "norm"), ("lm_head.weight", (VOCAB, D), "lin")]
+tensors += [("model.norm.weight", (D,), "norm"), ("lm_head.weight", (vocab, D), "lin")]
 
 
 def nbytes(shape):
@@ -65,8 +91,14 @@ def nbytes(shape):
 
 
 def bf16(x):
+    """float32 -> bfloat16 bits, round to nearest even (finite inputs), in place where it can"""
     u = x.view(np.uint32)
-    return ((u + (((u >> 16) & 1) + 0x7FFF)) >> 16).astype(np.uint16)
+    r = u >> 16
+    r &= 1
+    r += 0x7FFF
+    r += u
+    r >>= 16
+    return r.astype(np.uint16)
 
 
 def chunks(shape, kind):
@@ -76,35 +108,39 @@ def chunks(shape, kind):
         if kind == "norm":
             v = 1.0 + 0.05 * rng.standard_normal(n, dtype=np.float32)
         else:
-            v = 0.01 * rng.standard_normal(n, dtype=np.float32)
+            v = 0.01 * rng.standard_t(4.5, size=n).astype(np.float32)
         yield bf16(v.astype(np.float32))
         return
     rows, cols = shape
     std = 0.02 if kind == "lin" else 0.015
     col = np.ones(cols, np.float32)
-    col[rng.choice(cols, 8, replace=False)] = 6.0
+    hot = min(int(rng.integers(3, 9)), cols)
+    col[rng.choice(cols, hot, replace=False)] = np.exp(rng.uniform(np.log(5.0), np.log(20.0), size=hot))
     step = max(1, (16 << 20) // cols)
     for r0 in range(0, rows, step):
         n = min(step, rows - r0)
         k = n * cols
-        off = int(rng.integers(0, pool.size - k)) if k < pool.size else 0
-        v = pool[off:off + k] if k <= pool.size else np.resize(pool, k)
-        v = v.reshape(n, cols) * col
+        if k < pool.size:
+            off = int(rng.integers(0, pool.size - k))
+            v = pool[off:off + k].reshape(n, cols) * col
+        else:
+            v = np.resize(pool, k).reshape(n, cols) * col
         v *= (std * rng.lognormal(0.0, 0.35, size=(n, 1))).astype(np.float32)
-        yield bf16(np.ascontiguousarray(v, dtype=np.float32))
+        yield bf16(v)
 
 
 total = sum(nbytes(t[1]) for t in tensors)
 target = total / nshards
-shards, cur, acc = [[]], 0, 0
+shards, acc = [[]], 0
 for t in tensors:
-    if acc >= target * (len(shards)) and len(shards) < nshards:
+    if acc >= target * len(shards) and len(shards) < nshards:
         shards.append([])
     shards[-1].append(t)
     acc += nbytes(t[1])
 nshards = len(shards)
 os.makedirs(a.out, exist_ok=True)
 weight_map = {}
+written = 0
 t0 = time.time()
 for i, sh in enumerate(shards):
     name = f"model-{i + 1:05d}-of-{nshards:05d}.safetensors"
@@ -121,25 +157,41 @@ for i, sh in enumerate(shards):
         f.write(h)
         for n, shape, kind in sh:
             for c in chunks(shape, kind):
-                f.write(c.tobytes())
+                f.write(memoryview(c))
     os.rename(tmp, os.path.join(a.out, name))
-    print(f"{name}: {off / 1e9:.2f} GB, {time.time() - t0:.0f} s", flush=True)
-with open(os.path.join(a.out, "model.safetensors.index.json"), "w") as f:
-    json.dump({"metadata": {"total_size": total}, "weight_map": weight_map}, f, indent=2)
-cfg = dict(architectures=["Qwen2ForCausalLM"], model_type="qwen2", attention_dropout=0.0,
-           bos_token_id=151643, eos_token_id=151645, hidden_act="silu", initializer_range=0.02,
-           max_position_embeddings=32768, max_window_layers=s["num_hidden_layers"], rms_norm_eps=1e-6,
-           rope_theta=1000000.0, sliding_window=131072, tie_word_embeddings=False, torch_dtype="bfloat16",
-           transformers_version="4.43.1", use_cache=True, use_sliding_window=False, vocab_size=VOCAB, **s)
-with open(os.path.join(a.out, "config.json"), "w") as f:
-    json.dump(cfg, f, indent=2)
-with open(os.path.join(a.out, "generation_config.json"), "w") as f:
-    json.dump({"bos_token_id": 151643, "eos_token_id": [151645, 151643], "do_sample": False}, f, indent=2)
+    written += 8 + len(h) + off
+    print(f"{name}: {8 + len(h) + off} bytes, {time.time() - t0:.0f} s", flush=True)
+
+
+def dump(fn, obj):
+    with open(os.path.join(a.out, fn), "w") as f:
+        json.dump(obj, f, indent=2)
+        f.write("\n")
+
+
+dump("model.safetensors.index.json", {"metadata": {"total_size": total}, "weight_map": weight_map})
+cfg = dict(architectures=["Qwen2ForCausalLM"], attention_dropout=0.0, bos_token_id=151643, eos_token_id=151645,
+           hidden_act="silu", hidden_size=D, initializer_range=0.02, intermediate_size=H,
+           max_position_embeddings=32768, max_window_layers=s["max_window_layers"], model_type="qwen2",
+           num_attention_heads=s["num_attention_heads"], num_hidden_layers=L,
+           num_key_value_heads=s["num_key_value_heads"], rms_norm_eps=1e-6, rope_theta=1000000.0,
+           sliding_window=131072, tie_word_embeddings=False, torch_dtype="bfloat16",
+           transformers_version="4.43.1", use_cache=True, use_sliding_window=False, vocab_size=vocab)
+dump("config.json", cfg)
+dump("generation_config.json", {"bos_token_id": 151643, "pad_token_id": 151643, "do_sample": True,
+                                "eos_token_id": [151645, 151643], "repetition_penalty": 1.05, "temperature": 0.7,
+                                "top_p": 0.8, "top_k": 20, "transformers_version": "4.37.0"})
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 tokdir = os.path.join(root, "tests", "fixtures", "tokenizers", "qwen2")
 with open(os.path.join(a.out, "tokenizer.json"), "wb") as f:
-    subprocess.run(["zstd", "-dc", os.path.join(tokdir, "tokenizer.json.zst")], stdout=f, check=True)
-for fn in os.listdir(tokdir):
+    subprocess.run(["zstd", "-qdc", os.path.join(tokdir, "tokenizer.json.zst")], stdout=f, check=True)
+for fn in sorted(os.listdir(tokdir)):
     if fn.endswith(".json") and fn != "tokenizer.json":
-        subprocess.run(["cp", os.path.join(tokdir, fn), a.out], check=True)
-print(f"{a.shape}: {L} layers, {total / 1e9:.2f} GB in {nshards} shards, {time.time() - t0:.0f} s")
+        with open(os.path.join(tokdir, fn), "rb") as src, open(os.path.join(a.out, fn), "wb") as dst:
+            dst.write(src.read())
+other = sum(os.path.getsize(os.path.join(a.out, fn)) for fn in os.listdir(a.out)
+            if not fn.endswith(".safetensors"))
+params = total // 2
+print(f"{a.shape}{' (tiny)' if a.tiny else ''}: {L} layers, {params} parameters, {nshards} shards; "
+      f"{written + other} bytes written ({written} in safetensors, tensor data {total}), "
+      f"{time.time() - t0:.1f} s")
