@@ -138,8 +138,16 @@ static inline float exp_nonpos(float x)
     return x < -87.0f ? 0.0f : p * sc;
 }
 
+/* gcc's -O2 cost model ("very cheap") refuses the simd loops below, which
+ * need an epilogue: ask for the dynamic one here (gcc only). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define HX_VECTORIZE __attribute__((optimize("vect-cost-model=dynamic")))
+#else
+#define HX_VECTORIZE
+#endif
+
 /* exp(row - max) over keys [0, n), zeros after; returns 1 / sum */
-static float softmax_row(float *row, int n, int ld)
+HX_VECTORIZE static float softmax_row(float *row, int n, int ld)
 {
     float mx = row[0];
 #pragma omp simd reduction(max : mx)
