@@ -125,7 +125,10 @@ char *card_render(const cJSON *j, const card_file *files, size_t n)
     put(&b, "| text sha256 | %s |\n", str(ev, "text_sha256"));
     put(&b, "| context length | %ld |\n", (long)num(ev, "seq_len"));
     put(&b, "| scored tokens | %ld |\n", (long)num(ev, "scored"));
-    put(&b, "| device | %s %s |\n", str(ev, "device"), str(ev, "dtype"));
+    if (cJSON_IsString(obj(ev, "device_name")))
+        put(&b, "| device | %s %s (%s) |\n", str(ev, "device"), str(ev, "dtype"), str(ev, "device_name"));
+    else
+        put(&b, "| device | %s %s |\n", str(ev, "device"), str(ev, "dtype"));
     put(&b, "| base perplexity | %.4f |\n", num(ev, "base_ppl"));
     put(&b, "| HXQ perplexity | %.4f |\n", num(ev, "ppl"));
     put(&b, "| PPL delta | %+.4f (%+.3f%%) |\n", num(ev, "delta_ppl"), num(ev, "delta_pct"));

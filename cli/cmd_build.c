@@ -2,6 +2,7 @@
  * auto|cpu|cuda] [--no-upload] [--force]`: build, validate, publish and verify
  * one model of the zoo manifest (zoo/zoo.h, docs/ZOO.md). */
 #include "cli/cli.h"
+#include "eval/eval.h"
 #include "zoo/zoo.h"
 
 #include <stdio.h>
@@ -11,7 +12,7 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: hxzoo build NAME [--endpoint URL] [--org ORG] [--device auto|cpu|cuda]\n"
-               "                   [--no-upload] [--force] [--manifest FILE] [--build-dir DIR] [--threads N]\n"
+               "                   [--dtype auto|f32|bf16] [--no-upload] [--force] [--manifest FILE] [--build-dir DIR] [--threads N]\n"
                "                   [--stop-after STAGE]\n\n"
                "Stages: resolve, download, compress, validate (gates), card, upload, verify; each\n"
                "leaves a receipt in the build directory (default zoo-build/NAME, or\n"
@@ -19,7 +20,8 @@ static void usage(FILE *f)
                "A failed gate stops before the upload (exit 10). A model whose published\n"
                "build already matches (source commit, codec, manifest entry) publishes nothing.\n"
                "--device: where the validation's evaluation runs (auto: CUDA when a usable device\n"
-               "is there, else the CPU); its memory and time estimate is printed before it starts.\n");
+               "is there, else the CPU); its memory and time estimate is printed before it starts.\n"
+               "--dtype: its arithmetic (auto: f32 on the CPU, bf16 on CUDA); the card states both.\n");
 }
 
 int cmd_build(int argc, char **argv)
@@ -45,6 +47,14 @@ int cmd_build(int argc, char **argv)
                 fprintf(stderr, "hxzoo build: --device auto, cpu or cuda, not %s\n", d);
                 return HX_EUSAGE;
             }
+        } else if (!strcmp(a, "--dtype") && more) {
+            const char *d = argv[++i];
+            hx_compute_dtype dt;
+            if (hx_compute_dtype_parse(d, &dt)) {
+                fprintf(stderr, "hxzoo build: --dtype auto, f32 or bf16, not %s\n", d);
+                return HX_EUSAGE;
+            }
+            o.dtype = (int)dt;
         } else if (!strcmp(a, "--no-upload"))
             o.no_upload = 1;
         else if (!strcmp(a, "--force"))

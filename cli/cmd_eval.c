@@ -15,14 +15,15 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: hxzoo eval MODEL_DIR [--base BASE_DIR] --text FILE --protocol NAME [options]\n\n"
-            "Perplexity (float32) with a named protocol, evaluated layer by layer with the\n"
-            "weights in their stored form (docs/EVAL.md)\n"
-            "(docs/EVAL.md). FILE is the raw WikiText-2 test file (wiki.test.raw) or any text\n"
+            "Perplexity with a named protocol, evaluated layer by layer with the weights in\n"
+            "their stored form (docs/EVAL.md). FILE is the raw WikiText-2 test file (wiki.test.raw) or any text\n"
             "with the same line layout.\n"
             "  --protocol NAME   helix (8193 tokens, 4 x 2048), gptq (all, 2048), sliding\n"
             "  --base DIR        also run DIR in lockstep: dPPL, KL(base||model), top-1\n"
             "  --device NAME     auto (default: cuda when a usable device is there, else\n"
             "                    cpu), cpu, or cuda (fails if there is no usable device)\n"
+            "  --dtype NAME      auto (default: f32 on the CPU, bf16 on CUDA), f32, or bf16\n"
+            "                    (CUDA only: BF16 inputs of the matrix products, FP32 sums)\n"
             "  --mem-budget MIB  activations + logits memory per window group (default:\n"
             "                    min(2048, a third of the available memory))\n"
             "  --seq-len N       window length for helix/gptq (2048)\n"
@@ -44,9 +45,9 @@ int cmd_eval(int argc, char **argv)
         {"n-tokens", 1, 0, 'N'},  {"max-windows", 1, 0, 'W'}, {"tokenizer", 1, 0, 'k'},
         {"receipt", 1, 0, 'r'},   {"plan", 0, 0, 'P'},       {"json", 0, 0, 'j'},
         {"device", 1, 0, 'd'},    {"mem-budget", 1, 0, 'M'}, {"help", 0, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"dtype", 1, 0, 'D'},     {0, 0, 0, 0}};
     const char *base = NULL, *textp = NULL, *proto = NULL, *tokp = NULL, *receipt = NULL;
-    const char *device = "auto";
+    const char *device = "auto", *dtype = "auto";
     long budget_mib = 0;
     int plan_only = 0, json = 0, c;
     long seq = -1, stride = -1, ntok = -1, maxw = 0;
@@ -64,6 +65,7 @@ int cmd_eval(int argc, char **argv)
         case 'P': plan_only = 1; break;
         case 'j': json = 1; break;
         case 'd': device = optarg; break;
+        case 'D': dtype = optarg; break;
         case 'M': budget_mib = cli_parse_long("--mem-budget", optarg, 16, 1L << 24); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return HX_EUSAGE;
@@ -82,6 +84,10 @@ int cmd_eval(int argc, char **argv)
     hx_engine_opts_default(&eo);
     if (hx_device_parse(device, &eo.device)) {
         fprintf(stderr, "hxzoo eval: unknown device '%s' (auto, cpu, cuda)\n", device);
+        return HX_EUSAGE;
+    }
+    if (hx_compute_dtype_parse(dtype, &eo.dtype)) {
+        fprintf(stderr, "hxzoo eval: unknown dtype '%s' (auto, f32, bf16)\n", dtype);
         return HX_EUSAGE;
     }
     eo.mem_budget = (uint64_t)budget_mib << 20;
@@ -140,9 +146,9 @@ int cmd_eval(int argc, char **argv)
                 printf("KLD mean   %12.6f\n", r.kld_mean);
                 printf("top-1      %12.4f\n", r.top1);
             }
-            printf("wall       %10.2f s  (%.1f tokens/s, %s, %d group%s, peak RSS %.2f GB)\n",
-                   r.seconds, r.tokens_per_s, r.device, r.groups, r.groups == 1 ? "" : "s",
-                   r.peak_rss / 1e9);
+            printf("wall       %10.2f s  (%.1f tokens/s, %s %s%s%s, %d group%s, peak RSS %.2f GB)\n",
+                   r.seconds, r.tokens_per_s, r.device, r.dtype, r.device_name[0] ? ", " : "",
+                   r.device_name, r.groups, r.groups == 1 ? "" : "s", r.peak_rss / 1e9);
         }
         if (receipt) {
             st = hx_write_file_atomic(receipt, js, strlen(js));

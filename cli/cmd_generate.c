@@ -1,31 +1,42 @@
 /* cmd_generate.c - `hxzoo generate MODEL_DIR --prompt TEXT`: greedy text
- * generation with the CPU forward pass (smoke tests and demos). The prompt
- * is encoded with the model's tokenizer.json (BOS as its post-processor
- * says); the prompt and continuation are printed as text. */
+ * generation on the CPU forward pass or on the GPU (--device cuda: weights
+ * resident in their stored form, the fused HXQ GEMV for each decode step).
+ * The prompt is encoded with the model's tokenizer.json (BOS as its
+ * post-processor says); the prompt and continuation are printed as text,
+ * and --json FILE records the prefill and decode rates. */
 #include "cli/cli.h"
+#include "eval/eval.h"
+#include "gpu/gpu_model.h"
 #include "model/model.h"
 #include "model/tokenizer.h"
 
+#include <cJSON.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: hxzoo generate MODEL_DIR --prompt TEXT [--max-tokens N] [--ids]\n\n"
-               "Greedy generation on the CPU from a dense or HXQ model directory.\n"
+    fprintf(f, "usage: hxzoo generate MODEL_DIR --prompt TEXT [--max-tokens N] [--ids]\n"
+               "                      [--device cpu|cuda] [--dtype auto|f32|bf16] [--json FILE]\n\n"
+               "Greedy generation from a dense or HXQ model directory.\n"
                "  --prompt TEXT     the prompt (may be empty: BOS only)\n"
                "  --max-tokens N    new tokens at most (default 64)\n"
                "  --tokenizer PATH  tokenizer.json to use (default MODEL_DIR's)\n"
-               "  --ids             print the generated ids instead of text\n");
+               "  --ids             print the generated ids instead of text\n"
+               "  --device NAME     cpu (default) or cuda\n"
+               "  --dtype NAME      CUDA arithmetic: bf16 (auto) or f32\n"
+               "  --json FILE       write ids and prefill/decode tokens/s there\n");
 }
 
 int cmd_generate(int argc, char **argv)
 {
     static const struct option opts[] = {{"prompt", 1, 0, 'p'}, {"max-tokens", 1, 0, 'n'},
                                          {"tokenizer", 1, 0, 't'}, {"ids", 0, 0, 'i'},
-                                         {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
-    const char *prompt = NULL, *tokp = NULL;
+                                         {"device", 1, 0, 'd'}, {"dtype", 1, 0, 'D'},
+                                         {"json", 1, 0, 'j'},   {"help", 0, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *prompt = NULL, *tokp = NULL, *device = "cpu", *dtype = "auto", *jsonp = NULL;
     long max_new = 64;
     int print_ids = 0, c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -34,6 +45,9 @@ int cmd_generate(int argc, char **argv)
         case 'n': max_new = cli_parse_long("--max-tokens", optarg, 1, 1 << 20); break;
         case 't': tokp = optarg; break;
         case 'i': print_ids = 1; break;
+        case 'd': device = optarg; break;
+        case 'D': dtype = optarg; break;
+        case 'j': jsonp = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return HX_EUSAGE;
         }
@@ -42,7 +56,20 @@ int cmd_generate(int argc, char **argv)
         usage(stderr);
         return HX_EUSAGE;
     }
+    hx_device dev;
+    hx_compute_dtype cdt;
+    if (hx_device_parse(device, &dev) || dev == HX_DEV_AUTO || hx_compute_dtype_parse(dtype, &cdt)) {
+        fprintf(stderr, "hxzoo generate: --device cpu|cuda, --dtype auto|f32|bf16\n");
+        return HX_EUSAGE;
+    }
+    if (hx_compute_dtype_resolve(dev, cdt, &cdt)) {
+        fprintf(stderr, "hxzoo generate: %s\n", hx_lasterr());
+        return HX_EUSAGE;
+    }
     const char *dir = argv[optind];
+    hxg_model *g = NULL;
+    hx_gen_stats gs = {0};
+    char gpu_name[256] = "";
     hx_tok *tok = NULL;
     hx_model *m = NULL;
     int32_t *ids = NULL, *gen = NULL;
@@ -60,12 +87,46 @@ int cmd_generate(int argc, char **argv)
         long ctx = (long)n + max_new;
         if (ctx > cfg.max_pos)
             ctx = cfg.max_pos;
-        st = hx_model_load(dir, (int)ctx, &m);
+        if (dev == HX_DEV_CUDA) {
+            int rows = n < 4096 ? (int)n : 4096;
+            st = hxg_probe(gpu_name, sizeof gpu_name);
+            if (!st)
+                st = hx_model_open(dir, (int)ctx, 1, &m);
+            if (!st)
+                st = hxg_model_create(m, (int)ctx, rows,
+                                      cdt == HX_DTYPE_BF16 ? HXG_COMPUTE_BF16 : HXG_COMPUTE_F32, 1, &g);
+        } else {
+            st = hx_model_load(dir, (int)ctx, &m);
+        }
     }
     double t0 = hx_now();
     if (!st)
-        st = hx_model_generate(m, ids, (int)n, (int)max_new, &gen, &ngen);
+        st = g ? hxg_generate(g, ids, (int)n, (int)max_new, &gen, &ngen, &gs)
+               : hx_model_generate(m, ids, (int)n, (int)max_new, &gen, &ngen, &gs);
     double dt = hx_now() - t0;
+    if (!st && jsonp) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "model", dir);
+        cJSON_AddStringToObject(j, "device", hx_device_name(dev));
+        cJSON_AddStringToObject(j, "dtype", dev == HX_DEV_CUDA ? hx_compute_dtype_name(cdt) : "float32");
+        if (gpu_name[0])
+            cJSON_AddStringToObject(j, "device_name", gpu_name);
+        cJSON_AddNumberToObject(j, "prefill_tokens", gs.prefill_tokens);
+        cJSON_AddNumberToObject(j, "prefill_s", gs.prefill_s);
+        cJSON_AddNumberToObject(j, "prefill_tokens_per_s", gs.prefill_s > 0 ? gs.prefill_tokens / gs.prefill_s : 0);
+        cJSON_AddNumberToObject(j, "decode_tokens", gs.decode_tokens);
+        cJSON_AddNumberToObject(j, "decode_s", gs.decode_s);
+        cJSON_AddNumberToObject(j, "decode_tokens_per_s", gs.decode_s > 0 ? gs.decode_tokens / gs.decode_s : 0);
+        if (g)
+            cJSON_AddNumberToObject(j, "device_bytes_peak", (double)hxg_model_peak_bytes(g));
+        cJSON *a = cJSON_AddArrayToObject(j, "ids");
+        for (int i = 0; i < ngen; i++)
+            cJSON_AddItemToArray(a, cJSON_CreateNumber(gen[i]));
+        char *js = cJSON_Print(j);
+        st = hx_write_file_atomic(jsonp, js, strlen(js));
+        free(js);
+        cJSON_Delete(j);
+    }
     if (st) {
         fprintf(stderr, "hxzoo generate: %s\n", hx_lasterr());
     } else if (print_ids) {
@@ -84,6 +145,7 @@ int cmd_generate(int argc, char **argv)
     }
     free(ids);
     free(gen);
+    hxg_model_free(g);
     hx_model_free(m);
     hx_tok_free(tok);
     return st;

@@ -9,10 +9,19 @@
 
 #include "eval/eval.h"
 
+/* What a side is opened with besides its directory. */
+typedef struct hx_backend_opts {
+    hx_compute_dtype dtype; /* resolved: F32 or BF16 */
+    int share;              /* models sharing the device (1 or 2) */
+} hx_backend_opts;
+
+typedef struct hx_row_state hx_row_state;
+
 typedef struct hx_backend {
     const char *device;
     /* max_ctx: longest sequence; max_tokens: rows of one batch */
-    hx_status (*open)(const char *dir, int max_ctx, int max_tokens, void **side);
+    hx_status (*open)(const char *dir, int max_ctx, int max_tokens, const hx_backend_opts *o,
+                      void **side);
     void (*close)(void *side);
     const hx_model_config *(*config)(void *side);
     hx_status (*begin)(void *side, const int32_t *ids, const int *lens, int nseq);
@@ -21,9 +30,13 @@ typedef struct hx_backend {
     hx_status (*final)(void *side, const int *rows, int nrows);
     /* out[r*(v1-v0) + v-v0] for packed rows [r0, r0+nrows), entries [v0, v1) */
     hx_status (*logits)(void *side, int r0, int nrows, int v0, int v1, float *out);
-    /* device bytes a side needs (0 for the CPU) */
+    /* device bytes a side's buffers need (0 for the CPU) */
     uint64_t (*device_bytes)(const hx_model_config *c, int max_ctx, int max_tokens,
-                             uint64_t largest_weight);
+                             hx_compute_dtype dtype);
+    /* optional: score the final rows of sides[0] (and sides[1] when ns is
+     * 2) on the device into st[0..nrows) (NULL: the engine folds the
+     * logits blocks on the host) */
+    hx_status (*score)(void **sides, int ns, int nrows, const int32_t *tgt, hx_row_state *st);
 } hx_backend;
 
 extern const hx_backend hx_backend_cpu, hx_backend_cuda;
@@ -31,11 +44,11 @@ extern const hx_backend hx_backend_cpu, hx_backend_cuda;
 /* Online reduction of logits blocks (reduce.c): per scored row the running
  * max and sum of exp for model (a) and base (b), the target logits, the
  * argmaxes and the KL accumulator sum exp(b - max_b) (b - a). */
-typedef struct hx_row_state {
+struct hx_row_state {
     float ma, mb, ta, tb;
     int aa, ab;
     double sa, sb, u;
-} hx_row_state;
+};
 
 void hx_reduce_init(hx_row_state *s, int n);
 /* Fold a block [v0, v1) of logits (A model, B base or NULL) into rows

@@ -9,8 +9,10 @@ typedef struct cpu_side {
     const float *hidden; /* packed scored rows after final */
 } cpu_side;
 
-static hx_status c_open(const char *dir, int max_ctx, int max_tokens, void **out)
+static hx_status c_open(const char *dir, int max_ctx, int max_tokens, const hx_backend_opts *o,
+                        void **out)
 {
+    (void)o; /* the CPU computes in float32 only (hx_compute_dtype_resolve) */
     cpu_side *s = hx_calloc(1, sizeof *s);
     hx_status st = hx_model_open(dir, max_ctx, max_tokens, &s->m);
     if (st) {
@@ -57,11 +59,12 @@ static hx_status c_logits(void *v, int r0, int nrows, int v0, int v1, float *out
     return HX_OK;
 }
 
-static uint64_t c_device_bytes(const hx_model_config *c, int max_ctx, int max_tokens, uint64_t lw)
+static uint64_t c_device_bytes(const hx_model_config *c, int max_ctx, int max_tokens,
+                               hx_compute_dtype dt)
 {
-    (void)c, (void)max_ctx, (void)max_tokens, (void)lw;
+    (void)c, (void)max_ctx, (void)max_tokens, (void)dt;
     return 0;
 }
 
-const hx_backend hx_backend_cpu = {"cpu",    c_open,  c_close,  c_config,      c_begin,
-                                   c_layer, c_final, c_logits, c_device_bytes};
+const hx_backend hx_backend_cpu = {"cpu",   c_open,   c_close,        c_config, c_begin,
+                                   c_layer, c_final, c_logits, c_device_bytes, NULL};

@@ -1,11 +1,14 @@
 /* backend_cuda.c - the engine's CUDA backend: a CPU model opened for its
  * weights (stored form, mapped) and tables only, and a device side
- * (gpu/gpu_model.h) that runs the layers. In a build without CUDA every
+ * (gpu/gpu_model.h) that uploads the weights as stored, runs the layers
+ * and scores the final rows on the device. In a build without CUDA every
  * call refuses (gpu/stub.c). */
 #include "eval/backend.h"
 #include "gpu/gpu_model.h"
 
 #include <stdlib.h>
+
+_Static_assert(sizeof(hx_row_state) == sizeof(hxg_row_state), "row state layouts must match");
 
 typedef struct cuda_side {
     hx_model *m;
@@ -20,18 +23,22 @@ static void g_close(void *v)
     free(s);
 }
 
-static hx_status g_open(const char *dir, int max_ctx, int max_tokens, void **out)
+static hx_status g_open(const char *dir, int max_ctx, int max_tokens, const hx_backend_opts *o,
+                        void **out)
 {
     cuda_side *s = hx_calloc(1, sizeof *s);
     /* host buffers of one row: the CPU side only lends its weights */
     hx_status st = hx_model_open(dir, max_ctx, 1, &s->m);
     if (!st)
-        st = hxg_model_create(s->m, max_ctx, max_tokens, &s->g);
+        st = hxg_model_create(s->m, max_ctx, max_tokens,
+                              o->dtype == HX_DTYPE_BF16 ? HXG_COMPUTE_BF16 : HXG_COMPUTE_F32, o->share,
+                              &s->g);
     if (st) {
         g_close(s);
         return st;
     }
-    hx_info("  %s: %.1f MiB on the device", dir, hxg_model_bytes(s->g) / 1048576.0);
+    hx_info("  %s: %.2f GB on the device (weights %s)", dir, hxg_model_bytes(s->g) / 1e9,
+            hxg_model_resident(s->g) ? "resident" : "streamed layer by layer");
     *out = s;
     return HX_OK;
 }
@@ -52,13 +59,22 @@ static hx_status g_final(void *v, const int *rows, int nrows)
 
 static hx_status g_logits(void *v, int r0, int nrows, int v0, int v1, float *out)
 {
-    return hxg_logits_range(((cuda_side *)v)->g, r0, nrows, v0, v1, out);
+    (void)v, (void)r0, (void)nrows, (void)v0, (void)v1, (void)out;
+    return HX_FAIL(HX_EINTERNAL, "the CUDA backend scores on the device (score), not via host logits");
 }
 
-static uint64_t g_device_bytes(const hx_model_config *c, int max_ctx, int max_tokens, uint64_t lw)
+static hx_status g_score(void **sides, int ns, int nrows, const int32_t *tgt, hx_row_state *st)
 {
-    return hxg_model_bytes_for(c, max_ctx, max_tokens, lw);
+    cuda_side *a = sides[0], *b = ns > 1 ? sides[1] : NULL;
+    return hxg_score(a->g, b ? b->g : NULL, nrows, tgt, (hxg_row_state *)st);
 }
 
-const hx_backend hx_backend_cuda = {"cuda",   g_open,  g_close,  g_config,      g_begin,
-                                    g_layer, g_final, g_logits, g_device_bytes};
+static uint64_t g_device_bytes(const hx_model_config *c, int max_ctx, int max_tokens,
+                               hx_compute_dtype dt)
+{
+    return hxg_model_buffer_bytes(c, max_ctx, max_tokens,
+                                  dt == HX_DTYPE_BF16 ? HXG_COMPUTE_BF16 : HXG_COMPUTE_F32);
+}
+
+const hx_backend hx_backend_cuda = {"cuda",  g_open,   g_close,        g_config, g_begin,
+                                    g_layer, g_final, g_logits, g_device_bytes, g_score};

@@ -31,7 +31,7 @@ static hx_status check_plan(const hx_eval_estimate *e, const hx_engine_opts *o)
         char desc[256];
         if (hxg_probe(desc, sizeof desc))
             return hx_preerr("no CUDA device"), HX_ENOTFOUND;
-        hx_info("eval on %s (CUDA backend, not yet validated on a GPU: docs/GPU.md)", desc);
+        hx_info("eval on %s, %s", desc, hx_compute_dtype_name(e->dtype));
     }
     hx_info("eval plan: %d group%s of <= %d tokens; peak ~%.2f GB (buffers %.2f GB, one layer of each "
             "model %.2f GB)%s",
@@ -60,6 +60,17 @@ static hx_status score(const hx_backend *be, side *sd, int ns, int nrows, const 
                        double *nll_a, double *nll_b, double *kl, int *agree)
 {
     int V = sd[0].c->vocab, threads = hx_ncpus();
+    if (be->score) { /* on the device: only the row states come back */
+        hx_row_state *st = hx_malloc((size_t)(nrows ? nrows : 1) * sizeof *st);
+        void *h[2] = {sd[0].h, ns > 1 ? sd[1].h : NULL};
+        double t0 = hx_now();
+        hx_status s = be->score(h, ns, nrows, tgt, st);
+        sd[0].seconds += hx_now() - t0;
+        if (!s)
+            hx_reduce_finish(st, nrows, ns > 1, nll_a, nll_b, kl, agree);
+        free(st);
+        return s;
+    }
     int rb = nrows < RBLOCK ? nrows : RBLOCK;
     float *A = hx_malloc((size_t)rb * VBLOCK * sizeof(float));
     float *B = ns > 1 ? hx_malloc((size_t)rb * VBLOCK * sizeof(float)) : NULL;
@@ -98,11 +109,15 @@ hx_status hx_eval_models(const char *model_dir, const char *base_dir, const hx_e
         return s;
     const hx_backend *be = est.device == HX_DEV_CUDA ? &hx_backend_cuda : &hx_backend_cpu;
     r->device = be->device;
+    r->dtype = hx_compute_dtype_name(est.dtype);
+    if (est.device == HX_DEV_CUDA)
+        hxg_probe(r->device_name, sizeof r->device_name);
     side sd[2] = {{0}};
     int ns = base_dir ? 2 : 1, T = est.max_group_tokens;
     const char *dirs[2] = {model_dir, base_dir};
+    hx_backend_opts bo = {est.dtype, ns};
     for (int i = 0; i < ns && !s; i++) {
-        s = be->open(dirs[i], p->max_len, T, &sd[i].h);
+        s = be->open(dirs[i], p->max_len, T, &bo, &sd[i].h);
         if (!s)
             sd[i].c = be->config(sd[i].h);
     }

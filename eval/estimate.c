@@ -16,6 +16,34 @@
 #define RBLOCK 4096
 
 static const char *const dev_names[] = {"auto", "cpu", "cuda"};
+static const char *const dtype_flags[] = {"auto", "f32", "bf16"};
+
+int hx_compute_dtype_parse(const char *name, hx_compute_dtype *d)
+{
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(name, dtype_flags[i])) {
+            *d = (hx_compute_dtype)i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *hx_compute_dtype_name(hx_compute_dtype d)
+{
+    return d == HX_DTYPE_BF16 ? "bfloat16" : "float32";
+}
+
+hx_status hx_compute_dtype_resolve(hx_device dev, hx_compute_dtype d, hx_compute_dtype *out)
+{
+    if (dev == HX_DEV_CUDA) {
+        *out = d == HX_DTYPE_AUTO ? HX_DTYPE_BF16 : d;
+        return HX_OK;
+    }
+    if (d == HX_DTYPE_BF16)
+        return HX_FAIL(HX_EINVAL, "--dtype bf16 needs --device cuda: the CPU evaluates in float32 only");
+    *out = HX_DTYPE_F32;
+    return HX_OK;
+}
 
 int hx_device_parse(const char *name, hx_device *d)
 {
@@ -52,7 +80,7 @@ hx_device hx_device_resolve(hx_device d)
 
 typedef struct sizes {
     hx_model_config c;
-    uint64_t layer_max, embed_row, head_block;
+    uint64_t layer_max, embed_row, head_block, weights;
 } sizes;
 
 static hx_status model_sizes(const char *dir, sizes *z)
@@ -66,6 +94,7 @@ static hx_status model_sizes(const char *dir, sizes *z)
     uint64_t head = 0, emb = 0;
     for (size_t i = 0; i < hx_st_model_count(st); i++) {
         const hx_st_tensor *t = hx_st_model_at(st, i);
+        z->weights += t->nbytes;
         int l;
         if (sscanf(t->name, "model.layers.%d.", &l) == 1 && l >= 0 && l < z->c.n_layers)
             per[l] += t->nbytes;
@@ -130,12 +159,32 @@ hx_status hx_eval_estimate_pair(const char *model_dir, const char *base_dir, con
             return hx_preerr("%s", dirs[i]), s;
     }
     e->device = hx_device_resolve(o->device);
+    hx_status ds = hx_compute_dtype_resolve(e->device, o->dtype, &e->dtype);
+    if (ds)
+        return ds;
     uint64_t budget = o->mem_budget ? o->mem_budget : hx_eval_default_budget();
     long total = 0;
     for (long w = 0; w < p->n_windows; w++)
         total += p->w[w].n;
-    /* largest group within the budget (at least one window) */
+    /* largest group within the budget (at least one window); on CUDA the
+     * activations live on the device: groups of up to 16384 tokens, within
+     * a quarter of the free device memory */
     long lo = p->max_len, hi = total > lo ? total : lo;
+    if (e->device == HX_DEV_CUDA) {
+        uint64_t fr = 0, tot = 0;
+        hxg_mem_info(&fr, &tot);
+        long cap = 16384;
+        while (cap > p->max_len) {
+            uint64_t need = 0;
+            for (int i = 0; i < ns; i++)
+                need += hx_backend_cuda.device_bytes(&z[i].c, p->max_len, (int)cap, e->dtype);
+            if (need <= fr / 4)
+                break;
+            cap /= 2;
+        }
+        hi = hi < cap ? hi : cap;
+        lo = hi > lo ? hi : lo;
+    }
     while (lo < hi) {
         long mid = lo + (hi - lo + 1) / 2;
         if (host_bytes(z, ns, p->max_len, (int)mid) <= budget)
@@ -166,8 +215,10 @@ hx_status hx_eval_estimate_pair(const char *model_dir, const char *base_dir, con
     if (e->device == HX_DEV_CUDA) {
         for (int i = 0; i < ns; i++)
             e->device_bytes += hx_backend_cuda.device_bytes(&z[i].c, p->max_len, e->max_group_tokens,
-                                                            z[i].layer_max);
-        /* the host side keeps one decoded weight and the logits blocks */
+                                                            e->dtype) +
+                               z[i].weights;
+        /* the host side maps one weight at a time while uploading */
+        e->buffers = (uint64_t)e->max_group_tokens * 48;
     }
     /* the embeddings of a group's tokens are touched, then dropped */
     e->peak = e->buffers + e->mapped + (uint64_t)e->max_group_tokens * z[0].embed_row +

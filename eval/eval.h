@@ -91,14 +91,28 @@ typedef struct hx_eval_result {
     double seconds;        /* whole evaluation wall time */
     double tokens_per_s;   /* forward tokens of all models / seconds */
     const char *device;    /* the backend's device ("cpu", "cuda") */
+    const char *dtype;     /* "float32" or "bfloat16" */
+    char device_name[128]; /* the GPU's name, or "" */
     int groups;            /* window groups (weight passes) */
     uint64_t peak_rss;     /* VmHWM of the process at the end */
 } hx_eval_result;
 
 typedef enum { HX_DEV_AUTO = 0, HX_DEV_CPU, HX_DEV_CUDA } hx_device;
 
+/* Arithmetic of the evaluation: F32 everywhere (the CPU; --dtype f32 on
+ * CUDA), or BF16 inputs of every matrix product with FP32 accumulation
+ * (CUDA's default). */
+typedef enum { HX_DTYPE_AUTO = 0, HX_DTYPE_F32, HX_DTYPE_BF16 } hx_compute_dtype;
+int hx_compute_dtype_parse(const char *name, hx_compute_dtype *d); /* auto, f32, bf16 */
+/* "float32" / "bfloat16" (what receipts and cards say) */
+const char *hx_compute_dtype_name(hx_compute_dtype d);
+/* The dtype a device runs with: auto is F32 on the CPU, BF16 on CUDA;
+ * HX_EINVAL (with the reason) for BF16 on the CPU. */
+hx_status hx_compute_dtype_resolve(hx_device dev, hx_compute_dtype d, hx_compute_dtype *out);
+
 typedef struct hx_engine_opts {
     hx_device device;    /* auto: CUDA when a usable device is there, else CPU */
+    hx_compute_dtype dtype; /* auto: the device's default */
     uint64_t mem_budget; /* bytes of activations and logits (0: hx_eval_default_budget) */
     uint64_t mem_limit;  /* refuse to start when the estimated peak exceeds it
                           * (0: 90% of the available memory; env
@@ -119,6 +133,7 @@ hx_device hx_device_resolve(hx_device d);
  * it takes, from the configs and the stored sizes (nothing is loaded). */
 typedef struct hx_eval_estimate {
     hx_device device;
+    hx_compute_dtype dtype;
     int groups, max_group_tokens;
     uint64_t buffers;   /* activations, scratch, logits blocks (host) */
     uint64_t mapped;    /* the largest layer of each model, resident while used */
@@ -159,6 +174,8 @@ typedef struct hx_pair_eval {
     double seconds;
     hx_eval_estimate est;  /* the plan it ran with */
     const char *device;    /* "cpu" or "cuda" */
+    const char *dtype;     /* "float32" or "bfloat16" */
+    char device_name[128]; /* the GPU's name, or "" */
 } hx_pair_eval;
 
 hx_status hx_eval_pair(const char *model_dir, const char *base_dir, const char *text_path,

@@ -47,6 +47,8 @@ hx_status hx_eval_pair(const char *model_dir, const char *base_dir, const char *
         e->windows = plan.n_windows;
         e->scored = plan.n_scored;
         e->device = r.device;
+        e->dtype = r.dtype;
+        memcpy(e->device_name, r.device_name, sizeof e->device_name);
         memcpy(e->text_sha256, plan.text_sha256, 65);
         e->seconds = hx_now() - t0;
     }

@@ -21,7 +21,9 @@ char *hx_eval_receipt(const hx_eval_plan *p, const hx_eval_opts *o, const hx_eva
     if (o->max_windows)
         cJSON_AddNumberToObject(s, "max_windows", o->max_windows);
     cJSON_AddStringToObject(s, "device", r->device ? r->device : "cpu");
-    cJSON_AddStringToObject(s, "dtype", "float32");
+    cJSON_AddStringToObject(s, "dtype", r->dtype ? r->dtype : "float32");
+    if (r->device_name[0])
+        cJSON_AddStringToObject(s, "device_name", r->device_name);
     cJSON *t = cJSON_AddObjectToObject(j, "text");
     cJSON_AddStringToObject(t, "path", text_path);
     cJSON_AddNumberToObject(t, "bytes", (double)p->text_bytes);

@@ -1,10 +1,8 @@
-/* forward.cu - the CUDA backend of the evaluation engine (gpu_model.h): a
- * batch of sequences through the transformer one layer at a time; each
- * linear's weight converted to float32 on the host from its stored form
- * (model/weight.h) when its layer runs, copied into one device buffer and
- * multiplied with cublasSgemm (cuBLAS opened with dlopen, so no binary
- * links libcublas); our kernels for the rest. Same order of operations as
- * model/forward.c. FP32 activations. */
+/* forward.cu - the CUDA backend of the evaluation engine and of greedy
+ * generation (gpu_model.h): weights resident in their stored form, BF16 or
+ * F32 compute, cuBLAS for the matrix products (opened with dlopen, so no
+ * binary links libcublas), our kernels (gpu/fwd_kernels.cuh) for the rest,
+ * scoring on the device. Same order of operations as model/forward.c. */
 #include <cublas_v2.h>
 #include <dlfcn.h>
 #include <math.h>
@@ -12,11 +10,14 @@
 #include <string.h>
 
 #include "gpu/common.cuh"
+#include "gpu/fwd_kernels.cuh"
 
 extern "C" {
 #include "gpu/gpu_model.h"
 #include "model/model_internal.h"
 }
+
+static_assert(sizeof(hxg_row_state) == 48, "hxg_row_state layout");
 
 /* ---------------------------------------------------------------- cuBLAS */
 static struct {
@@ -26,11 +27,19 @@ static struct {
     void *lib;
     cublasHandle_t h;
     decltype(&cublasCreate_v2) create;
-    decltype(&cublasSgemm_v2) sgemm;
+    cublasStatus_t (*gemm)(cublasHandle_t, cublasOperation_t, cublasOperation_t, int, int, int,
+                           const void *, const void *, cudaDataType_t, int, const void *,
+                           cudaDataType_t, int, const void *, void *, cudaDataType_t, int,
+                           cublasComputeType_t, cublasGemmAlgo_t);
+    cublasStatus_t (*gemm_sb)(cublasHandle_t, cublasOperation_t, cublasOperation_t, int, int, int,
+                              const void *, const void *, cudaDataType_t, int, long long int,
+                              const void *, cudaDataType_t, int, long long int, const void *, void *,
+                              cudaDataType_t, int, long long int, int, cublasComputeType_t,
+                              cublasGemmAlgo_t);
 } g_blas;
 
-/* Open cuBLAS once per process (not thread-safe: eval is single-threaded
- * on the host side). */
+/* Open cuBLAS once per process (the host side of eval and generate is
+ * single-threaded). */
 static hx_status blas_open(void)
 {
     if (g_blas.tried) {
@@ -47,10 +56,12 @@ static hx_status blas_open(void)
         g_blas.st = HX_ENOTFOUND;
     } else {
         *(void **)&g_blas.create = dlsym(g_blas.lib, "cublasCreate_v2");
-        *(void **)&g_blas.sgemm = dlsym(g_blas.lib, "cublasSgemm_v2");
+        *(void **)&g_blas.gemm = dlsym(g_blas.lib, "cublasGemmEx");
+        *(void **)&g_blas.gemm_sb = dlsym(g_blas.lib, "cublasGemmStridedBatchedEx");
         cublasStatus_t cs;
-        if (!g_blas.create || !g_blas.sgemm) {
-            snprintf(g_blas.err, sizeof g_blas.err, "cuBLAS: cublasCreate_v2/cublasSgemm_v2 missing");
+        if (!g_blas.create || !g_blas.gemm || !g_blas.gemm_sb) {
+            snprintf(g_blas.err, sizeof g_blas.err,
+                     "cuBLAS: cublasCreate_v2/cublasGemmEx/cublasGemmStridedBatchedEx missing");
             g_blas.st = HX_ENOTFOUND;
         } else if ((cs = g_blas.create(&g_blas.h)) != CUBLAS_STATUS_SUCCESS) {
             snprintf(g_blas.err, sizeof g_blas.err, "cublasCreate failed (status %d)", (int)cs);
@@ -61,178 +72,85 @@ static hx_status blas_open(void)
     return g_blas.st;
 }
 
-/* y[T, ldy] columns [0, out) = x[T, in] W[out, in]^T, all row-major on the
- * device. In cuBLAS's column-major terms: y^T (out x T) = W (in x out)^T . x^T. */
-static hx_status sgemm_linear(const float *x, int T, int in, const float *W, int out, float *y,
-                              int ldy)
+static cudaDataType_t cu_type(int dt)
 {
-    const float one = 1.f, zero = 0.f;
-    cublasStatus_t cs = g_blas.sgemm(g_blas.h, CUBLAS_OP_T, CUBLAS_OP_N, out, T, in, &one, W, in, x,
-                                     in, &zero, y, ldy);
+    return dt == DT_BF16 ? CUDA_R_16BF : dt == DT_F16 ? CUDA_R_16F : CUDA_R_32F;
+}
+
+/* Column-major cuBLAS GEMM, batched with strides (batch 1: plain GemmEx),
+ * FP32 compute (no TF32: the handle keeps the default math mode). */
+static hx_status gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, float alpha,
+                      const void *A, int at, int lda, long long sa, const void *B, int bt, int ldb,
+                      long long sb, float beta, void *C, int ct, int ldc, long long sc, int batch)
+{
+    cublasStatus_t cs;
+    if (batch == 1)
+        cs = g_blas.gemm(g_blas.h, ta, tb, m, n, k, &alpha, A, cu_type(at), lda, B, cu_type(bt), ldb,
+                         &beta, C, cu_type(ct), ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+    else
+        cs = g_blas.gemm_sb(g_blas.h, ta, tb, m, n, k, &alpha, A, cu_type(at), lda, sa, B, cu_type(bt),
+                            ldb, sb, &beta, C, cu_type(ct), ldc, sc, batch, CUBLAS_COMPUTE_32F,
+                            CUBLAS_GEMM_DEFAULT);
     if (cs != CUBLAS_STATUS_SUCCESS)
-        return HX_FAIL(HX_EINTERNAL, "cublasSgemm(%d x %d, T=%d) failed (status %d)", out, in, T,
-                       (int)cs);
+        return HX_FAIL(HX_EINTERNAL, "cublasGemm%s(m %d, n %d, k %d, batch %d, types %d/%d/%d) failed (status %d)",
+                       batch == 1 ? "Ex" : "StridedBatchedEx", m, n, k, batch, at, bt, ct, (int)cs);
     return HX_OK;
 }
 
-/* --------------------------------------------------------------- kernels */
-__global__ void embed_kernel(const float *E, const int32_t *ids, int T, int dim, float *x)
-{
-    int t = blockIdx.x;
-    if (t >= T) return;
-    const float *src = E + (size_t)ids[t] * dim;
-    for (int i = threadIdx.x; i < dim; i += blockDim.x) x[(size_t)t * dim + i] = src[i];
-}
-
-#define RED_THREADS 256
-
-/* One block per row; the sum of squares in double like the CPU. */
-__global__ void rmsnorm_kernel(const float *x, const float *w, int dim, double eps, float *y)
-{
-    __shared__ double part[RED_THREADS];
-    const float *a = x + (size_t)blockIdx.x * dim;
-    float *o = y + (size_t)blockIdx.x * dim;
-    double s = 0;
-    for (int i = threadIdx.x; i < dim; i += blockDim.x) s += (double)a[i] * a[i];
-    part[threadIdx.x] = s;
-    __syncthreads();
-    for (int k = blockDim.x / 2; k > 0; k >>= 1) {
-        if ((int)threadIdx.x < k) part[threadIdx.x] += part[threadIdx.x + k];
-        __syncthreads();
-    }
-    float r = (float)(1.0 / sqrt(part[0] / dim + eps));
-    for (int i = threadIdx.x; i < dim; i += blockDim.x) o[i] = w[i] * (a[i] * r);
-}
-
-__global__ void bias_kernel(float *y, const float *b, int T, int out)
-{
-    size_t n = (size_t)T * out;
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
-         i += (size_t)gridDim.x * blockDim.x)
-        y[i] += b[i % out];
-}
-
-__global__ void add_kernel(float *x, const float *y, size_t n)
-{
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
-         i += (size_t)gridDim.x * blockDim.x)
-        x[i] += y[i];
-}
-
-__global__ void swiglu_kernel(float *g, const float *u, size_t n)
-{
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
-         i += (size_t)gridDim.x * blockDim.x) {
-        float a = g[i];
-        g[i] = a / (1.0f + expf(-a)) * u[i];
-    }
-}
-
-/* v[T, nheads, hd]: rotate halves (i, i + hd/2) by the table angle of
- * position pos0 + t. */
-__global__ void rope_kernel(float *v, int T, int nheads, int hd, int pos0, const float *cosT,
-                            const float *sinT)
-{
-    int half = hd / 2;
-    size_t n = (size_t)T * nheads * half;
-    for (size_t e = blockIdx.x * (size_t)blockDim.x + threadIdx.x; e < n;
-         e += (size_t)gridDim.x * blockDim.x) {
-        int i = (int)(e % half);
-        size_t th = e / half; /* t * nheads + h */
-        int t = (int)(th / nheads);
-        float *x = v + th * hd;
-        float c = cosT[(size_t)(pos0 + t) * half + i], s = sinT[(size_t)(pos0 + t) * half + i];
-        float a = x[i], b = x[i + half];
-        x[i] = a * c - b * s;
-        x[i + half] = b * c + a * s;
-    }
-}
-
-#define ATT_THREADS 128
-
-/* Causal grouped-query attention, one block per (query row t, head h):
- * scores over the keys [0, pos0 + t] of this layer's cache into dynamic
- * shared memory (after the q row), softmax, then the product with V, each
- * thread owning output dims. q[T, nh*hd], K/V[max_ctx, kvh*hd],
- * out[T, nh*hd]. */
-__global__ void attention_kernel(const float *q, const float *K, const float *V, float *out,
-                                 int nh, int kvh, int hd, int pos0, float scale)
-{
-    extern __shared__ float sm[];
-    __shared__ float red[ATT_THREADS];
-    int t = blockIdx.x, h = blockIdx.y, g = h / (nh / kvh);
-    int qd = nh * hd, kvd = kvh * hd, L = pos0 + t + 1;
-    float *qs = sm, *S = sm + hd;
-    const float *qr = q + (size_t)t * qd + (size_t)h * hd;
-    for (int i = threadIdx.x; i < hd; i += blockDim.x) qs[i] = qr[i];
-    __syncthreads();
-    float mx = -INFINITY;
-    for (int j = threadIdx.x; j < L; j += blockDim.x) {
-        const float *k = K + (size_t)j * kvd + (size_t)g * hd;
-        float d = 0;
-        for (int i = 0; i < hd; i++) d += qs[i] * k[i];
-        d *= scale;
-        S[j] = d;
-        mx = fmaxf(mx, d);
-    }
-    red[threadIdx.x] = mx;
-    __syncthreads();
-    for (int k = blockDim.x / 2; k > 0; k >>= 1) {
-        if ((int)threadIdx.x < k) red[threadIdx.x] = fmaxf(red[threadIdx.x], red[threadIdx.x + k]);
-        __syncthreads();
-    }
-    mx = red[0];
-    __syncthreads();
-    float sum = 0;
-    for (int j = threadIdx.x; j < L; j += blockDim.x) {
-        float e = expf(S[j] - mx);
-        S[j] = e;
-        sum += e;
-    }
-    red[threadIdx.x] = sum;
-    __syncthreads();
-    for (int k = blockDim.x / 2; k > 0; k >>= 1) {
-        if ((int)threadIdx.x < k) red[threadIdx.x] += red[threadIdx.x + k];
-        __syncthreads();
-    }
-    float inv = 1.0f / red[0];
-    float *o = out + (size_t)t * qd + (size_t)h * hd;
-    for (int i = threadIdx.x; i < hd; i += blockDim.x) {
-        const float *vcol = V + (size_t)g * hd + i;
-        float acc = 0;
-        for (int j = 0; j < L; j++) acc += S[j] * vcol[(size_t)j * kvd];
-        o[i] = acc * inv;
-    }
-}
-
 /* ------------------------------------------------------------ the model */
-struct hxg_dlayer {
-    float *attn_norm, *mlp_norm, *bq, *bk, *bv, *bo; /* device; biases NULL when absent */
-};
+/* One weight on the device, in its stored form. */
+typedef struct dweight {
+    const hx_weight *host;
+    hxg_linear *q;   /* HXQ */
+    void *dense;     /* dense, as stored */
+    int dt;          /* DT_* of dense */
+    uint64_t bytes;
+} dweight;
+
+typedef struct dlayer {
+    float *attn_norm, *mlp_norm, *bq, *bk, *bv, *bo; /* biases NULL when absent */
+    dweight w[7];                                    /* q k v o gate up down */
+} dlayer;
+
+enum { WQ, WK, WV, WO, WG, WU, WD };
+
+#define VB 32768   /* vocabulary entries per scoring block */
+#define RB 4096    /* scored rows per scoring block */
+#define QB 512     /* query rows per attention block */
+#define MLPC 4096  /* rows per MLP chunk */
+#define DEC_MAX 8  /* at most this many rows: the decode paths */
 
 struct hxg_model {
-    hx_model *cpu; /* its weights (stored form) and its RoPE tables */
+    hx_model *cpu;
     hx_model_config cfg;
-    int max_ctx, max_tokens;
+    int max_ctx, max_tokens, ct, resident;
+    size_t ctsz;                       /* bytes of the compute dtype */
+    dweight embed, head_own, *head;    /* head == &embed when tied */
     float *norm;
-    hxg_dlayer *layers;
+    dlayer *layers;
     float *rope_cos, *rope_sin;
-    float *x, *xn, *q, *k, *v, *att, *hb, *hb2, *logits;
-    float *wdev;   /* one float32 weight (the largest) */
-    float *whost;  /* its host staging buffer */
-    size_t wfloats;
-    int32_t *ids;
+    /* activations: F32 residual x and GEMM outputs; compute-dtype inputs */
+    float *x, *q, *k, *v, *tmp, *hg, *hu, *S, *logits;
+    void *xn, *qc, *kc, *vc, *att, *hc, *P, *xf, *wbuf;
+    size_t wbuf_elems, ldS;
+    int32_t *ids, *rowmap, *tgt, *argmax;
+    hxg_row_state *states;
+    void *kcache, *vcache;             /* generation: [layer][max_ctx][kvd] */
     hx_seq *seqs;
-    int nseq, T;
-    size_t att_smem;
-    uint64_t bytes;
-    void **allocs; /* every device allocation, freed together */
+    int nseq, T, nfinal, pos, qb;      /* qb: query rows per attention block */
+    size_t dec_smem, dec_optin;
+    uint64_t bytes, peak;
+    void **allocs;                     /* buffers, freed together */
     size_t n_allocs, cap_allocs;
 };
 
-#define VBLOCK_MAX 4096
+static void account(hxg_model *g, int64_t d)
+{
+    g->bytes += (uint64_t)d;
+    if (g->bytes > g->peak) g->peak = g->bytes;
+}
 
-static hx_status dev_alloc(hxg_model *g, float **p, size_t n_floats)
+static hx_status dev_alloc(hxg_model *g, void **p, size_t n)
 {
     *p = NULL;
     if (g->n_allocs == g->cap_allocs) {
@@ -242,21 +160,97 @@ static hx_status dev_alloc(hxg_model *g, float **p, size_t n_floats)
         g->allocs = a;
         g->cap_allocs = cap;
     }
-    size_t n = (n_floats ? n_floats : 1) * sizeof(float);
-    HXG_CUDA(cudaMalloc((void **)p, n));
+    if (!n) n = 16;
+    HXG_CUDA(cudaMalloc(p, n));
     g->allocs[g->n_allocs++] = *p;
-    g->bytes += n;
+    account(g, (int64_t)n);
     return HX_OK;
 }
+#define DEV_ALLOC(g, p, n) dev_alloc(g, (void **)(p), n)
 
-/* Device copy of a host array (NULL stays NULL). */
+/* Device copy of a host float array (NULL stays NULL). */
 static hx_status dev_copy(hxg_model *g, float **p, const float *src, size_t n)
 {
     *p = NULL;
     if (!src) return HX_OK;
-    hx_status st = dev_alloc(g, p, n);
+    hx_status st = DEV_ALLOC(g, p, n * sizeof(float));
     if (st) return st;
     HXG_CUDA(cudaMemcpy(*p, src, n * sizeof(float), cudaMemcpyHostToDevice));
+    return HX_OK;
+}
+
+static int dt_of(hx_dtype d)
+{
+    return d == HX_DT_BF16 ? DT_BF16 : d == HX_DT_F16 ? DT_F16 : DT_F32;
+}
+
+static uint64_t weight_dev_bytes(const hx_weight *w)
+{
+    if (w->kind == HX_WEIGHT_HXQ)
+        return (uint64_t)w->rows * (uint64_t)hxg_round_up(w->cols, HXG_LD_ALIGN) + 1024 +
+               (uint64_t)(w->rows + 1) * 4 + w->sc_n * 8;
+    return (uint64_t)w->rows * (uint64_t)w->cols * (w->dtype == HX_DT_F32 ? 4 : 2);
+}
+
+/* Upload one weight as stored; the host pages are dropped after. */
+static hx_status dw_upload(hxg_model *g, dweight *d, const hx_weight *w, const char *what)
+{
+    d->host = w;
+    if (d->q || d->dense) return HX_OK;
+    hx_status st = HX_OK;
+    if (w->kind == HX_WEIGHT_HXQ) {
+        st = hxg_linear_upload(what, w->codebook, w->k, w->indices, w->rows, w->cols, w->sc_pos,
+                               w->sc_val, w->sc_n, NULL, &d->q);
+        if (!st) d->bytes = hxg_linear_bytes(d->q);
+    } else {
+        if (w->dtype != HX_DT_BF16 && w->dtype != HX_DT_F16 && w->dtype != HX_DT_F32)
+            return HX_FAIL(HX_EFORMAT, "%s: dense dtype %s not supported on the GPU", what,
+                           hx_dtype_name(w->dtype));
+        size_t n = (size_t)w->rows * (size_t)w->cols * hx_dtype_size(w->dtype);
+        cudaError_t e = cudaMalloc(&d->dense, n);
+        if (e == cudaSuccess) e = cudaMemcpy(d->dense, w->data, n, cudaMemcpyHostToDevice);
+        if (e != cudaSuccess) {
+            cudaFree(d->dense);
+            d->dense = NULL;
+            st = hxg_cuda_fail(e, "uploading a dense weight", __FILE__, __LINE__);
+            hx_preerr("%s", what);
+        } else {
+            d->dt = dt_of(w->dtype);
+            d->bytes = n;
+        }
+    }
+    hx_weight_release(w);
+    if (!st) account(g, (int64_t)d->bytes);
+    return st;
+}
+
+static void dw_free(hxg_model *g, dweight *d)
+{
+    if (d->q) hxg_linear_free(d->q);
+    if (d->dense) cudaFree(d->dense);
+    if (d->q || d->dense) account(g, -(int64_t)d->bytes);
+    d->q = NULL;
+    d->dense = NULL;
+    d->bytes = 0;
+}
+
+static const char *wname[] = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
+                              "down_proj"};
+
+static const hx_weight *host_w(const hx_layer *L, int i)
+{
+    const hx_weight *w[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->wg, &L->wu, &L->wd};
+    return w[i];
+}
+
+static hx_status layer_upload(hxg_model *g, int l)
+{
+    for (int i = 0; i < 7; i++) {
+        char nm[64];
+        snprintf(nm, sizeof nm, "layer %d %s", l, wname[i]);
+        hx_status st = dw_upload(g, &g->layers[l].w[i], host_w(&g->cpu->layers[l], i), nm);
+        if (st) return st;
+    }
     return HX_OK;
 }
 
@@ -273,51 +267,77 @@ extern "C" hx_status hxg_probe(char *desc, size_t desc_len)
     return HX_OK;
 }
 
+extern "C" hx_status hxg_mem_info(uint64_t *free_b, uint64_t *total_b)
+{
+    hx_status st = hxg_device_probe(0, NULL);
+    if (st) return st;
+    size_t f = 0, t = 0;
+    HXG_CUDA(cudaMemGetInfo(&f, &t));
+    *free_b = f;
+    *total_b = t;
+    return HX_OK;
+}
+
 extern "C" void hxg_model_free(hxg_model *g)
 {
     if (!g) return;
+    if (g->layers)
+        for (int l = 0; l < g->cfg.n_layers; l++)
+            for (int i = 0; i < 7; i++) dw_free(g, &g->layers[l].w[i]);
+    dw_free(g, &g->embed);
+    dw_free(g, &g->head_own);
     for (size_t i = 0; i < g->n_allocs; i++) cudaFree(g->allocs[i]);
     free(g->allocs);
     free(g->layers);
-    free(g->whost);
     free(g->seqs);
     free(g);
 }
 
 extern "C" uint64_t hxg_model_bytes(const hxg_model *g) { return g ? g->bytes : 0; }
+extern "C" uint64_t hxg_model_peak_bytes(const hxg_model *g) { return g ? g->peak : 0; }
+extern "C" int hxg_model_resident(const hxg_model *g) { return g ? g->resident : 0; }
 
-static size_t largest_weight(const hx_model *m)
+static size_t round8(size_t n) { return (n + 7) / 8 * 8; }
+
+/* Elements of the weight scratch: the largest layer weight, or a block of
+ * VB rows of the output layer. */
+static size_t wbuf_elems_for(const hx_model_config *c)
 {
-    const hx_model_config *c = &m->cfg;
-    size_t qd = (size_t)c->n_heads * c->head_dim, dim = c->dim, hid = c->hidden;
+    size_t dim = c->dim, qd = (size_t)c->n_heads * c->head_dim, hid = c->hidden;
     size_t w = qd * dim > hid * dim ? qd * dim : hid * dim;
-    size_t head = (size_t)VBLOCK_MAX * dim;
+    size_t head = (size_t)VB * dim;
     return w > head ? w : head;
 }
 
-extern "C" uint64_t hxg_model_bytes_for(const hx_model_config *c, int max_ctx, int max_tokens,
-                                        uint64_t largest_weight_bytes)
+extern "C" uint64_t hxg_model_buffer_bytes(const hx_model_config *c, int max_ctx, int max_tokens,
+                                           int compute)
 {
-    uint64_t T = (uint64_t)max_tokens, dim = c->dim, qd = (uint64_t)c->n_heads * c->head_dim;
-    uint64_t kvd = (uint64_t)c->n_kv_heads * c->head_dim, hid = c->hidden;
-    uint64_t fl = T * (2 * dim + 2 * qd + 2 * kvd + 2 * hid) + T * VBLOCK_MAX +
-                  (uint64_t)max_ctx * c->head_dim + (uint64_t)c->n_layers * (2 * dim + qd + 2 * kvd + dim);
-    uint64_t w = (uint64_t)c->hidden * dim > (uint64_t)VBLOCK_MAX * dim ? (uint64_t)c->hidden * dim
-                                                                         : (uint64_t)VBLOCK_MAX * dim;
-    (void)largest_weight_bytes;
-    return (fl + w) * 4;
+    uint64_t cs = compute == HXG_COMPUTE_BF16 ? 2 : 4, T = (uint64_t)max_tokens, dim = c->dim;
+    uint64_t qd = (uint64_t)c->n_heads * c->head_dim, kvd = (uint64_t)c->n_kv_heads * c->head_dim;
+    uint64_t hid = c->hidden, mlp = T < MLPC ? T : MLPC, ldS = round8((size_t)max_ctx);
+    uint64_t qb = T < QB ? T : QB, rb = T < RB ? T : RB;
+    uint64_t b = T * dim * (4 + 4 + cs + cs) /* x, tmp, xn, xf */ + T * qd * (4 + cs + cs) +
+                 T * kvd * 2 * (4 + cs) + mlp * hid * (4 + 4 + cs) +
+                 (uint64_t)c->n_heads * qb * ldS * (4 + cs) + rb * VB * 4 + rb * 48 +
+                 (uint64_t)wbuf_elems_for(c) * cs + T * 16 +
+                 (uint64_t)max_ctx * (c->head_dim / 2) * 8 +
+                 (uint64_t)c->n_layers * (2 * dim + qd + 2 * kvd + dim) * 4;
+    return b;
 }
 
-extern "C" hx_status hxg_model_create(hx_model *cpu, int max_ctx, int max_tokens, hxg_model **out)
+extern "C" hx_status hxg_model_create(hx_model *cpu, int max_ctx, int max_tokens, int compute,
+                                      int share, hxg_model **out)
 {
     *out = NULL;
     const hx_model_config *c = &cpu->cfg;
-    if (max_ctx < 1 || max_ctx > cpu->max_ctx || max_tokens < max_ctx)
+    if (max_ctx < 1 || max_ctx > cpu->max_ctx || max_tokens < 1)
         return HX_FAIL(HX_EINVAL, "GPU context %d / batch %d outside [1, %d] of the loaded model",
                        max_ctx, max_tokens, cpu->max_ctx);
-    if (c->n_kv_heads < 1 || c->n_heads % c->n_kv_heads || c->head_dim % 2)
+    if (c->n_kv_heads < 1 || c->n_heads % c->n_kv_heads || c->head_dim % 2 || c->head_dim > 256)
         return HX_FAIL(HX_EINVAL, "unsupported head layout (%d heads, %d kv heads, head_dim %d)",
                        c->n_heads, c->n_kv_heads, c->head_dim);
+    if (compute != HXG_COMPUTE_BF16 && compute != HXG_COMPUTE_F32)
+        return HX_FAIL(HX_EINVAL, "unknown compute dtype %d", compute);
     hx_status st = hxg_device_probe(0, NULL);
     if (!st) st = blas_open();
     if (st) return st;
@@ -327,20 +347,24 @@ extern "C" hx_status hxg_model_create(hx_model *cpu, int max_ctx, int max_tokens
     g->cfg = *c;
     g->max_ctx = max_ctx;
     g->max_tokens = max_tokens;
-    g->layers = (hxg_dlayer *)calloc((size_t)c->n_layers, sizeof *g->layers);
-    g->wfloats = largest_weight(cpu);
-    g->whost = (float *)malloc(g->wfloats * sizeof(float));
-    if (!g->layers || !g->whost) {
+    g->ct = compute == HXG_COMPUTE_BF16 ? DT_BF16 : DT_F32;
+    g->ctsz = compute == HXG_COMPUTE_BF16 ? 2 : 4;
+    g->layers = (dlayer *)calloc((size_t)c->n_layers, sizeof *g->layers);
+    if (!g->layers) {
         hxg_model_free(g);
         return HX_FAIL(HX_ENOMEM, "out of memory");
     }
     size_t dim = c->dim, qd = (size_t)c->n_heads * c->head_dim,
            kvd = (size_t)c->n_kv_heads * c->head_dim, hid = c->hidden, T = max_tokens,
-           half = c->head_dim / 2;
+           half = c->head_dim / 2, cs = g->ctsz;
+    size_t mlp = T < MLPC ? T : MLPC, qb = T < QB ? T : QB, rb = T < RB ? T : RB;
+    g->ldS = round8((size_t)max_ctx);
+    g->qb = (int)qb;
+    g->wbuf_elems = wbuf_elems_for(c);
     st = dev_copy(g, &g->norm, cpu->norm, dim);
     for (int l = 0; l < c->n_layers && !st; l++) {
         const hx_layer *L = &cpu->layers[l];
-        hxg_dlayer *D = &g->layers[l];
+        dlayer *D = &g->layers[l];
         st = dev_copy(g, &D->attn_norm, L->attn_norm, dim);
         if (!st) st = dev_copy(g, &D->mlp_norm, L->mlp_norm, dim);
         if (!st) st = dev_copy(g, &D->bq, L->bq, qd);
@@ -350,32 +374,56 @@ extern "C" hx_status hxg_model_create(hx_model *cpu, int max_ctx, int max_tokens
     }
     if (!st) st = dev_copy(g, &g->rope_cos, cpu->rope_cos, (size_t)max_ctx * half);
     if (!st) st = dev_copy(g, &g->rope_sin, cpu->rope_sin, (size_t)max_ctx * half);
-    if (!st) st = dev_alloc(g, &g->wdev, g->wfloats);
-    if (!st) st = dev_alloc(g, &g->x, T * dim);
-    if (!st) st = dev_alloc(g, &g->xn, T * dim);
-    if (!st) st = dev_alloc(g, &g->q, T * qd);
-    if (!st) st = dev_alloc(g, &g->k, T * kvd);
-    if (!st) st = dev_alloc(g, &g->v, T * kvd);
-    if (!st) st = dev_alloc(g, &g->att, T * qd);
-    if (!st) st = dev_alloc(g, &g->hb, T * hid);
-    if (!st) st = dev_alloc(g, &g->hb2, T * hid);
-    if (!st) st = dev_alloc(g, &g->logits, T * VBLOCK_MAX);
-    if (!st) st = dev_alloc(g, (float **)&g->ids, T);
+    if (!st) st = DEV_ALLOC(g, &g->x, T * dim * 4);
+    if (!st) st = DEV_ALLOC(g, &g->tmp, T * dim * 4);
+    if (!st) st = DEV_ALLOC(g, &g->xn, T * dim * cs);
+    if (!st) st = DEV_ALLOC(g, &g->xf, T * dim * cs);
+    if (!st) st = DEV_ALLOC(g, &g->q, T * qd * 4);
+    if (!st) st = DEV_ALLOC(g, &g->qc, T * qd * cs);
+    if (!st) st = DEV_ALLOC(g, &g->att, T * qd * cs);
+    if (!st) st = DEV_ALLOC(g, &g->k, T * kvd * 4);
+    if (!st) st = DEV_ALLOC(g, &g->v, T * kvd * 4);
+    if (!st) st = DEV_ALLOC(g, &g->kc, T * kvd * cs);
+    if (!st) st = DEV_ALLOC(g, &g->vc, T * kvd * cs);
+    if (!st) st = DEV_ALLOC(g, &g->hg, mlp * hid * 4);
+    if (!st) st = DEV_ALLOC(g, &g->hu, mlp * hid * 4);
+    if (!st) st = DEV_ALLOC(g, &g->hc, mlp * hid * cs);
+    if (!st) st = DEV_ALLOC(g, &g->S, (size_t)c->n_heads * qb * g->ldS * 4);
+    if (!st) st = DEV_ALLOC(g, &g->P, (size_t)c->n_heads * qb * g->ldS * cs);
+    if (!st) st = DEV_ALLOC(g, &g->logits, rb * VB * 4);
+    if (!st) st = DEV_ALLOC(g, &g->states, rb * sizeof(hxg_row_state));
+    if (!st) st = DEV_ALLOC(g, &g->wbuf, g->wbuf_elems * cs);
+    if (!st) st = DEV_ALLOC(g, &g->ids, T * 4);
+    if (!st) st = DEV_ALLOC(g, &g->rowmap, T * 4);
+    if (!st) st = DEV_ALLOC(g, &g->tgt, T * 4);
+    if (!st) st = DEV_ALLOC(g, &g->argmax, 64);
     if (!st) {
-        /* q row + the scores of the longest row */
-        g->att_smem = ((size_t)c->head_dim + max_ctx) * sizeof(float);
+        /* the one-kernel attention of decode: the q row, the row's scores */
         int dev = 0, optin = 0;
         cudaGetDevice(&dev);
         cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev);
-        if (g->att_smem + ATT_THREADS * sizeof(float) > (size_t)optin)
-            st = HX_FAIL(HX_EINVAL, "context %d too long for the attention kernel (%zu bytes of "
-                                    "shared memory, at most %d)", max_ctx, g->att_smem, optin);
-        else if (g->att_smem > 48 * 1024) {
-            cudaError_t e = cudaFuncSetAttribute(attention_kernel,
-                                                 cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                                 (int)g->att_smem);
+        g->dec_optin = (size_t)optin;
+        g->dec_smem = ((size_t)c->head_dim + max_ctx + 256) * sizeof(float);
+        if (g->dec_smem > 48 * 1024 && g->dec_smem <= g->dec_optin) {
+            cudaError_t e = decode_attention_smem((int)g->dec_smem);
             if (e != cudaSuccess) st = hxg_cuda_fail(e, "attention smem", __FILE__, __LINE__);
         }
+    }
+    /* weights: resident when all of them fit this model's share of the
+     * free memory (keeping 1 GiB back), else streamed layer by layer */
+    if (!st) {
+        uint64_t wb = weight_dev_bytes(&cpu->embed);
+        if (cpu->lm_head != &cpu->embed) wb += weight_dev_bytes(cpu->lm_head);
+        for (int l = 0; l < c->n_layers; l++)
+            for (int i = 0; i < 7; i++) wb += weight_dev_bytes(host_w(&cpu->layers[l], i));
+        size_t fr = 0, tot = 0;
+        cudaMemGetInfo(&fr, &tot);
+        uint64_t avail = fr > (1ull << 30) ? (fr - (1ull << 30)) / (uint64_t)(share > 0 ? share : 1) : 0;
+        g->resident = wb <= avail;
+        st = dw_upload(g, &g->embed, &cpu->embed, "model.embed_tokens");
+        if (!st && cpu->lm_head != &cpu->embed) st = dw_upload(g, &g->head_own, cpu->lm_head, "lm_head");
+        g->head = cpu->lm_head != &cpu->embed ? &g->head_own : &g->embed;
+        for (int l = 0; l < c->n_layers && !st && g->resident; l++) st = layer_upload(g, l);
     }
     if (st) {
         hx_preerr("GPU model (%.1f MiB on the device so far)", g->bytes / 1048576.0);
@@ -389,31 +437,212 @@ extern "C" hx_status hxg_model_create(hx_model *cpu, int max_ctx, int max_tokens
 static int grid_for(size_t n)
 {
     size_t b = (n + 255) / 256;
-    return (int)(b < 4096 ? (b ? b : 1) : 4096);
+    return (int)(b < 8192 ? (b ? b : 1) : 8192);
 }
 
-/* y = x W[o0:o1]^T (+ b): the weight rows converted on the host from their
- * stored form, copied to the device buffer, one sgemm. */
-static hx_status linear(hxg_model *g, const float *x, int T, const hx_weight *W, int64_t o0,
+#define LAUNCHED(what) HXG_CUDA(cudaPeekAtLastError())
+
+/* Rows [o0, o1) of weight d as a matrix in dtype `dt` with row stride ld:
+ * either the stored data itself, or expanded into the scratch buffer. */
+static hx_status weight_rows(hxg_model *g, const dweight *d, int64_t o0, int64_t o1, int dt,
+                             const void **W, int *ld)
+{
+    int64_t rows = o1 - o0, cols = d->host->cols;
+    if (d->dense && d->dt == dt) {
+        *W = (const char *)d->dense + (size_t)o0 * cols * (dt == DT_F32 ? 4 : 2);
+        *ld = (int)cols;
+        return HX_OK;
+    }
+    if ((size_t)rows * cols > g->wbuf_elems)
+        return HX_FAIL(HX_EINTERNAL, "weight block of %lld x %lld over the scratch buffer",
+                       (long long)rows, (long long)cols);
+    size_t n = (size_t)rows * cols;
+    if (d->q) {
+        const hxg_linear *q = d->q;
+        if (dt == DT_BF16) {
+            expand_hxq<__nv_bfloat16><<<grid_for(n / 4 + 1), 256>>>(
+                q->indices, q->ld, q->codebook, o0, rows, cols, (__nv_bfloat16 *)g->wbuf);
+            LAUNCHED("expand_hxq");
+            scatter_sidecar<__nv_bfloat16><<<grid_for((size_t)rows), 256>>>(
+                q->row_ptr, q->sc_ent, q->sc_val, o0, rows, cols, (__nv_bfloat16 *)g->wbuf);
+        } else {
+            expand_hxq<float><<<grid_for(n / 4 + 1), 256>>>(q->indices, q->ld, q->codebook, o0, rows,
+                                                           cols, (float *)g->wbuf);
+            LAUNCHED("expand_hxq");
+            scatter_sidecar<float><<<grid_for((size_t)rows), 256>>>(q->row_ptr, q->sc_ent, q->sc_val,
+                                                                   o0, rows, cols, (float *)g->wbuf);
+        }
+        LAUNCHED("scatter_sidecar");
+    } else {
+        const char *src = (const char *)d->dense + (size_t)o0 * cols * (d->dt == DT_F32 ? 4 : 2);
+        convert_any<<<grid_for(n), 256>>>(src, d->dt, g->wbuf, dt, n);
+        LAUNCHED("convert");
+    }
+    *W = g->wbuf;
+    *ld = (int)cols;
+    return HX_OK;
+}
+
+/* y[T, ldy] (F32) = x[T, in] (compute dtype, row stride ldx) W[o0:o1]^T
+ * (+ b[o0:o1]). Decode-sized T with an HXQ weight: the fused GEMV. */
+static hx_status linear(hxg_model *g, const void *x, int ldx, int T, const dweight *d, int64_t o0,
                         int64_t o1, const float *b, float *y, int ldy)
 {
-    int out = (int)(o1 - o0), in = (int)W->cols;
-    if ((size_t)out * in > g->wfloats)
-        return HX_FAIL(HX_EINTERNAL, "weight of %d x %d over the device buffer", out, in);
-    hx_weight_rows_f32(W, o0, o1, g->whost);
-    HXG_CUDA(cudaMemcpy(g->wdev, g->whost, (size_t)out * in * sizeof(float), cudaMemcpyHostToDevice));
-    hx_status st = sgemm_linear(x, T, in, g->wdev, out, y, ldy);
-    if (st || !b) return st;
-    bias_kernel<<<grid_for((size_t)T * out), 256>>>(y, b, T, out);
-    HXG_LAUNCHED("bias");
+    int out = (int)(o1 - o0), in = (int)d->host->cols;
+    hx_status st;
+    if (d->q && T <= DEC_MAX && o0 == 0 && o1 == d->q->rows && ldx % 4 == 0) {
+        st = hxg_hxq_gemv(d->q, x, g->ct == DT_BF16 ? HXG_BF16 : HXG_F32, ldx, T, y, HXG_F32, ldy,
+                          NULL);
+        if (st) return st;
+    } else {
+        const void *W;
+        int ldw;
+        if ((st = weight_rows(g, d, o0, o1, g->ct, &W, &ldw))) return st;
+        if ((st = gemm(CUBLAS_OP_T, CUBLAS_OP_N, out, T, in, 1.f, W, g->ct, ldw, 0, x, g->ct, ldx, 0,
+                       0.f, y, DT_F32, ldy, 0, 1)))
+            return st;
+    }
+    if (b) {
+        bias_kernel<<<grid_for((size_t)T * out), 256>>>(y, ldy, b + o0, T, out);
+        LAUNCHED("bias");
+    }
+    return HX_OK;
+}
+
+/* Attention of one sequence: queries qc[n, qd] at positions pos0.., keys
+ * and values K/V[pos0 + n, kvd] (compute dtype), output att[n, qd]. */
+static hx_status attention(hxg_model *g, const void *qc, const void *K, const void *V, int n,
+                           int pos0, void *att)
+{
+    const hx_model_config *c = &g->cfg;
+    int nh = c->n_heads, kvh = c->n_kv_heads, hd = c->head_dim, rep = nh / kvh;
+    int qd = nh * hd, kvd = kvh * hd;
+    float scale = 1.0f / sqrtf((float)hd);
+    size_t cs = g->ctsz;
+    if (n <= DEC_MAX && g->dec_smem <= g->dec_optin) {
+        HXG_CUDA(decode_attention(g->ct, qc, K, V, att, n, nh, kvh, hd, pos0, scale, g->dec_smem));
+        return HX_OK;
+    }
+    const int QBk = g->qb; /* the S/P buffers hold nh blocks of qb rows */
+    for (int q0 = 0; q0 < n; q0 += QBk) {
+        int nq = n - q0 < QBk ? n - q0 : QBk;
+        int Lk = pos0 + q0 + nq; /* keys visible to the block's last row */
+        long long ldS = (long long)g->ldS;
+        const char *Q = (const char *)qc + (size_t)q0 * qd * cs;
+        hx_status st;
+        /* S_h^T (Lk x nq) = K_g^T-view x Q_h, for the heads h = g*rep + r */
+        for (int r = 0; r < rep; r++) {
+            if ((st = gemm(CUBLAS_OP_T, CUBLAS_OP_N, Lk, nq, hd, scale, K, g->ct, kvd, hd,
+                           Q + (size_t)r * hd * cs, g->ct, qd, (long long)rep * hd, 0.f,
+                           g->S + (size_t)r * QBk * ldS, DT_F32, (int)ldS,
+                           (long long)rep * QBk * ldS, kvh)))
+                return st;
+        }
+        dim3 grid(nq, nh);
+        softmax_rows<<<grid, 256>>>(g->S, g->ldS, (size_t)QBk * g->ldS, g->P, g->ct, pos0 + q0, Lk);
+        LAUNCHED("softmax");
+        /* O_h^T (hd x nq) = V_g^T-view x P_h^T-view */
+        char *O = (char *)att + (size_t)q0 * qd * cs;
+        for (int r = 0; r < rep; r++) {
+            if ((st = gemm(CUBLAS_OP_N, CUBLAS_OP_N, hd, nq, Lk, 1.f, V, g->ct, kvd, hd,
+                           (const char *)g->P + (size_t)r * QBk * ldS * cs, g->ct, (int)ldS,
+                           (long long)rep * QBk * ldS, 0.f, O + (size_t)r * hd * cs, g->ct, qd,
+                           (long long)rep * hd, kvh)))
+                return st;
+        }
+    }
+    return HX_OK;
+}
+
+/* Layer l over the T rows of g->x holding the sequences g->seqs; kv_cache:
+ * keys/values go into the cache at their positions (one sequence). */
+static hx_status layer_apply(hxg_model *g, int l, int T, int kv_cache)
+{
+    const hx_model_config *c = &g->cfg;
+    dlayer *L = &g->layers[l];
+    int dim = c->dim, hd = c->head_dim, qd = c->n_heads * hd, kvd = c->n_kv_heads * hd,
+        hid = c->hidden;
+    size_t cs = g->ctsz;
+    hx_status st;
+    if (!L->w[0].q && !L->w[0].dense && (st = layer_upload(g, l))) return st;
+    rmsnorm_rows<<<T, 256>>>(g->x, dim, NULL, L->attn_norm, dim, c->rms_eps, g->xn, g->ct);
+    LAUNCHED("rmsnorm");
+    if ((st = linear(g, g->xn, dim, T, &L->w[WQ], 0, qd, L->bq, g->q, qd)) ||
+        (st = linear(g, g->xn, dim, T, &L->w[WK], 0, kvd, L->bk, g->k, kvd)) ||
+        (st = linear(g, g->xn, dim, T, &L->w[WV], 0, kvd, L->bv, g->v, kvd)))
+        return st;
+    for (int i = 0; i < g->nseq; i++) {
+        const hx_seq *s = &g->seqs[i];
+        size_t off = (size_t)s->off;
+        char *qc = (char *)g->qc + off * qd * cs;
+        char *kd, *vd;
+        if (kv_cache) {
+            size_t base = ((size_t)l * g->max_ctx + (size_t)s->pos0) * kvd * cs;
+            kd = (char *)g->kcache + base;
+            vd = (char *)g->vcache + base;
+        } else {
+            kd = (char *)g->kc + off * kvd * cs;
+            vd = (char *)g->vc + off * kvd * cs;
+        }
+        rope_convert<<<grid_for((size_t)s->n * qd / 2), 256>>>(g->q + off * qd, qc, g->ct, s->n,
+                                                              c->n_heads, hd, s->pos0, g->rope_cos,
+                                                              g->rope_sin);
+        LAUNCHED("rope q");
+        rope_convert<<<grid_for((size_t)s->n * kvd / 2), 256>>>(g->k + off * kvd, kd, g->ct, s->n,
+                                                               c->n_kv_heads, hd, s->pos0,
+                                                               g->rope_cos, g->rope_sin);
+        LAUNCHED("rope k");
+        convert_any<<<grid_for((size_t)s->n * kvd), 256>>>(g->v + off * kvd, DT_F32, vd, g->ct,
+                                                          (size_t)s->n * kvd);
+        LAUNCHED("v");
+        const char *K = kv_cache ? (const char *)g->kcache + (size_t)l * g->max_ctx * kvd * cs : kd;
+        const char *V = kv_cache ? (const char *)g->vcache + (size_t)l * g->max_ctx * kvd * cs : vd;
+        if ((st = attention(g, qc, K, V, s->n, s->pos0, (char *)g->att + off * qd * cs))) return st;
+    }
+    if ((st = linear(g, g->att, qd, T, &L->w[WO], 0, dim, L->bo, g->tmp, dim))) return st;
+    add_kernel<<<grid_for((size_t)T * dim), 256>>>(g->x, g->tmp, (size_t)T * dim);
+    LAUNCHED("residual");
+    rmsnorm_rows<<<T, 256>>>(g->x, dim, NULL, L->mlp_norm, dim, c->rms_eps, g->xn, g->ct);
+    LAUNCHED("rmsnorm");
+    for (int t0 = 0; t0 < T; t0 += MLPC) {
+        int n = T - t0 < MLPC ? T - t0 : MLPC;
+        const char *xn = (const char *)g->xn + (size_t)t0 * dim * cs;
+        if ((st = linear(g, xn, dim, n, &L->w[WG], 0, hid, NULL, g->hg, hid)) ||
+            (st = linear(g, xn, dim, n, &L->w[WU], 0, hid, NULL, g->hu, hid)))
+            return st;
+        swiglu_convert<<<grid_for((size_t)n * hid), 256>>>(g->hg, g->hu, g->hc, g->ct,
+                                                           (size_t)n * hid);
+        LAUNCHED("swiglu");
+        if ((st = linear(g, g->hc, hid, n, &L->w[WD], 0, dim, NULL, g->tmp + (size_t)t0 * dim, dim)))
+            return st;
+    }
+    add_kernel<<<grid_for((size_t)T * dim), 256>>>(g->x, g->tmp, (size_t)T * dim);
+    LAUNCHED("residual");
+    if (!g->resident) {
+        HXG_CUDA(cudaDeviceSynchronize()); /* the layer's weights are in use until here */
+        for (int i = 0; i < 7; i++) dw_free(g, &L->w[i]);
+    }
+    return HX_OK;
+}
+
+/* x rows from token ids (already on the device in g->ids) */
+static hx_status embed(hxg_model *g, int T)
+{
+    const dweight *e = &g->embed;
+    int dim = g->cfg.dim;
+    if (e->q)
+        embed_hxq<<<T, 256>>>(e->q->indices, e->q->ld, e->q->codebook, e->q->row_ptr, e->q->sc_ent,
+                              e->q->sc_val, g->ids, dim, g->x);
+    else
+        embed_dense<<<T, 256>>>(e->dense, e->dt, g->ids, dim, g->x);
+    LAUNCHED("embed");
     return HX_OK;
 }
 
 extern "C" hx_status hxg_batch_begin(hxg_model *g, const int32_t *ids, const int *lens, int nseq)
 {
-    const hx_model_config *c = &g->cfg;
     int T;
-    hx_status st = hx_batch_check(c, g->max_ctx, g->max_tokens, ids, lens, nseq, &T);
+    hx_status st = hx_batch_check(&g->cfg, g->max_ctx, g->max_tokens, ids, lens, nseq, &T);
     if (st) return st;
     hx_seq *s = (hx_seq *)realloc(g->seqs, (size_t)nseq * sizeof *s);
     if (!s) return HX_FAIL(HX_ENOMEM, "out of memory");
@@ -428,90 +657,156 @@ extern "C" hx_status hxg_batch_begin(hxg_model *g, const int32_t *ids, const int
     }
     g->nseq = nseq;
     g->T = T;
-    /* embeddings gathered on the host from their stored form */
-    size_t dim = c->dim;
-    for (int t0 = 0; t0 < T;) {
-        int n = (int)(g->wfloats / dim);
-        if (n > T - t0) n = T - t0;
-        for (int t = 0; t < n; t++)
-            hx_weight_rows_f32(&g->cpu->embed, ids[t0 + t], ids[t0 + t] + 1, g->whost + (size_t)t * dim);
-        HXG_CUDA(cudaMemcpy(g->x + (size_t)t0 * dim, g->whost, (size_t)n * dim * sizeof(float),
-                            cudaMemcpyHostToDevice));
-        t0 += n;
-    }
-    hx_weight_release(&g->cpu->embed);
-    return HX_OK;
+    HXG_CUDA(cudaMemcpy(g->ids, ids, (size_t)T * 4, cudaMemcpyHostToDevice));
+    return embed(g, T);
 }
 
 extern "C" hx_status hxg_batch_layer(hxg_model *g, int l)
 {
-    const hx_model_config *c = &g->cfg;
-    const hx_layer *W = &g->cpu->layers[l];
-    const hxg_dlayer *L = &g->layers[l];
-    int T = g->T, dim = c->dim, hd = c->head_dim, qd = c->n_heads * hd, kvd = c->n_kv_heads * hd;
-    size_t nx = (size_t)T * dim, nh = (size_t)T * c->hidden;
-    hx_status st;
-    rmsnorm_kernel<<<T, RED_THREADS>>>(g->x, L->attn_norm, dim, c->rms_eps, g->xn);
-    HXG_LAUNCHED("rmsnorm");
-    if ((st = linear(g, g->xn, T, &W->wq, 0, qd, L->bq, g->q, qd)) ||
-        (st = linear(g, g->xn, T, &W->wk, 0, kvd, L->bk, g->k, kvd)) ||
-        (st = linear(g, g->xn, T, &W->wv, 0, kvd, L->bv, g->v, kvd)))
-        return st;
-    for (int i = 0; i < g->nseq; i++) {
-        const hx_seq *s = &g->seqs[i];
-        float *q = g->q + (size_t)s->off * qd, *k = g->k + (size_t)s->off * kvd;
-        rope_kernel<<<grid_for((size_t)s->n * qd / 2), 256>>>(q, s->n, c->n_heads, hd, 0,
-                                                             g->rope_cos, g->rope_sin);
-        HXG_LAUNCHED("rope q");
-        rope_kernel<<<grid_for((size_t)s->n * kvd / 2), 256>>>(k, s->n, c->n_kv_heads, hd, 0,
-                                                              g->rope_cos, g->rope_sin);
-        HXG_LAUNCHED("rope k");
-        dim3 grid(s->n, c->n_heads);
-        attention_kernel<<<grid, ATT_THREADS, ((size_t)hd + s->n) * sizeof(float)>>>(
-            q, k, g->v + (size_t)s->off * kvd, g->att + (size_t)s->off * qd, c->n_heads,
-            c->n_kv_heads, hd, 0, 1.0f / sqrtf((float)hd));
-        HXG_LAUNCHED("attention");
-    }
-    if ((st = linear(g, g->att, T, &W->wo, 0, dim, L->bo, g->xn, dim))) return st;
-    add_kernel<<<grid_for(nx), 256>>>(g->x, g->xn, nx);
-    HXG_LAUNCHED("residual");
-    rmsnorm_kernel<<<T, RED_THREADS>>>(g->x, L->mlp_norm, dim, c->rms_eps, g->xn);
-    HXG_LAUNCHED("rmsnorm");
-    if ((st = linear(g, g->xn, T, &W->wg, 0, c->hidden, NULL, g->hb, c->hidden)) ||
-        (st = linear(g, g->xn, T, &W->wu, 0, c->hidden, NULL, g->hb2, c->hidden)))
-        return st;
-    swiglu_kernel<<<grid_for(nh), 256>>>(g->hb, g->hb2, nh);
-    HXG_LAUNCHED("swiglu");
-    if ((st = linear(g, g->hb, T, &W->wd, 0, dim, NULL, g->xn, dim))) return st;
-    add_kernel<<<grid_for(nx), 256>>>(g->x, g->xn, nx);
-    HXG_LAUNCHED("residual");
-    const hx_weight *ws[] = {&W->wq, &W->wk, &W->wv, &W->wo, &W->wg, &W->wu, &W->wd};
-    for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) hx_weight_release(ws[i]);
-    return HX_OK;
+    if (l < 0 || l >= g->cfg.n_layers) return HX_FAIL(HX_EINVAL, "layer %d", l);
+    return layer_apply(g, l, g->T, 0);
 }
 
 extern "C" hx_status hxg_batch_final(hxg_model *g, const int *rows, int nrows)
 {
-    const hx_model_config *c = &g->cfg;
-    size_t d = c->dim;
-    for (int r = 0; r < nrows; r++) {
-        rmsnorm_kernel<<<1, RED_THREADS>>>(g->x + (size_t)rows[r] * d, g->norm, c->dim, c->rms_eps,
-                                           g->xn + (size_t)r * d);
-        HXG_LAUNCHED("final norm");
-    }
+    if (nrows < 0 || nrows > g->T) return HX_FAIL(HX_EINVAL, "%d final rows of %d", nrows, g->T);
+    g->nfinal = nrows;
+    if (!nrows) return HX_OK;
+    HXG_CUDA(cudaMemcpy(g->rowmap, rows, (size_t)nrows * 4, cudaMemcpyHostToDevice));
+    int dim = g->cfg.dim;
+    rmsnorm_rows<<<nrows, 256>>>(g->x, dim, g->rowmap, g->norm, dim, g->cfg.rms_eps, g->xf, g->ct);
+    LAUNCHED("final norm");
     return HX_OK;
 }
 
-extern "C" hx_status hxg_logits_range(hxg_model *g, int r0, int nrows, int v0, int v1, float *out)
+/* logits[r, v - v0] (F32, row stride VB) of packed final rows [r0, r0+n) */
+static hx_status logits_block(hxg_model *g, int r0, int n, int v0, int v1)
+{
+    const void *W;
+    int ldw, dim = g->cfg.dim;
+    hx_status st = weight_rows(g, g->head, v0, v1, g->ct, &W, &ldw);
+    if (st) return st;
+    return gemm(CUBLAS_OP_T, CUBLAS_OP_N, v1 - v0, n, dim, 1.f, W, g->ct, ldw, 0,
+                (const char *)g->xf + (size_t)r0 * dim * g->ctsz, g->ct, dim, 0, 0.f, g->logits,
+                DT_F32, VB, 0, 1);
+}
+
+extern "C" hx_status hxg_score(hxg_model *a, hxg_model *b, int nrows, const int32_t *tgt,
+                               hxg_row_state *out)
+{
+    int V = a->cfg.vocab;
+    if (nrows != a->nfinal || (b && (b->nfinal != nrows || b->cfg.vocab != V)))
+        return HX_FAIL(HX_EINVAL, "scoring %d rows: the models hold %d and %d final rows", nrows,
+                       a->nfinal, b ? b->nfinal : -1);
+    hx_status st = HX_OK;
+    for (int r0 = 0; r0 < nrows && !st; r0 += RB) {
+        int n = nrows - r0 < RB ? nrows - r0 : RB;
+        HXG_CUDA(cudaMemcpy(a->tgt, tgt + r0, (size_t)n * 4, cudaMemcpyHostToDevice));
+        state_init<<<grid_for((size_t)n), 256>>>(a->states, n);
+        LAUNCHED("state init");
+        for (int v0 = 0; v0 < V && !st; v0 += VB) {
+            int v1 = V - v0 < VB ? V : v0 + VB;
+            if ((st = logits_block(a, r0, n, v0, v1))) break;
+            if (b && (st = logits_block(b, r0, n, v0, v1))) break;
+            fold_block<<<n, 256>>>(a->states, a->logits, b ? b->logits : NULL, VB, v0, v1 - v0,
+                                   a->tgt);
+            LAUNCHED("fold");
+        }
+        if (!st)
+            HXG_CUDA(cudaMemcpy(out + r0, a->states, (size_t)n * sizeof *out, cudaMemcpyDeviceToHost));
+    }
+    return st;
+}
+
+/* ------------------------------------------------------------ generation */
+static hx_status gen_step(hxg_model *g, const int32_t *ids, int n, int32_t *next)
 {
     const hx_model_config *c = &g->cfg;
-    int nv = v1 - v0;
-    if (nv > VBLOCK_MAX || nrows > g->max_tokens)
-        return HX_FAIL(HX_EINVAL, "logits block %d x %d over the device buffer", nrows, nv);
-    hx_status st = linear(g, g->xn + (size_t)r0 * c->dim, nrows, g->cpu->lm_head, v0, v1, NULL,
-                          g->logits, nv);
-    if (st) return st;
-    HXG_CUDA(cudaMemcpy(out, g->logits, (size_t)nrows * nv * sizeof(float), cudaMemcpyDeviceToHost));
-    hx_weight_release_rows(g->cpu->lm_head, v0, v1);
+    hx_status st;
+    if (g->pos + n > g->max_ctx || n > g->max_tokens)
+        return HX_FAIL(HX_EINVAL, "%d tokens at position %d exceed the context of %d", n, g->pos,
+                       g->max_ctx);
+    g->seqs[0].off = 0;
+    g->seqs[0].n = n;
+    g->seqs[0].pos0 = g->pos;
+    g->nseq = 1;
+    g->T = n;
+    HXG_CUDA(cudaMemcpy(g->ids, ids, (size_t)n * 4, cudaMemcpyHostToDevice));
+    if ((st = embed(g, n))) return st;
+    for (int l = 0; l < c->n_layers; l++)
+        if ((st = layer_apply(g, l, n, 1))) return st;
+    g->pos += n;
+    /* the last row's logits, argmax on the device */
+    int last = n - 1;
+    HXG_CUDA(cudaMemcpy(g->rowmap, &last, 4, cudaMemcpyHostToDevice));
+    rmsnorm_rows<<<1, 256>>>(g->x, c->dim, g->rowmap, g->norm, c->dim, c->rms_eps, g->xf, g->ct);
+    LAUNCHED("final norm");
+    state_init<<<1, 32>>>(g->states, 1);
+    LAUNCHED("state init");
+    int32_t none = -1;
+    HXG_CUDA(cudaMemcpy(g->tgt, &none, 4, cudaMemcpyHostToDevice));
+    for (int v0 = 0; v0 < c->vocab; v0 += VB) {
+        int v1 = c->vocab - v0 < VB ? c->vocab : v0 + VB;
+        if ((st = logits_block(g, 0, 1, v0, v1))) return st;
+        fold_block<<<1, 256>>>(g->states, g->logits, NULL, VB, v0, v1 - v0, g->tgt);
+        LAUNCHED("fold");
+    }
+    hxg_row_state s;
+    HXG_CUDA(cudaMemcpy(&s, g->states, sizeof s, cudaMemcpyDeviceToHost));
+    *next = s.aa;
+    return HX_OK;
+}
+
+extern "C" hx_status hxg_generate(hxg_model *g, const int32_t *prompt, int n_prompt, int max_new,
+                                  int32_t **out, int *n_out, hx_gen_stats *stats)
+{
+    const hx_model_config *c = &g->cfg;
+    *out = NULL;
+    *n_out = 0;
+    memset(stats, 0, sizeof *stats);
+    if (n_prompt < 1) return HX_FAIL(HX_EINVAL, "empty prompt");
+    for (int i = 0; i < n_prompt; i++)
+        if (prompt[i] < 0 || prompt[i] >= c->vocab)
+            return HX_FAIL(HX_EINVAL, "token id %d out of range (vocab %d)", prompt[i], c->vocab);
+    if (!g->kcache) {
+        size_t n = (size_t)c->n_layers * g->max_ctx * c->n_kv_heads * c->head_dim * g->ctsz;
+        hx_status st = DEV_ALLOC(g, &g->kcache, n);
+        if (!st) st = DEV_ALLOC(g, &g->vcache, n);
+        if (st) return st;
+    }
+    if (!g->seqs && !(g->seqs = (hx_seq *)calloc(1, sizeof *g->seqs)))
+        return HX_FAIL(HX_ENOMEM, "out of memory");
+    g->pos = 0;
+    int32_t *gen = (int32_t *)malloc(((size_t)max_new + 1) * sizeof *gen);
+    if (!gen) return HX_FAIL(HX_ENOMEM, "out of memory");
+    int n = 0;
+    int32_t next = 0;
+    double t0 = hx_now();
+    hx_status st = HX_OK;
+    for (int p0 = 0; p0 < n_prompt && !st; p0 += g->max_tokens) {
+        int k = n_prompt - p0 < g->max_tokens ? n_prompt - p0 : g->max_tokens;
+        st = gen_step(g, prompt + p0, k, &next);
+    }
+    if (!st) {
+        cudaDeviceSynchronize();
+        stats->prefill_tokens = n_prompt;
+        stats->prefill_s = hx_now() - t0;
+    }
+    t0 = hx_now();
+    while (!st && n < max_new) {
+        gen[n++] = next;
+        int eos = 0;
+        for (int i = 0; i < c->n_eos; i++) eos |= next == c->eos_ids[i];
+        if (eos || g->pos >= g->max_ctx || n == max_new) break;
+        st = gen_step(g, &next, 1, &next);
+        if (!st) stats->decode_tokens++;
+    }
+    stats->decode_s = hx_now() - t0;
+    if (st) {
+        free(gen);
+        return st;
+    }
+    *out = gen;
+    *n_out = n;
     return HX_OK;
 }

@@ -13,6 +13,8 @@
  * sidecar corrections of its row in entry order (x * (value - bf16(cb)),
  * FP32) + bias; so at sidecar positions the effective weight is the FP32
  * sidecar value, elsewhere the BF16-rounded codebook value. */
+#include <atomic>
+
 #include <mma.h>
 
 #include "gpu/hxq_gemm.cuh"
@@ -186,20 +188,32 @@ hx_status launch(const hxg_linear *w, const void *x, int64_t ldx, int64_t M, voi
                  cudaStream_t s)
 {
     static_assert(HXG_GEMM_STAGE_BYTES <= HXG_GEMM_SMEM, "epilogue staging must fit");
-    /* Once per process and instantiation (single device; also keeps the
-     * call out of graph captures after the first launch). */
-    static int smem_set;
-    if (!smem_set) {
+    /* The opt-in shared memory size is a per-device function attribute:
+     * set it once per device (a bit per ordinal, set atomically; racing
+     * first calls both set it, which is harmless). Keeps the call out of
+     * graph captures after a device's first launch. */
+    static std::atomic<unsigned long long> smem_set[1];
+    int dev = 0;
+    HXG_CUDA(cudaGetDevice(&dev));
+    const unsigned long long bit = dev < 64 ? 1ull << dev : 0;
+    if (!bit || !(smem_set[0].load() & bit)) {
         HXG_CUDA(cudaFuncSetAttribute(hxq_gemm_kernel<YT>,
                                       cudaFuncAttributeMaxDynamicSharedMemorySize, HXG_GEMM_SMEM));
-        smem_set = 1;
+        smem_set[0].fetch_or(bit);
     }
-    dim3 grid((unsigned)((w->rows + HXG_GEMM_BN - 1) / HXG_GEMM_BN),
-              (unsigned)((M + HXG_GEMM_BM - 1) / HXG_GEMM_BM));
-    hxq_gemm_kernel<YT><<<grid, HXG_GEMM_THREADS, HXG_GEMM_SMEM, s>>>(
-        w->indices, w->ld, (int)w->rows, (int)w->cols, w->codebook, w->row_ptr, w->sc_ent,
-        w->sc_val, w->bias, (const __nv_bfloat16 *)x, ldx, (int)M, (YT *)y, ldy);
-    HXG_LAUNCHED("hxq_gemm_kernel");
+    /* grid.y is limited to 65535 blocks of HXG_GEMM_BM tokens: launch in
+     * slices of M. */
+    const int64_t mslice = (int64_t)65535 * HXG_GEMM_BM;
+    for (int64_t m0 = 0; m0 < M; m0 += mslice) {
+        const int64_t mm = M - m0 < mslice ? M - m0 : mslice;
+        dim3 grid((unsigned)((w->rows + HXG_GEMM_BN - 1) / HXG_GEMM_BN),
+                  (unsigned)((mm + HXG_GEMM_BM - 1) / HXG_GEMM_BM));
+        hxq_gemm_kernel<YT><<<grid, HXG_GEMM_THREADS, HXG_GEMM_SMEM, s>>>(
+            w->indices, w->ld, (int)w->rows, (int)w->cols, w->codebook, w->row_ptr, w->sc_ent,
+            w->sc_val, w->bias, (const __nv_bfloat16 *)x + m0 * ldx, ldx, (int)mm,
+            (YT *)y + m0 * ldy, ldy);
+        HXG_LAUNCHED("hxq_gemm_kernel");
+    }
     return HX_OK;
 }
 

@@ -15,19 +15,28 @@ hx_status hxg_probe(char *desc, size_t desc_len)
     return HX_FAIL(HX_ENOTFOUND, NO_CUDA);
 }
 
-hx_status hxg_model_create(hx_model *cpu, int max_ctx, int max_tokens, hxg_model **out)
+hx_status hxg_mem_info(uint64_t *free_b, uint64_t *total_b)
 {
-    (void)cpu, (void)max_ctx, (void)max_tokens;
+    *free_b = *total_b = 0;
+    return HX_FAIL(HX_ENOTFOUND, NO_CUDA);
+}
+
+hx_status hxg_model_create(hx_model *cpu, int max_ctx, int max_tokens, int compute, int share,
+                           hxg_model **out)
+{
+    (void)cpu, (void)max_ctx, (void)max_tokens, (void)compute, (void)share;
     *out = NULL;
     return HX_FAIL(HX_ENOTFOUND, NO_CUDA);
 }
 
 void hxg_model_free(hxg_model *g) { (void)g; }
 uint64_t hxg_model_bytes(const hxg_model *g) { (void)g; return 0; }
+uint64_t hxg_model_peak_bytes(const hxg_model *g) { (void)g; return 0; }
+int hxg_model_resident(const hxg_model *g) { (void)g; return 0; }
 
-uint64_t hxg_model_bytes_for(const hx_model_config *c, int max_ctx, int max_tokens, uint64_t lw)
+uint64_t hxg_model_buffer_bytes(const hx_model_config *c, int max_ctx, int max_tokens, int compute)
 {
-    (void)c, (void)max_ctx, (void)max_tokens, (void)lw;
+    (void)c, (void)max_ctx, (void)max_tokens, (void)compute;
     return 0;
 }
 
@@ -49,8 +58,17 @@ hx_status hxg_batch_final(hxg_model *g, const int *rows, int nrows)
     return HX_FAIL(HX_ENOTFOUND, NO_CUDA);
 }
 
-hx_status hxg_logits_range(hxg_model *g, int r0, int nrows, int v0, int v1, float *out)
+hx_status hxg_score(hxg_model *a, hxg_model *b, int nrows, const int32_t *tgt, hxg_row_state *st)
 {
-    (void)g, (void)r0, (void)nrows, (void)v0, (void)v1, (void)out;
+    (void)a, (void)b, (void)nrows, (void)tgt, (void)st;
+    return HX_FAIL(HX_ENOTFOUND, NO_CUDA);
+}
+
+hx_status hxg_generate(hxg_model *g, const int32_t *prompt, int n_prompt, int max_new,
+                       int32_t **out, int *n_out, hx_gen_stats *stats)
+{
+    (void)g, (void)prompt, (void)n_prompt, (void)max_new, (void)stats;
+    *out = NULL;
+    *n_out = 0;
     return HX_FAIL(HX_ENOTFOUND, NO_CUDA);
 }

@@ -3,6 +3,7 @@
 #include "model/model_internal.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static int argmax(const float *v, int n)
 {
@@ -14,8 +15,12 @@ static int argmax(const float *v, int n)
 }
 
 hx_status hx_model_generate(hx_model *m, const int32_t *prompt, int n_prompt, int max_new,
-                            int32_t **out, int *n_out)
+                            int32_t **out, int *n_out, hx_gen_stats *stats)
 {
+    hx_gen_stats dummy;
+    if (!stats)
+        stats = &dummy;
+    memset(stats, 0, sizeof *stats);
     const hx_model_config *c = &m->cfg;
     *out = NULL;
     *n_out = 0;
@@ -26,21 +31,28 @@ hx_status hx_model_generate(hx_model *m, const int32_t *prompt, int n_prompt, in
     float *logits = hx_malloc((size_t)c->vocab * sizeof(float));
     int32_t *gen = hx_malloc(((size_t)max_new + 1) * sizeof *gen);
     int n = 0;
+    double t0 = hx_now();
     hx_status st = hx_model_forward(m, prompt, n_prompt, h);
     if (!st)
         hx_model_logits(m, h + (size_t)(n_prompt - 1) * c->dim, 1, logits);
+    stats->prefill_tokens = n_prompt;
+    stats->prefill_s = hx_now() - t0;
+    t0 = hx_now();
     while (!st && n < max_new) {
         int32_t next = argmax(logits, c->vocab);
         gen[n++] = next;
         int eos = 0;
         for (int i = 0; i < c->n_eos; i++)
             eos |= next == c->eos_ids[i];
-        if (eos || hx_model_pos(m) >= m->max_ctx)
+        if (eos || hx_model_pos(m) >= m->max_ctx || n == max_new)
             break;
         st = hx_model_forward(m, &next, 1, h);
-        if (!st)
+        if (!st) {
             hx_model_logits(m, h, 1, logits);
+            stats->decode_tokens++;
+        }
     }
+    stats->decode_s = hx_now() - t0;
     free(h);
     free(logits);
     if (st) {

@@ -96,10 +96,17 @@ uint64_t hx_model_buffer_bytes(const hx_model_config *c, int max_ctx, int max_to
  * scores) and of one logits row: for time estimates. */
 double hx_model_flops_per_token(const hx_model_config *c);
 
+/* Timing of a generation: the prompt (prefill) and the tokens fed back one
+ * at a time (decode). */
+typedef struct hx_gen_stats {
+    int prefill_tokens, decode_tokens;
+    double prefill_s, decode_s;
+} hx_gen_stats;
+
 /* Greedy generation: feeds the prompt ids (after a reset), then appends up
  * to max_new tokens, stopping after an EOS id. *out (malloc'd) holds the
- * generated ids only. */
+ * generated ids only. stats may be NULL. */
 hx_status hx_model_generate(hx_model *m, const int32_t *prompt, int n_prompt, int max_new,
-                            int32_t **out, int *n_out);
+                            int32_t **out, int *n_out, hx_gen_stats *stats);
 
 #endif

@@ -11,6 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Tolerances when the card's arithmetic (bfloat16 on CUDA) differs from
+ * this machine's (float32 on the CPU): relative on PPL and KLD, absolute
+ * on top-1 (docs/GPU.md, "BF16 vs F32", gives the measured differences). */
+#define RV_DTYPE_PPL_REL 0.01
+#define RV_DTYPE_KLD_REL 0.5
+#define RV_DTYPE_TOP1_ABS 0.02
+
 /* Compare a card's number with a measurement: confirmed when within tol. */
 static void claim(rv_ctx *c, const char *what, const char *const *keys, double measured, double tol, const char *fmt)
 {
@@ -138,9 +145,15 @@ static void perplexity(rv_ctx *c, const char *dir, const char *base)
     }
     hx_engine_opts eo;
     hx_engine_opts_default(&eo);
-    eo.device = c->o->device;
-    hx_info("verify: measuring perplexity (%s) of %s against %s (%s)", e.protocol, c->repo, base,
-            hx_device_name(eo.device));
+    eo.device = hx_device_resolve(c->o->device);
+    /* the card's arithmetic ("| device | cuda bfloat16 (...) |"): re-measure
+     * with it where this device can; else float32 with the wider tolerances
+     * that a change of arithmetic needs (docs/GPU.md, "BF16 vs F32") */
+    const char *dev_row = card_row(&c->card, "device");
+    hx_compute_dtype card_dt = dev_row && strstr(dev_row, "bfloat16") ? HX_DTYPE_BF16 : HX_DTYPE_F32;
+    eo.dtype = eo.device == HX_DEV_CUDA ? card_dt : HX_DTYPE_F32;
+    hx_info("verify: measuring perplexity (%s) of %s against %s (%s, %s)", e.protocol, c->repo, base,
+            hx_device_name(eo.device), hx_compute_dtype_name(eo.dtype));
     hx_status st = hx_eval_pair(dir, base, text, &eo, &e);
     free(text);
     if (st) {
@@ -151,29 +164,37 @@ static void perplexity(rv_ctx *c, const char *dir, const char *base)
     const char *tsha = card_row(&c->card, "text sha256");
     if (tsha && strcmp(tsha, e.file_sha256))
         rv_check(c, "evaluation text", "fail", tsha, e.file_sha256, "the text differs from the card's");
+    /* tolerance factors: 1 when measured with the card's arithmetic */
+    int other = eo.dtype != card_dt;
+    double fp = other ? RV_DTYPE_PPL_REL : 2e-4, fk = other ? RV_DTYPE_KLD_REL : 0.02;
+    double ft = other ? RV_DTYPE_TOP1_ABS : 2.1e-3, fd = other ? RV_DTYPE_PPL_REL * 100 : 0;
+    if (other)
+        rv_check(c, "arithmetic", "note", hx_compute_dtype_name(card_dt), hx_compute_dtype_name(eo.dtype),
+                 "the card was measured in %s, this machine measures in %s: wider tolerances",
+                 hx_compute_dtype_name(card_dt), hx_compute_dtype_name(eo.dtype));
     const char *const base_keys[] = {"base perplexity", "baseline ppl (wikitext-2)", "dense ppl", "baseline ppl", NULL};
     const char *const hxq_keys[] = {"hxq perplexity", "hxq ppl (wikitext-2)", "helix ppl", "hxq ppl", NULL};
-    claim(c, "base perplexity", base_keys, e.base_ppl, 5.1e-4 + 2e-4 * e.base_ppl, "%.4f");
-    claim(c, "HXQ perplexity", hxq_keys, e.ppl, 5.1e-4 + 2e-4 * e.ppl, "%.4f");
+    claim(c, "base perplexity", base_keys, e.base_ppl, 5.1e-4 + fp * e.base_ppl, "%.4f");
+    claim(c, "HXQ perplexity", hxq_keys, e.ppl, 5.1e-4 + fp * e.ppl, "%.4f");
     /* "PPL delta": ours "+0.1349 (+0.500%)", the original's "+6.34%" */
     const char *d = card_row(&c->card, "ppl delta");
     const char *pct = d ? strchr(d, '(') : NULL;
     if (d && !pct && strchr(d, '%'))
-        claim(c, "PPL delta %", (const char *const[]){"ppl delta", NULL}, e.delta_pct, 0.0051 + 0.02 * fabs(e.delta_pct), "%+.3f");
+        claim(c, "PPL delta %", (const char *const[]){"ppl delta", NULL}, e.delta_pct, 0.0051 + fd + 0.02 * fabs(e.delta_pct), "%+.3f");
     else {
-        claim(c, "PPL delta", (const char *const[]){"ppl delta", NULL}, e.delta_ppl, 1.1e-3 + 4e-4 * e.ppl, "%+.4f");
+        claim(c, "PPL delta", (const char *const[]){"ppl delta", NULL}, e.delta_ppl, 1.1e-3 + (fp + fd / 100 + 2e-4) * e.ppl, "%+.4f");
         if (pct) {
             double cp = strtod(pct + 1, NULL);
             char a[32], b[32];
             snprintf(a, sizeof a, "%+.3f", cp);
             snprintf(b, sizeof b, "%+.3f", e.delta_pct);
-            double tol = 0.0051 + 0.02 * fabs(e.delta_pct);
+            double tol = 0.0051 + fd + 0.02 * fabs(e.delta_pct);
             rv_check(c, "PPL delta %", fabs(cp - e.delta_pct) <= tol ? "confirmed" : "contradicted", a, b,
                      "difference %.3g (tolerance %.3g)", e.delta_pct - cp, tol);
         }
     }
-    claim(c, "KLD mean", (const char *const[]){"kld mean", "kld", NULL}, e.kld_mean, 5.1e-6 + 0.02 * e.kld_mean, "%.6f");
-    claim(c, "top-1 agreement", (const char *const[]){"top-1 agreement", NULL}, e.top1, 2.1e-3, "%.4f");
+    claim(c, "KLD mean", (const char *const[]){"kld mean", "kld", NULL}, e.kld_mean, 5.1e-6 + fk * e.kld_mean, "%.6f");
+    claim(c, "top-1 agreement", (const char *const[]){"top-1 agreement", NULL}, e.top1, ft, "%.4f");
 }
 
 hx_status rv_full(rv_ctx *c)

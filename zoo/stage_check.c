@@ -74,6 +74,7 @@ static hx_status eval_device(const zoo_ctx *c, hx_engine_opts *eo)
     hx_engine_opts_default(eo);
     eo->device = c->o->device == ZOO_DEV_CUDA ? HX_DEV_CUDA : c->o->device == ZOO_DEV_CPU ? HX_DEV_CPU : HX_DEV_AUTO;
     eo->device = hx_device_resolve(eo->device);
+    eo->dtype = (hx_compute_dtype)c->o->dtype;
     return HX_OK;
 }
 
@@ -157,7 +158,9 @@ hx_status zoo_stage_validate(zoo_ctx *c)
             cJSON_AddStringToObject(ev, "device", e.device);
             cJSON_AddNumberToObject(ev, "groups", e.est.groups);
             cJSON_AddNumberToObject(ev, "estimated_peak_bytes", (double)e.est.peak);
-            cJSON_AddStringToObject(ev, "dtype", "float32");
+            cJSON_AddStringToObject(ev, "dtype", e.dtype ? e.dtype : "float32");
+            if (e.device_name[0])
+                cJSON_AddStringToObject(ev, "device_name", e.device_name);
             cJSON_AddNumberToObject(ev, "base_ppl", e.base_ppl);
             cJSON_AddNumberToObject(ev, "ppl", e.ppl);
             cJSON_AddNumberToObject(ev, "delta_ppl", e.delta_ppl);

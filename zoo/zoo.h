@@ -68,6 +68,7 @@ typedef struct zoo_build_opts {
     const char *org;        /* replaces the target's organisation */
     const char *build_dir;  /* NULL: $HXZOO_BUILD_ROOT/NAME or zoo-build/NAME */
     zoo_device device;
+    int dtype;              /* hx_compute_dtype (eval/eval.h): 0 auto, 1 f32, 2 bf16 */
     int no_upload;          /* stop after the card */
     int force;              /* discard earlier stages, publish even if up to date */
     int threads;            /* codec threads (0 = all) */

@@ -27,7 +27,7 @@ START_TEST(greedy_text)
     int ng;
     ck_assert(hx_tok_encode(t, "", 0, 1, &p, &np) == HX_OK);
     ck_assert_uint_eq(np, 1); /* BOS only */
-    ck_assert(hx_model_generate(m, p, (int)np, 256, &gen, &ng) == HX_OK);
+    ck_assert(hx_model_generate(m, p, (int)np, 256, &gen, &ng, NULL) == HX_OK);
     ck_assert_int_eq(ng, 256);
     int32_t *all = malloc((size_t)(ng + 1) * sizeof *all);
     all[0] = p[0];
