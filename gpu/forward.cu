@@ -457,22 +457,10 @@ static hx_status weight_rows(hxg_model *g, const dweight *d, int64_t o0, int64_t
         return HX_FAIL(HX_EINTERNAL, "weight block of %lld x %lld over the scratch buffer",
                        (long long)rows, (long long)cols);
     size_t n = (size_t)rows * cols;
+    hx_status st;
     if (d->q) {
-        const hxg_linear *q = d->q;
-        if (dt == DT_BF16) {
-            expand_hxq<__nv_bfloat16><<<grid_for(n / 4 + 1), 256>>>(
-                q->indices, q->ld, q->codebook, o0, rows, cols, (__nv_bfloat16 *)g->wbuf);
-            LAUNCHED("expand_hxq");
-            scatter_sidecar<__nv_bfloat16><<<grid_for((size_t)rows), 256>>>(
-                q->row_ptr, q->sc_ent, q->sc_val, o0, rows, cols, (__nv_bfloat16 *)g->wbuf);
-        } else {
-            expand_hxq<float><<<grid_for(n / 4 + 1), 256>>>(q->indices, q->ld, q->codebook, o0, rows,
-                                                           cols, (float *)g->wbuf);
-            LAUNCHED("expand_hxq");
-            scatter_sidecar<float><<<grid_for((size_t)rows), 256>>>(q->row_ptr, q->sc_ent, q->sc_val,
-                                                                   o0, rows, cols, (float *)g->wbuf);
-        }
-        LAUNCHED("scatter_sidecar");
+        if ((st = hxg_hxq_expand(d->q, o0, o1, g->wbuf, dt == DT_BF16 ? HXG_BF16 : HXG_F32, NULL)))
+            return st;
     } else {
         const char *src = (const char *)d->dense + (size_t)o0 * cols * (d->dt == DT_F32 ? 4 : 2);
         convert_any<<<grid_for(n), 256>>>(src, d->dt, g->wbuf, dt, n);
@@ -495,8 +483,8 @@ static hx_status linear(hxg_model *g, const void *x, int ldx, int T, const dweig
                           NULL);
         if (st) return st;
     } else {
-        const void *W;
-        int ldw;
+        const void *W = NULL;
+        int ldw = 0;
         if ((st = weight_rows(g, d, o0, o1, g->ct, &W, &ldw))) return st;
         if ((st = gemm(CUBLAS_OP_T, CUBLAS_OP_N, out, T, in, 1.f, W, g->ct, ldw, 0, x, g->ct, ldx, 0,
                        0.f, y, DT_F32, ldy, 0, 1)))
@@ -682,8 +670,8 @@ extern "C" hx_status hxg_batch_final(hxg_model *g, const int *rows, int nrows)
 /* logits[r, v - v0] (F32, row stride VB) of packed final rows [r0, r0+n) */
 static hx_status logits_block(hxg_model *g, int r0, int n, int v0, int v1)
 {
-    const void *W;
-    int ldw, dim = g->cfg.dim;
+    const void *W = NULL;
+    int ldw = 0, dim = g->cfg.dim;
     hx_status st = weight_rows(g, g->head, v0, v1, g->ct, &W, &ldw);
     if (st) return st;
     return gemm(CUBLAS_OP_T, CUBLAS_OP_N, v1 - v0, n, dim, 1.f, W, g->ct, ldw, 0,

@@ -1,6 +1,5 @@
 /* fwd_kernels.cuh - the kernels of the CUDA forward pass (forward.cu):
- * weight expansion (HXQ codes -> compute dtype, sidecar scatter, dense
- * dtype conversion), embedding gather, RMSNorm, RoPE, softmax, SwiGLU,
+ * dense dtype conversion, embedding gather, RMSNorm, RoPE, softmax, SwiGLU,
  * residual adds, the one-kernel decode attention, and the scoring fold
  * (per-row log-sum-exp / target / KL / argmax over a block of logits).
  * Internal to forward.cu, included once. Element types are chosen at run
@@ -41,41 +40,6 @@ template <> __device__ __forceinline__ float from_f32<float>(float v) { return v
 template <> __device__ __forceinline__ __nv_bfloat16 from_f32<__nv_bfloat16>(float v)
 {
     return __float2bfloat16_rn(v);
-}
-
-/* out[r, c] = cb[idx[(o0 + r) * ld + c]] for r < rows, c < cols (row
- * stride cols); four codes per step. */
-template <typename OUT>
-__global__ void expand_hxq(const uint8_t *__restrict__ idx, int64_t ld,
-                           const float *__restrict__ cb, int64_t o0, int64_t rows, int64_t cols,
-                           OUT *__restrict__ out)
-{
-    __shared__ float t[256];
-    for (int i = threadIdx.x; i < 256; i += blockDim.x) t[i] = cb[i];
-    __syncthreads();
-    const int64_t c4 = (cols + 3) / 4, n = rows * c4;
-    for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < n;
-         e += (int64_t)gridDim.x * blockDim.x) {
-        const int64_t r = e / c4, c = (e - r * c4) * 4;
-        const uint32_t w = *reinterpret_cast<const uint32_t *>(idx + (o0 + r) * ld + c);
-        OUT *o = out + r * cols + c;
-#pragma unroll
-        for (int k = 0; k < 4; k++)
-            if (c + k < cols) o[k] = from_f32<OUT>(t[(w >> (8 * k)) & 0xffu]);
-    }
-}
-
-/* The sidecar values of rows [o0, o0+rows) written at their positions
- * (they replace the codebook value). */
-template <typename OUT>
-__global__ void scatter_sidecar(const uint32_t *__restrict__ row_ptr,
-                                const uint32_t *__restrict__ ent, const float *__restrict__ val,
-                                int64_t o0, int64_t rows, int64_t cols, OUT *__restrict__ out)
-{
-    for (int64_t r = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; r < rows;
-         r += (int64_t)gridDim.x * blockDim.x)
-        for (uint32_t e = row_ptr[o0 + r]; e < row_ptr[o0 + r + 1]; e++)
-            out[r * cols + (ent[e] >> 8)] = from_f32<OUT>(val[e]);
 }
 
 __global__ void convert_any(const void *__restrict__ src, int sdt, void *__restrict__ dst, int ddt,

@@ -106,6 +106,13 @@ hx_status hxg_hxq_gemm(const hxg_linear *w, const void *x, int64_t ldx, int64_t 
 hx_status hxg_hxq_linear(const hxg_linear *w, const void *x, hxg_dtype xt, int64_t ldx, int64_t M,
                          void *y, hxg_dtype yt, int64_t ldy, void *stream);
 
+/* Rows [o0, o1) of the layer as a dense matrix out[(o1-o0), cols] (row
+ * stride cols) in F32 or BF16: W'[o, i] = codebook[index], the sidecar
+ * values written at their positions (BF16: each rounded to nearest even).
+ * The engine's path for many-token products: expand, then a cuBLAS GEMM. */
+hx_status hxg_hxq_expand(const hxg_linear *w, int64_t o0, int64_t o1, void *out, hxg_dtype t,
+                         void *stream);
+
 /* ---- CPU reference (gpu/ref.c; no CUDA needed) ---- */
 /* Host-side copy of a layer in the form the reference uses. */
 typedef struct hxg_ref_layer {
