@@ -16,7 +16,8 @@ not reported.
         --windows 8 --json out/throughput-smollm2.json
 
 hxzoo side: `hxzoo eval MODEL --protocol gptq --seq-len 2048
---max-windows N --device D` (float32 forward; its receipt's tokens/s:
+--max-windows N --device D --dtype f32` (and `--dtype bf16` on CUDA unless
+--no-bf16; without a --dtype option, the float32 default; its receipt's tokens/s:
 model loading excluded, no warm-up window, so the first window's one-time
 costs are included). PyTorch side: the same number of 2048-token
 windows through AutoModelForCausalLM with labels (logits + loss, as the
@@ -62,7 +63,10 @@ def make_model(shape, out_dir, device, seed):
     torch.manual_seed(seed)
     t0 = time.time()
     with torch.device(device):
-        model = AutoModelForCausalLM.from_config(cfg, torch_dtype=torch.bfloat16)
+        try:
+            model = AutoModelForCausalLM.from_config(cfg, dtype=torch.bfloat16)
+        except TypeError:  # transformers before 4.56
+            model = AutoModelForCausalLM.from_config(cfg, torch_dtype=torch.bfloat16)
     model.save_pretrained(out_dir, safe_serialization=True, max_shard_size="4GB")
     n = sum(p.numel() for p in model.parameters())
     del model
@@ -84,7 +88,11 @@ def torch_run(model_dir, device, dtype_name, wins):
     import torch
     from transformers import AutoModelForCausalLM
     dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}[dtype_name]
-    model = AutoModelForCausalLM.from_pretrained(model_dir, torch_dtype=dtype).to(device).eval()
+    try:
+        model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype)
+    except TypeError:  # transformers before 4.56
+        model = AutoModelForCausalLM.from_pretrained(model_dir, torch_dtype=dtype)
+    model = model.to(device).eval()
 
     def sync():
         if device.startswith("cuda"):
@@ -108,23 +116,37 @@ def torch_run(model_dir, device, dtype_name, wins):
     return {"impl": f"torch-{dtype_name}", "seconds": dt, "tokens": n, "tokens_per_s": n / dt}
 
 
-def hxzoo_run(hx, model_dir, device, n, seq, work):
-    rec = os.path.join(work, "receipt.json")
-    cmd = [hx, "-q", "eval", model_dir, "--text", os.path.join(ROOT, "tests/fixtures/eval/wiki.test.raw"),
-           "--protocol", "gptq", "--seq-len", str(seq), "--max-windows", str(n), "--device", device,
-           "--tokenizer", os.path.join(ROOT, "tests/fixtures/stories260k/tokenizer.json"), "--receipt", rec]
+def hxzoo_has_dtype(hx):
+    p = subprocess.run([hx, "eval", "--help"], capture_output=True, text=True, env=hx_env())
+    return "--dtype" in p.stdout + p.stderr
+
+
+def hx_env():
     env = dict(os.environ)
     libs = os.path.join(ROOT, "build/gpu-libs")  # scripts/gpu-carry-libs.sh, for a bare device image
     if os.path.isdir(libs):
         env["LD_LIBRARY_PATH"] = ":".join(x for x in (env.get("LD_LIBRARY_PATH"), libs) if x)
+    return env
+
+
+def hxzoo_run(hx, model_dir, device, n, seq, work, dtype=None):
+    """dtype: None (hxzoo's default; float32 before --dtype existed) or f32/bf16"""
+    name = {"f32": "hxzoo-float32", "bf16": "hxzoo-bfloat16"}.get(dtype, "hxzoo-float32")
+    rec = os.path.join(work, f"receipt-{dtype}.json")
+    cmd = [hx, "-q", "eval", model_dir, "--text", os.path.join(ROOT, "tests/fixtures/eval/wiki.test.raw"),
+           "--protocol", "gptq", "--seq-len", str(seq), "--max-windows", str(n), "--device", device,
+           "--tokenizer", os.path.join(ROOT, "tests/fixtures/stories260k/tokenizer.json"), "--receipt", rec]
+    if dtype:
+        cmd += ["--dtype", dtype]
+    env = hx_env()
     t0 = time.time()
     p = subprocess.run(cmd, capture_output=True, text=True, env=env)
     wall = time.time() - t0
     if p.returncode != 0:
-        return {"impl": "hxzoo-float32", "error": (p.stderr or p.stdout).strip()[-800:], "rc": p.returncode}
+        return {"impl": name, "error": (p.stderr or p.stdout).strip()[-800:], "rc": p.returncode}
     with open(rec) as f:
         r = json.load(f)
-    return {"impl": "hxzoo-float32", "seconds": r["wall_time_s"], "tokens_per_s": r["tokens_per_s"],
+    return {"impl": name, "dtype": r.get("settings", {}).get("dtype"), "seconds": r["wall_time_s"], "tokens_per_s": r["tokens_per_s"],
             "tokens": r["tokens"]["forward"], "windows": r["tokens"]["windows_done"], "wall_with_load_s": wall}
 
 
@@ -155,7 +177,11 @@ def main():
         rep["generate_s"] = round(secs, 2)
         print(f"{a.shape}: {n / 1e6:.1f} M parameters (random, seed {a.seed}), generated and saved in {secs:.1f} s")
         wins = windows(a.windows, a.seq_len)
-        runs = [hxzoo_run(a.hxzoo, mdir, a.device, a.windows, a.seq_len, work)]
+        # hxzoo eval --dtype (auto = bf16 on CUDA): name the precision explicitly when it can
+        dt = hxzoo_has_dtype(a.hxzoo)
+        runs = [hxzoo_run(a.hxzoo, mdir, a.device, a.windows, a.seq_len, work, "f32" if dt else None)]
+        if dt and not a.no_bf16 and a.device.startswith("cuda"):
+            runs.append(hxzoo_run(a.hxzoo, mdir, a.device, a.windows, a.seq_len, work, "bf16"))
         runs.append(torch_run(mdir, a.device, "float32", wins))
         if not a.no_bf16:
             runs.append(torch_run(mdir, a.device, "bfloat16", wins))
@@ -166,12 +192,17 @@ def main():
                 print(f"  {r['impl']:16s} FAILED (rc {r['rc']}): {r['error']}")
             else:
                 print(f"  {r['impl']:16s} {r['tokens_per_s']:12.1f} tokens/s  ({r['seconds']:.2f} s)")
-        hx = runs[0].get("tokens_per_s")
+        hx = runs[0].get("tokens_per_s")  # hxzoo float32
         for r in runs[1:]:
-            if hx and r.get("tokens_per_s"):
+            if hx and r.get("tokens_per_s") and r["impl"].startswith("torch-"):
                 key = f"hxzoo_over_{r['impl'].replace('-', '_')}"
                 rep[key] = hx / r["tokens_per_s"]
-                print(f"  hxzoo / {r['impl']}: {rep[key]:.2f}x")
+                print(f"  hxzoo float32 / {r['impl']}: {rep[key]:.2f}x")
+        by = {r["impl"]: r for r in runs}
+        hb, tb = by.get("hxzoo-bfloat16", {}), by.get("torch-bfloat16", {})
+        if hb.get("tokens_per_s") and tb.get("tokens_per_s"):
+            rep["hxzoo_bfloat16_over_torch_bfloat16"] = hb["tokens_per_s"] / tb["tokens_per_s"]
+            print(f"  hxzoo bfloat16 / torch-bfloat16: {rep['hxzoo_bfloat16_over_torch_bfloat16']:.2f}x")
     except Exception as e:  # report what failed, keep the JSON
         ok = False
         rep["error"] = f"{type(e).__name__}: {e}"
