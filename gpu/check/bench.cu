@@ -11,6 +11,12 @@
 
 #include "gpu/check/bench.h"
 #include "gpu/common.cuh"
+#include "gpu/hxq_gemv.cuh"
+
+static_assert(HXG_CHECK_GEMV2_UMIN == HXG_GEMV2_UMIN && HXG_CHECK_GEMV2_UMAX == HXG_GEMV2_UMAX &&
+                  HXG_CHECK_GEMV2_TMAX == HXG_GEMV2_TMAX &&
+                  HXG_CHECK_GEMV2_BLOCKED_MAX_B == HXG_GEMV2_BLOCKED_MAX_B,
+              "gpu-check's GEMV tolerance must be derived from the kernel's bounds");
 
 /* ------------------------------------------------------------ cuBLAS */
 struct hxg_blas {
@@ -107,6 +113,14 @@ extern "C" hx_status hxg_blas_linear_bf16(hxg_blas *b, const void *W, int64_t ro
         return HX_FAIL(HX_EINTERNAL, "cublasGemmEx(%lld x %lld, M=%lld) failed (status %d)",
                        (long long)rows, (long long)cols, (long long)M, (int)cs);
     return HX_OK;
+}
+
+/* ------------------------------------------------------------ GEMV variants */
+extern "C" hx_status hxg_bench_gemv(int variant, const hxg_linear *w, const void *x, hxg_dtype xt,
+                                    int64_t ldx, int batch, void *y, hxg_dtype yt, int64_t ldy,
+                                    void *stream)
+{
+    return hxg_hxq_gemv_variant(variant, w, x, xt, ldx, batch, y, yt, ldy, stream);
 }
 
 /* ------------------------------------------------------------ random */

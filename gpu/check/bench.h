@@ -37,6 +37,18 @@ hx_status hxg_linear_random(int64_t rows, int64_t cols, double sidecar_frac, int
 hx_status hxg_linear_download(const hxg_linear *w, float **codebook, uint8_t **indices,
                               int64_t **sc_pos, float **sc_val, uint64_t *sc_n, float **bias);
 
+/* ---- the GEMV kernels by name (gpu/hxq_gemv.cu) ---- */
+/* hxg_hxq_gemv with an explicit kernel: 1 = v1, 2 = v2, 0 = the default
+ * (HXG_GEMV=v1 in the environment selects v1, else v2). */
+hx_status hxg_bench_gemv(int variant, const hxg_linear *w, const void *x, hxg_dtype xt,
+                         int64_t ldx, int batch, void *y, hxg_dtype yt, int64_t ldy, void *stream);
+/* v2's launch bounds the tolerance (gpu_check.c, compare_case) is derived
+ * from; bench.cu checks at compile time that they are hxq_gemv.cuh's. */
+#define HXG_CHECK_GEMV2_UMIN 1          /* U range of the blocked sums */
+#define HXG_CHECK_GEMV2_UMAX 8
+#define HXG_CHECK_GEMV2_TMAX 16         /* most warps per team */
+#define HXG_CHECK_GEMV2_BLOCKED_MAX_B 4 /* blocked sums up to this batch */
+
 /* ---- timing ---- */
 /* Time fn(ctx, i) (asynchronous work on `stream`): `warmup` calls, then
  * `samples` samples of `reps` calls each between two events; returns the

@@ -1,6 +1,6 @@
 /* gpu_check.c - build/gpu-check: the GPU self-check and benchmark.
  *
- *   gpu-check [--json PATH] [--quick] [--no-bench] [--seed N]
+ *   gpu-check [--json PATH] [--quick] [--no-bench] [--gemv-only] [--seed N]
  *
  * 1. CPU self-test of the reference and the CSR builder (no GPU needed).
  * 2. Device probe: without a usable CUDA device prints
@@ -10,9 +10,12 @@
  *    without sidecar and bias, NaN in the padding of x, poisoned outputs),
  *    determinism (two runs bit-identical), and on the benchmark shapes.
  * 4. Benchmarks (unless --quick/--no-bench): GEMV vs cuBLAS BF16 on the
- *    Qwen2.5-7B / Llama-3-8B shapes, GEMM for 2048-token windows, decode
- *    and evaluation throughput of the linear layers of a Qwen2.5-7B-shaped
- *    stack (28 layers, random weights generated on the GPU).
+ *    Qwen2.5-7B / Llama-3-8B shapes (both GEMV kernels, v2 and v1), GEMM
+ *    for 2048-token windows, decode and evaluation throughput of the linear
+ *    layers of a Qwen2.5-7B-shaped stack (28 layers, random weights
+ *    generated on the GPU). --gemv-only: the GEMV benchmark alone.
+ *    The correctness checks and the stack run the default GEMV kernel
+ *    (HXG_GEMV=v1 selects v1; the tolerance follows it).
  * Writes a JSON report to PATH. Exit: 0 pass, 1 a check failed, 77 no
  * device, 2 usage, 3 other error.
  *
@@ -260,6 +263,51 @@ static int cpu_selftest(void)
         }                                                                        \
     } while (0)
 
+/* The GEMV kernel the library runs by default: HXG_GEMV=v1 selects v1
+ * (read the same way as gpu/hxq_gemv.cu does), else v2. */
+static int gemv_v1(void)
+{
+    const char *v = getenv("HXG_GEMV");
+    return v && !strcmp(v, "v1");
+}
+
+/* Depth h of the GEMV's FP32 summation tree for one output (docs/GPU.md
+ * "Tolerances"): the most roundings any term passes through, for every
+ * launch configuration of the kernel, given cols, the batch and the row's
+ * sidecar entries nnz.
+ *
+ * v1: a thread takes the 16-byte index chunks t, t+256, ... of the row
+ * padded to 64 bytes and does 16 FMAs per chunk into one accumulator
+ * (16 * ceil(chunks / 256)), 5 shuffle levels, 8 warp partials; the
+ * sidecar: ceil(nnz/32) FMAs per lane + 5 shuffle levels; 3 final adds.
+ *
+ * v2: a lane holds one 32-bit index word (4 columns) of each of its
+ * warp's 32-word segments of the row; a warp has K <= nseg = ceil(cols/128)
+ * segments (K = ceil(nseg/T) for a team of T warps; T = 1 is the worst).
+ *   batch <= BLOCKED_MAX_B: each pipeline step's products (at most 4U FMAs,
+ *     U <= UMAX) go into a fresh partial, then one add into the
+ *     accumulator per step (ceil(K/U) <= ceil(nseg/UMIN) steps):
+ *     4 UMAX + ceil(nseg / UMIN) (= 32 + nseg);
+ *   larger batches: one FMA chain over all words: 4 nseg;
+ * then the sidecar FMAs into the same accumulator (a lane takes every
+ * 32T-th entry of the row group: <= ceil(nnz/32) of the row), 5 levels of
+ * the warp reduction, T - 1 <= TMAX - 1 adds of the team's partials and
+ * the bias: + ceil(nnz/32) + 5 + (TMAX - 1) + 1. A correction's own
+ * rounding (value - codebook) adds 1 to a path that skips the main chain,
+ * so the main chain's bound (>= 1) covers it. */
+static double gemv_depth(int64_t cols, int64_t batch, int64_t nnz)
+{
+    if (gemv_v1()) {
+        double chunks = ceil(cols / 64.0) * 4;
+        return 16 * ceil(chunks / 256) + 5 + 8 + ceil(nnz / 32.0) + 5 + 3;
+    }
+    double nseg = ceil(ceil(cols / 4.0) / 32.0);
+    double thread = batch <= HXG_CHECK_GEMV2_BLOCKED_MAX_B
+                        ? 4.0 * HXG_CHECK_GEMV2_UMAX + ceil(nseg / HXG_CHECK_GEMV2_UMIN)
+                        : 4.0 * nseg;
+    return thread + ceil(nnz / 32.0) + 5 + (HXG_CHECK_GEMV2_TMAX - 1) + 1;
+}
+
 /* Compare outputs y (host copy of the device result, M rows of stride ldy)
  * with the reference for the given rows of the layer; records one case. */
 static int compare_case(ctx *c, const char *kind, const hlayer *L, const double *xd, int64_t ldxd,
@@ -288,7 +336,7 @@ static int compare_case(ctx *c, const char *kind, const hlayer *L, const double 
             }
             int64_t nnz = nnzr[o];
             double h = gemm ? 2.0 * (ceil(L->cols / 16.0) + 5) + (double)nnz + 3
-                            : ceil(L->cols / 256.0) + 1 + 5 + 8 + ceil(nnz / 32.0) + 5 + 3;
+                            : gemv_depth(L->cols, M, nnz);
             /* BF16 y: unit roundoff 2^-8 on top of the FP32 result's bound */
             double tol = (yt == HXG_BF16 ? ldexp(fabs(ref[ri]), -8) + (1 + 0x1p-8) * gamma_h(h) * S[ri]
                                          : gamma_h(h) * S[ri]) + 1e-30;
@@ -372,6 +420,18 @@ static void check_case(ctx *c, int64_t rows, int64_t cols, int64_t M, hxg_dtype 
         if (memcmp((char *)h1 + ys * (size_t)(m * ldy), (char *)h2 + ys * (size_t)(m * ldy),
                    ys * (size_t)rows))
             det = 0;
+    /* y's row padding [rows, ldy) must still hold the poison: a kernel that
+     * writes past `rows` (into the next row's padding) fails here */
+    int64_t overrun = 0;
+    for (int64_t m = 0; m < M; m++)
+        for (size_t b = ys * (size_t)rows; b < ys * (size_t)ldy; b++)
+            if (((unsigned char *)h1)[ys * (size_t)(m * ldy) + b] != 0xff) overrun++;
+    if (overrun) {
+        printf("FAIL %s %lldx%lld m=%lld: %lld bytes of y's row padding overwritten\n",
+               gemm ? "gemm" : "gemv", (long long)rows, (long long)cols, (long long)M,
+               (long long)overrun);
+        det = 0;
+    }
     compare_case(c, gemm ? "gemm" : "gemv", &L, xd, ldx, M, NULL, M, NULL, rows, h1, yt, ldy, gemm,
                  det, xt, sidecar);
     free(h1), free(h2), free(xh), free(xd);
@@ -451,6 +511,14 @@ static hx_status op_hxq(void *p, int i)
     return hxg_hxq_linear(o->hw[i % o->ncopy], o->x, HXG_BF16, o->cols, o->M, o->y, HXG_BF16,
                           o->rows, o->stream);
 }
+/* The GEMV kernels by name, for timing both in one run. */
+static hx_status op_gemv(gemv_op *o, int i, int variant)
+{
+    return hxg_bench_gemv(variant, o->hw[i % o->ncopy], o->x, HXG_BF16, o->cols, (int)o->M, o->y,
+                          HXG_BF16, o->rows, o->stream);
+}
+static hx_status op_gemv_v1(void *p, int i) { return op_gemv(p, i, 1); }
+static hx_status op_gemv_v2(void *p, int i) { return op_gemv(p, i, 2); }
 static hx_status op_blas(void *p, int i)
 {
     gemv_op *o = p;
@@ -467,7 +535,7 @@ static const shape k_shapes[] = {
 #define N_SHAPES (int)(sizeof k_shapes / sizeof k_shapes[0])
 
 static void bench_shapes(jbuf *j, const hxg_device_info *di, hxg_blas *blas, void *stream,
-                         double copy_bw)
+                         double copy_bw, int gemm)
 {
     static const int batches[] = {1, 2, 4, 8};
     const int64_t MW = 2048;
@@ -476,9 +544,11 @@ static void bench_shapes(jbuf *j, const hxg_device_info *di, hxg_blas *blas, voi
     CK(hxg_malloc(&y, 2 * (size_t)MW * 18944));
     CK(hxg_rand_bf16(x, (size_t)MW * 18944, 99, 1.0f));
     jb_add(j, ",\n  \"gemv\": [");
-    printf("\nGEMV (decode), x/y BF16, HXQ fused vs cuBLAS BF16 (cublasGemmEx), median of 15 samples\n");
-    printf("%-8s %-7s %2s %10s %10s %7s %9s %7s %7s\n", "rows", "cols", "B", "hxq_us", "cublas_us",
-           "speedup", "hxq_GB/s", "%peak", "%copy");
+    printf("\nGEMV (decode), x/y BF16, HXQ fused (v2 = default kernel, v1 = HXG_GEMV=v1) vs cuBLAS "
+           "BF16 (cublasGemmEx), median of 15 samples; speedup = cublas/v2, v1/v2 = v1 time over "
+           "v2 time; GB/s and %%peak of v2\n");
+    printf("%-8s %-7s %2s %10s %10s %10s %7s %6s %9s %7s %7s\n", "rows", "cols", "B", "hxq_v2_us",
+           "hxq_v1_us", "cublas_us", "speedup", "v1/v2", "v2_GB/s", "%peak", "%copy");
     int first = 1;
     for (int s = 0; s < N_SHAPES; s++) {
         int64_t rows = k_shapes[s].rows, cols = k_shapes[s].cols;
@@ -496,8 +566,9 @@ static void bench_shapes(jbuf *j, const hxg_device_info *di, hxg_blas *blas, voi
         }
         for (size_t b = 0; b < sizeof batches / sizeof batches[0]; b++) {
             gemv_op o = {hw, bw, nc, rows, cols, batches[b], x, y, blas, stream};
-            double hm, hmin, bm = NAN, bmin = NAN;
-            CK(hxg_time_op(op_hxq, &o, stream, 10, 50, 15, &hm, &hmin));
+            double hm, hmin, h1m, h1min, bm = NAN, bmin = NAN;
+            CK(hxg_time_op(op_gemv_v2, &o, stream, 10, 50, 15, &hm, &hmin));
+            CK(hxg_time_op(op_gemv_v1, &o, stream, 10, 50, 15, &h1m, &h1min));
             if (blas) CK(hxg_time_op(op_blas, &o, stream, 10, 50, 15, &bm, &bmin));
             uint64_t hb = hxg_linear_bytes(hw[0]) + 2 * (uint64_t)(batches[b] * (cols + rows));
             double hgbs = hb / (hm * 1e-6) / 1e9;
@@ -506,6 +577,8 @@ static void bench_shapes(jbuf *j, const hxg_device_info *di, hxg_blas *blas, voi
                    first ? "" : ",", (long long)rows, (long long)cols, k_shapes[s].what, batches[b]);
             first = 0;
             jb_num(j, "hxq_us", hm), jb_add(j, ", "), jb_num(j, "hxq_us_min", hmin), jb_add(j, ", ");
+            jb_num(j, "hxq_v1_us", h1m), jb_add(j, ", "), jb_num(j, "hxq_v1_us_min", h1min);
+            jb_add(j, ", "), jb_num(j, "v1_over_v2", h1m / hm), jb_add(j, ", ");
             jb_num(j, "cublas_bf16_us", bm), jb_add(j, ", "), jb_num(j, "speedup", bm / hm);
             jb_add(j, ", \"hxq_bytes\": %llu, ", (unsigned long long)hb);
             jb_num(j, "hxq_gbs", hgbs), jb_add(j, ", ");
@@ -514,8 +587,8 @@ static void bench_shapes(jbuf *j, const hxg_device_info *di, hxg_blas *blas, voi
             jb_num(j, "cublas_gbs", bgbs), jb_add(j, ", ");
             jb_num(j, "cublas_frac_peak", di->peak_bw_gbs > 0 ? bgbs / di->peak_bw_gbs : NAN);
             jb_add(j, ", \"l2_rotation_copies\": %d}", nc);
-            printf("%-8lld %-7lld %2d %10.2f %10.2f %7.2f %9.0f %6.1f%% %6.1f%%\n", (long long)rows,
-                   (long long)cols, batches[b], hm, bm, bm / hm, hgbs,
+            printf("%-8lld %-7lld %2d %10.2f %10.2f %10.2f %7.2f %6.2f %9.0f %6.1f%% %6.1f%%\n",
+                   (long long)rows, (long long)cols, batches[b], hm, h1m, bm, bm / hm, h1m / hm, hgbs,
                    di->peak_bw_gbs > 0 ? 100 * hgbs / di->peak_bw_gbs : NAN, 100 * hgbs / copy_bw);
         }
         fflush(stdout);
@@ -525,6 +598,11 @@ static void bench_shapes(jbuf *j, const hxg_device_info *di, hxg_blas *blas, voi
         }
     }
     jb_add(j, "\n  ]");
+    if (!gemm) {
+        hxg_free(x);
+        hxg_free(y);
+        return;
+    }
 
     jb_add(j, ",\n  \"gemm\": [");
     printf("\nGEMM (evaluation window M=%lld), x/y BF16, HXQ (WMMA) vs cuBLAS BF16\n", (long long)MW);
@@ -695,7 +773,7 @@ static int write_json(const char *path, jbuf *j)
 int main(int argc, char **argv)
 {
     const char *json = NULL;
-    int quick = 0, bench = 1;
+    int quick = 0, bench = 1, gemv_only = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json") && i + 1 < argc)
             json = argv[++i];
@@ -703,10 +781,13 @@ int main(int argc, char **argv)
             quick = 1, bench = 0;
         else if (!strcmp(argv[i], "--no-bench"))
             bench = 0;
+        else if (!strcmp(argv[i], "--gemv-only"))
+            gemv_only = 1;
         else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
             g_rng = strtoull(argv[++i], NULL, 0) | 1;
         else {
-            fprintf(stderr, "usage: gpu-check [--json PATH] [--quick] [--no-bench] [--seed N]\n");
+            fprintf(stderr, "usage: gpu-check [--json PATH] [--quick] [--no-bench] [--gemv-only] "
+                            "[--seed N]\n");
             return 2;
         }
     }
@@ -746,13 +827,23 @@ int main(int argc, char **argv)
     /* correctness */
     ctx c = {&j, 1, 0, 0, 0};
     jb_add(&j, ",\n  \"tolerance\": \"|y-ref| <= gamma_h*S (+2^-8|ref| for BF16 y); S = "
-               "sum|x||W'|+|x||corr|+|bias|; gamma_h = h*2^-24/(1-h*2^-24); GEMV h = "
-               "ceil(cols/256)+ceil(nnz/32)+22; GEMM h = 2*(ceil(cols/16)+5)+nnz+3 against "
-               "BF16-rounded codebook weights\"");
+               "sum|x||W'|+|x||corr|+|bias|; gamma_h = h*2^-24/(1-h*2^-24); GEMV (%s) h = %s; "
+               "GEMM h = 2*(ceil(cols/16)+5)+nnz+3 against BF16-rounded codebook weights\"",
+           gemv_v1() ? "v1" : "v2",
+           gemv_v1() ? "16*ceil(ceil(cols/64)*4/256)+ceil(nnz/32)+21"
+                     : "(batch<=4 ? 32+nseg : 4*nseg)+ceil(nnz/32)+21, "
+                       "nseg = ceil(ceil(cols/4)/32)");
     jb_add(&j, ",\n  \"checks\": [");
-    static const int64_t gv[][2] = {{1, 1}, {3, 5}, {17, 33}, {64, 256}, {100, 1000},
-                                    {257, 4100}, {1030, 777}, {33, 20000}};
-    int ns = quick ? 6 : (int)(sizeof gv / sizeof gv[0]);
+    /* v2's edge cases: {2, 130}: a team of 2 warps, the second with one
+     * partial segment; {7, 18944}: rows far fewer than the grid (teams of
+     * 16 warps, the last with no segment), rows not a multiple of the row
+     * group; {9001, 1101}: several row groups per team (the pipeline
+     * crosses groups), several steps per group with a partial last one,
+     * cols not a multiple of 4, 64 or a segment (128). */
+    static const int64_t gv[][2] = {{1, 1},      {3, 5},       {17, 33},     {2, 130},
+                                    {64, 256},   {7, 18944},   {100, 1000},  {257, 4100},
+                                    {1030, 777}, {33, 20000},  {9001, 1101}};
+    int ns = quick ? 7 : (int)(sizeof gv / sizeof gv[0]);
     for (int s = 0; s < ns; s++)
         for (int b = 1; b <= HXG_GEMV_MAX_BATCH; b++)
             check_case(&c, gv[s][0], gv[s][1], b, (b + s) % 2 ? HXG_BF16 : HXG_F32,
@@ -792,8 +883,8 @@ int main(int argc, char **argv)
         printf("device-to-device copy: %.0f GB/s (read + write)\n", copy_bw);
         jb_add(&j, ",\n  ");
         jb_num(&j, "copy_bw_gbs", copy_bw);
-        bench_shapes(&j, &di, blas, stream, copy_bw);
-        bench_stack(&j, blas, stream, &di);
+        bench_shapes(&j, &di, blas, stream, copy_bw, !gemv_only);
+        if (!gemv_only) bench_stack(&j, blas, stream, &di);
         hxg_blas_close(blas);
         hxg_stream_destroy(stream);
     }
