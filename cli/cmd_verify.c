@@ -2,6 +2,7 @@
  * HXQ repo intact, and does its card tell the truth (verify/repo_verify.h)?
  * Exit 0 when sound, 11 when a check failed or a claim is contradicted. */
 #include "cli/cli.h"
+#include "eval/eval.h"
 #include "verify/repo_verify.h"
 #include "zoo/zoo.h"
 
@@ -11,13 +12,15 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: hxzoo verify REPO[@REV] [--full] [--json] [--endpoint URL] [--text FILE]\n\n"
+    fprintf(f, "usage: hxzoo verify REPO[@REV] [--full] [--json] [--endpoint URL] [--text FILE]\n"
+               "                    [--device auto|cpu|cuda]\n\n"
                "Quick (default): metadata and safetensors headers only (range requests).\n"
                "--full: download the repo and its base model, decode every module, recompute\n"
-               "the cosines and re-measure perplexity/KLD/top-1 with the card's protocol on the\n"
-               "CPU (--text: the evaluation text; default: the card's file name looked up in the\n"
-               "zoo's tests/fixtures/eval). Exit 0: sound; 11: a check failed or a claim is\n"
-               "contradicted.\n");
+               "the cosines and re-measure perplexity/KLD/top-1 with the card's protocol\n"
+               "(--text: the evaluation text; default: the card's file name looked up in the\n"
+               "zoo's tests/fixtures/eval) on --device (auto: CUDA when usable, with the card's\n"
+               "dtype; the CPU measures in float32, with wider tolerances for a bfloat16 card).\n"
+               "Exit 0: sound; 11: a check failed or a claim is contradicted.\n");
 }
 
 int cmd_verify(int argc, char **argv)
@@ -36,6 +39,14 @@ int cmd_verify(int argc, char **argv)
             o.endpoint = argv[++i];
         else if (!strcmp(a, "--text") && more)
             o.text = argv[++i];
+        else if (!strcmp(a, "--device") && more) {
+            hx_device d;
+            if (hx_device_parse(argv[++i], &d)) {
+                fprintf(stderr, "hxzoo verify: --device auto, cpu or cuda, not %s\n", argv[i]);
+                return HX_EUSAGE;
+            }
+            o.device = (int)d;
+        }
         else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;

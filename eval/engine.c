@@ -110,8 +110,11 @@ hx_status hx_eval_models(const char *model_dir, const char *base_dir, const hx_e
     const hx_backend *be = est.device == HX_DEV_CUDA ? &hx_backend_cuda : &hx_backend_cpu;
     r->device = be->device;
     r->dtype = hx_compute_dtype_name(est.dtype);
-    if (est.device == HX_DEV_CUDA)
-        hxg_probe(r->device_name, sizeof r->device_name);
+    if (est.device == HX_DEV_CUDA && !hxg_probe(r->device_name, sizeof r->device_name)) {
+        char *cc = strstr(r->device_name, " (cc "); /* the name alone, e.g. "NVIDIA H200" */
+        if (cc)
+            *cc = 0;
+    }
     side sd[2] = {{0}};
     int ns = base_dir ? 2 : 1, T = est.max_group_tokens;
     const char *dirs[2] = {model_dir, base_dir};

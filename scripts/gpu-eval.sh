@@ -116,4 +116,29 @@ run() { # name model [base]
 run stories260k "$fx/stories260k"
 run stories260k-hxq "$fx/stories260k-hxq"
 run lockstep "$fx/stories260k-hxq" "$fx/stories260k"
+
+# Greedy generation (token order, KV cache): the GPU's ids against the
+# CPU's. f32 must give the same 100 ids (the same arithmetic up to the
+# order of sums; a flip needs a near-tie of the top two logits); bf16 is
+# reported with the length of the common prefix.
+gen() { # model device dtype -> ids on stdout
+  "$hx" generate "$1" --prompt "Once upon a time" --max-tokens 100 --ids --device "$2" \
+    ${3:+--dtype $3} 2>"$out/gen.err" | tail -1
+}
+for m in stories260k stories260k-hxq; do
+  ref=$(gen "$fx/$m" cpu "")
+  for dt in f32 bf16; do
+    got=$(gen "$fx/$m" "$dev" $dt)
+    same=$(python3 -c 'import sys; a=sys.argv[1].split(); b=sys.argv[2].split(); n=0
+while n < min(len(a), len(b)) and a[n] == b[n]: n += 1
+print(n, len(a))' "$ref" "$got")
+    if [ -z "$got" ]; then
+      echo "FAIL generate $m $dev-$dt: $(tail -2 "$out/gen.err" | tr '\n' ' ')"; fail=1
+    elif [ $dt = f32 ] && [ "$got" != "$ref" ]; then
+      echo "FAIL generate $m $dev-$dt: ids differ from the CPU's after $same (of ${same#* })"; fail=1
+    else
+      echo "PASS generate $m $dev-$dt: first ${same% *} of ${same#* } ids equal to the CPU's"
+    fi
+  done
+done
 exit $fail

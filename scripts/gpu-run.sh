@@ -606,11 +606,12 @@ else
   phase smollm2-eval-cuda-f32 30 5 "smollm2-compress" ph_smollm2_eval cuda f32 smollm2-eval-cpu 0.001 1e-4 0.01 0.005
   phase smollm2-eval-cuda-bf16 30 5 "smollm2-compress" ph_smollm2_eval cuda bf16 smollm2-eval-cpu 0.01
 fi
-phase smollm2-torch 75 20 "smollm2-make" ph_smollm2_torch
 SMOL_TOK=256
 [ $CPU_MODE = 1 ] && SMOL_TOK=8
 phase smollm2-decode-hxq 30 5 "smollm2-compress" ph_decode "$W/smollm2-135m-hxq" $SMOL_TOK
 phase smollm2-decode-bf16 30 5 "smollm2-make" ph_decode "$W/smollm2-135m" $SMOL_TOK
+phase smollm2-build 150 45 "smollm2-make" ph_smollm2_build
+phase smollm2-torch 75 20 "smollm2-make" ph_smollm2_torch
 if [ $want_7b = 1 ]; then
   phase 7b-gen 150 5 "" ph_7b_gen
 else
@@ -629,7 +630,6 @@ B7_TOK=64
 phase 7b-decode-hxq 45 10 "7b-compress" ph_decode "$W/7b-hxq" $B7_TOK
 phase 7b-decode-bf16 45 10 "setup 7b-gen" ph_decode "$W/7b-src" $B7_TOK
 rm -rf "$W/7b-hxq"
-phase smollm2-build 150 45 "smollm2-make" ph_smollm2_build
 if [ $CPU_MODE = 1 ]; then
   skip sanitizer "cpu mode"
 elif [ $sanitize = 0 ]; then

@@ -12,11 +12,14 @@
 #include <string.h>
 
 /* Tolerances when the card's arithmetic (bfloat16 on CUDA) differs from
- * this machine's (float32 on the CPU): relative on PPL and KLD, absolute
- * on top-1 (docs/GPU.md, "BF16 vs F32", gives the measured differences). */
-#define RV_DTYPE_PPL_REL 0.01
+ * this machine's (float32 on the CPU): relative on PPL and KLD, absolute on
+ * the PPL delta (percentage points) and top-1. Measured on SmolLM2-135M
+ * (H200, helix protocol; docs/GPU.md "BF16 vs F32"): PPL -0.023% (HXQ) and
+ * +0.055% (base), delta 0.078 points, KLD +26%, top-1 +0.0001. */
+#define RV_DTYPE_PPL_REL 0.005
+#define RV_DTYPE_DPCT_ABS 0.25
 #define RV_DTYPE_KLD_REL 0.5
-#define RV_DTYPE_TOP1_ABS 0.02
+#define RV_DTYPE_TOP1_ABS 0.01
 
 /* Compare a card's number with a measurement: confirmed when within tol. */
 static void claim(rv_ctx *c, const char *what, const char *const *keys, double measured, double tol, const char *fmt)
@@ -167,7 +170,7 @@ static void perplexity(rv_ctx *c, const char *dir, const char *base)
     /* tolerance factors: 1 when measured with the card's arithmetic */
     int other = eo.dtype != card_dt;
     double fp = other ? RV_DTYPE_PPL_REL : 2e-4, fk = other ? RV_DTYPE_KLD_REL : 0.02;
-    double ft = other ? RV_DTYPE_TOP1_ABS : 2.1e-3, fd = other ? RV_DTYPE_PPL_REL * 100 : 0;
+    double ft = other ? RV_DTYPE_TOP1_ABS : 2.1e-3, fd = other ? RV_DTYPE_DPCT_ABS : 0;
     if (other)
         rv_check(c, "arithmetic", "note", hx_compute_dtype_name(card_dt), hx_compute_dtype_name(eo.dtype),
                  "the card was measured in %s, this machine measures in %s: wider tolerances",

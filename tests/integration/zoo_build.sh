@@ -105,6 +105,22 @@ sed -i 's/^| HXQ perplexity | .*/| HXQ perplexity | 4.9000 |/' "$T/lie/README.md
 "$HXZOO" -q verify "$tgt" --full >"$T/v2"; rc=$?
 [ $rc = 11 ] && grep -q "contradicted *HXQ perplexity *card 4.9000, measured 5.5" "$T/v2" || fail "lying card not flagged: rc=$rc $(cat "$T/v2")"
 grep -q "NOT SOUND" "$T/v2" || fail "report verdict"
+# a card measured in bfloat16 on a GPU, verified here in float32: the wider
+# tolerances of a change of arithmetic (rv_full.c) accept +0.3% on the HXQ
+# perplexity (the float32 tolerance, 2e-4, would not), and still refuse +1%
+ppl=$(sed -n 's/^| HXQ perplexity | \([0-9.]*\) |$/\1/p' "$snap/README.md")
+[ -n "$ppl" ] || fail "no HXQ perplexity row in the card"
+for f in 1.003:confirmed 1.01:contradicted; do
+  cp -rL "$snap" "$T/bf$f"
+  v=$(awk -v p="$ppl" -v k="${f%%:*}" 'BEGIN { printf "%.4f", p * k }')
+  sed -i -e "s/^| device | .*/| device | cuda bfloat16 (NVIDIA H200) |/" \
+    -e "s/^| HXQ perplexity | .*/| HXQ perplexity | $v |/" "$T/bf$f/README.md"
+  "$HXZOO" -q upload "$tgt" "$T/bf$f" --message "bf16 card ${f%%:*}" --no-progress >/dev/null || fail "upload bf16 card"
+  "$HXZOO" -q verify "$tgt" --full --device cpu >"$T/vbf"
+  grep -q "note *arithmetic *card bfloat16, measured float32" "$T/vbf" || fail "no arithmetic note: $(cat "$T/vbf")"
+  grep -q "${f#*:} *HXQ perplexity *card $v" "$T/vbf" || fail "bf16 card x${f%%:*}: expected ${f#*:}: $(cat "$T/vbf")"
+done
+ok "verify: a bfloat16 card checked in float32 with the wider tolerances (+0.3% confirmed, +1% contradicted)"
 cp -rL "$snap" "$T/bad"
 "$PY" - "$T/bad/model.safetensors" <<'PY'
 import sys, struct, json
