@@ -62,6 +62,12 @@ typedef struct dl_file {
     uint64_t resumed; /* bytes found on disk (journal) */
 } dl_file;
 
+/* a selected path whose blob is already planned as files[file] */
+typedef struct dl_dup {
+    const hub_entry *e;
+    size_t file;
+} dl_dup;
+
 typedef struct dl_task {
     dl_file *f;
     uint64_t chunk; /* UINT64_MAX: whole file, single stream */
@@ -662,7 +668,8 @@ hx_status hub_download(hub_client *c, const char *repo, const hub_download_opts 
     }
     /* plan: which blobs are missing */
     dl_file *files = hx_calloc(l.n + 1, sizeof *files);
-    size_t nf = 0, ntasks = 0;
+    dl_dup *dups = hx_calloc(l.n + 1, sizeof *dups);
+    size_t nf = 0, ntasks = 0, ndups = 0;
     uint64_t total_bytes = 0;
     for (size_t i = 0; i < l.n; i++) {
         hub_entry *e = &l.files[i];
@@ -683,6 +690,17 @@ hx_status hub_download(hub_client *c, const char *repo, const hub_download_opts 
         if (c->offline) {
             st = HX_FAIL(HX_ENOTFOUND, "%s@%s: offline and %s is not in the cache", repo, rev, e->path);
             break;
+        }
+        /* the same content under another path (two empty __init__.py): one
+         * transfer of the blob, the other paths linked once it is there.
+         * Locking the blob twice from this process would wait forever
+         * (flock locks per open file description). */
+        size_t same = 0;
+        while (same < nf && strcmp(files[same].blob, blob))
+            same++;
+        if (same < nf) {
+            dups[ndups++] = (dl_dup){e, same};
+            continue;
         }
         dl_file *f = &files[nf++];
         f->e = e;
@@ -781,6 +799,9 @@ hx_status hub_download(hub_client *c, const char *repo, const hub_download_opts 
             if (files[k].e && !atomic_load(&files[k].failed))
                 res->files_fetched++;
         }
+        /* the other paths of a blob fetched (or found) above */
+        for (size_t d = 0; !st && d < ndups; d++)
+            st = hub_cache_link(c, repo, commit, dups[d].e->path, files[dups[d].file].blob);
     }
     for (size_t k = 0; k < nf; k++) {
         hasher_join(&files[k]);
@@ -801,6 +822,7 @@ hx_status hub_download(hub_client *c, const char *repo, const hub_download_opts 
         pthread_cond_destroy(&files[k].room);
     }
     free(files);
+    free(dups);
     free(tasks);
     if (!st && o && o->local_dir) {
         st = prepare_local_dir(o->local_dir);
