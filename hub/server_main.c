@@ -192,6 +192,10 @@ out:
 
 static enum MHD_Result route(srv_req *r)
 {
+    /* an origin-form target starts with '/'; "GET ?a" leaves an empty path
+     * (reading r->path + 1 would run past it) */
+    if (r->path[0] != '/')
+        return srv_err(r, 400, NULL, "the request target must be an absolute path");
     char *p = hx_strdup(r->path + 1);
     char *seg[1024];
     size_t n = split(p, seg, 1024);
