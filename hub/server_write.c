@@ -91,14 +91,13 @@ enum MHD_Result srv_h_delete_repo(srv_req *r)
         return srv_err(r, 400, NULL, "malformed or missing JSON body");
     const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(j, "name"));
     const char *org = cJSON_GetStringValue(cJSON_GetObjectItem(j, "organization"));
-    const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(j, "type"));
-    if (!type)
-        type = "model";
+    const char *ty = cJSON_GetStringValue(cJSON_GetObjectItem(j, "type"));
     if (!name) {
         cJSON_Delete(j);
         return srv_err(r, 400, NULL, "missing 'name'");
     }
     char *id = strchr(name, '/') ? hx_strdup(name) : hx_asprintf("%s/%s", org ? org : r->user, name);
+    char *type = hx_strdup(ty ? ty : "model"); /* j's strings die with it */
     cJSON_Delete(j);
     st_repo repo;
     enum MHD_Result ret;
@@ -107,6 +106,7 @@ enum MHD_Result srv_h_delete_repo(srv_req *r)
         store_repo_delete(r->srv->st, type, id);
         ret = srv_text(r, 200, "application/json", "{}");
     }
+    free(type);
     free(id);
     return ret;
 }

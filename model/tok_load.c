@@ -439,6 +439,9 @@ static hx_status load_json(hx_tok *t, const cJSON *root)
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id");
         if (!c || !cJSON_IsNumber(id) || !*c)
             return HX_FAIL(HX_EFORMAT, "bad added token");
+        if (!(id->valuedouble >= 0 && id->valuedouble <= 1e8)) /* also NaN */
+            return HX_FAIL(HX_EFORMAT, "added token '%.40s' has id %g, outside [0, 1e8]", c,
+                           id->valuedouble);
         t->added = hx_realloc(t->added, (t->nadded + 1) * sizeof *t->added);
         tok_added *a = &t->added[t->nadded++];
         a->content = hx_strdup(c);

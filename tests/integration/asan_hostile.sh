@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# asan_hostile.sh - hostile and unusual input against hxzoo built with
+# ASan/UBSan (build/asan/hxzoo, made by `make test-asan` before the
+# integration tests), each a regression test of a memory error found in
+# review (issue "Hardening"):
+#  - request targets made only of a query (`GET ?a`), of slashes: an HTTP
+#    error, and the server stays up (it read past its path buffer);
+#  - DELETE /api/repos/delete naming the repo type: the repo is deleted (the
+#    type was read after its JSON was freed: 404, or an ASan report);
+#  - a tokenizer.json whose added token has a negative id: a clear refusal
+#    (it freed and wrote index -1).
+. "$(dirname "$0")/lib/hub.sh"
+asan=${HXZOO_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}/build/asan/hxzoo
+[ -x "$asan" ] || { echo "skip: $asan not built (make test-asan)"; exit 77; }
+HXZOO=$asan
+export ASAN_OPTIONS=abort_on_error=0:exitcode=66 UBSAN_OPTIONS=halt_on_error=1:exitcode=66
+make_model "$T/src" 1000
+"$HXZOO" -q serve --root "$T/root" --import "$T/src" org/m >/dev/null || fail "import"
+start_server S "$T/root"
+port=${URL_S##*:}
+raw() { # request line -> the status line of the answer
+  "$PY" - "$port" "$1" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+s.sendall(sys.argv[2].encode() + b"\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+data = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    data += b
+print(data.split(b"\r\n", 1)[0].decode(errors="replace"))
+PY
+}
+for line in "GET ?a HTTP/1.1" "GET ?api/models HTTP/1.1" "GET //// HTTP/1.1" "GET /?x=1 HTTP/1.1"; do
+  st=$(raw "$line") || fail "no answer to '$line' (server died?)"
+  case $st in HTTP/1.1\ [45]??*) ;; *) fail "'$line' answered '$st'" ;; esac
+  kill -0 "$PID_S" 2>/dev/null || fail "the ASan server died on '$line'"
+done
+st=$(raw "GET /api/models/org/m HTTP/1.1")
+case $st in "HTTP/1.1 200"*) ;; *) fail "normal request after the hostile ones: '$st'" ;; esac
+ok "hostile request targets answered with errors; the ASan/UBSan server stays up"
+
+"$HXZOO" -q serve --root "$T/root" --import "$T/src" org/gone >/dev/null 2>&1 || true
+"$PY" - "$port" <<'PY' || fail "DELETE /api/repos/delete with a type"
+import json, sys, urllib.request
+base = "http://127.0.0.1:%s" % sys.argv[1]
+def call(method, path, body=None):
+    req = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode() if body else None,
+                                 headers={"Authorization": "Bearer hf_t", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+assert call("POST", "/api/repos/create", {"name": "gone", "organization": "org", "type": "model"}) in (200, 409)
+assert call("GET", "/api/models/org/gone") == 200
+st = call("DELETE", "/api/repos/delete", {"name": "gone", "organization": "org", "type": "model"})
+assert st == 200, st
+assert call("GET", "/api/models/org/gone") in (401, 404)
+PY
+kill -0 "$PID_S" 2>/dev/null || fail "the ASan server died on the delete"
+ok "DELETE /api/repos/delete with a type deletes the repo"
+
+tj=$T/tok
+mkdir -p "$tj"
+"$PY" - "$tj/tokenizer.json" <<'PY'
+import json, sys
+v = {"a": 0, "b": 1, "ab": 2}
+t = {"version": "1.0", "added_tokens": [{"id": -1, "content": "<x>", "special": True}],
+     "normalizer": None, "pre_tokenizer": None, "post_processor": None, "decoder": None,
+     "model": {"type": "BPE", "vocab": v, "merges": ["a b"]}}
+json.dump(t, open(sys.argv[1], "w"))
+PY
+"$HXZOO" tokenize "$tj/tokenizer.json" --text ab >"$T/tok.out" 2>&1; rc=$?
+[ $rc = 5 ] && grep -q "added token '<x>' has id -1" "$T/tok.out" || fail "negative added-token id: rc=$rc $(tail -3 "$T/tok.out")"
+ok "a negative added-token id is refused (exit 5) by the ASan/UBSan build"
+exit 0
