@@ -130,6 +130,14 @@ hx_status hx_eval_models(const char *model_dir, const char *base_dir, const hx_e
     if (!s && ns > 1 && sd[1].c->n_layers != sd[0].c->n_layers)
         s = HX_FAIL(HX_EINVAL, "model and base have different depths (%d, %d layers)",
                     sd[0].c->n_layers, sd[1].c->n_layers);
+    /* every id the plan feeds or scores must be a row of the model's
+     * vocabulary (a tokenizer with more tokens than the model, say): the
+     * reductions would otherwise score a target they never see */
+    for (long i = 0; !s && i < p->n_ids; i++)
+        if (p->ids[i] < 0 || p->ids[i] >= sd[0].c->vocab)
+            s = HX_FAIL(HX_EINVAL, "token id %d at position %ld of the text is outside the model's "
+                                   "vocabulary of %d (tokenizer and model do not match)",
+                        p->ids[i], i, sd[0].c->vocab);
     int V = s ? 0 : sd[0].c->vocab, NL = s ? 0 : sd[0].c->n_layers;
     int32_t *ids = hx_malloc((size_t)T * sizeof *ids), *tgt = hx_malloc((size_t)T * sizeof *tgt);
     int *lens = hx_malloc((size_t)T * sizeof *lens), *rows = hx_malloc((size_t)T * sizeof *rows);

@@ -30,4 +30,14 @@ if [ "$want" != "$got" ]; then
 else
   echo "hxzoo compress output is identical to the committed HXQ fixture"
 fi
+# a tokenizer whose ids exceed the model's vocabulary: a refusal naming the
+# id, not a silent NLL computed without the target's logit
+"$HXZOO" eval "$fix" --text "$root/tests/fixtures/eval/valid-head30k.txt" --protocol helix --seq-len 512 \
+  --n-tokens 1024 --tokenizer "$root/tests/fixtures/tokenizers/qwen2" --device cpu >"$tmp/vocab.out" 2>&1
+rc=$?
+if [ $rc = 6 ] && grep -q "outside the model's vocabulary of 512" "$tmp/vocab.out"; then
+  echo "PASS eval refuses token ids outside the model's vocabulary (exit 6)"
+else
+  echo "FAIL eval with a larger tokenizer: rc=$rc $(tail -2 "$tmp/vocab.out")"; fail=1
+fi
 exit $fail
