@@ -32,10 +32,12 @@
 #   smollm2-eval-cpu       60   hxzoo eval HXQ --base BF16, helix 4 x 2048 [15]
 #   smollm2-eval-cuda-f32  30   same on cuda --dtype f32: within 0.1% of the CPU [5]
 #   smollm2-eval-cuda-bf16 30   same, --dtype bf16: PPL within 1% of the CPU [5]
-#   smollm2-torch          75   scripts/gpu_torch_ppl.py: hxzoo vs PyTorch +
-#                               transformers on the BF16 source, same ids, PPL + tokens/s [30]
 #   smollm2-decode-hxq     30   hxzoo generate --device cuda --max-tokens 256 --json [5]
 #   smollm2-decode-bf16    30   same on the BF16 source [5]
+#   smollm2-build         150   hxzoo serve + --import, hxzoo build smollm2-135m
+#                               --device cuda, hxzoo verify --full, the card [60]
+#   smollm2-torch          75   scripts/gpu_torch_ppl.py: hxzoo vs PyTorch +
+#                               transformers on the BF16 source, same ids, PPL + tokens/s [30]
 #   7b-gen                150   waits for the background generator [0-60]
 #   7b-compress            60   hxzoo compress, 16 threads [25]
 #   7b-eval-probe          60   hxzoo eval HXQ --base SRC --protocol gptq, 2 windows:
@@ -45,11 +47,13 @@
 #                               when the probe says it cannot finish in time
 #   7b-decode-hxq          45   hxzoo generate --max-tokens 64 on the 7B HXQ
 #   7b-decode-bf16         45   same on the BF16 source
-#   smollm2-build         150   hxzoo serve + --import, hxzoo build smollm2-135m
-#                               --device cuda, hxzoo verify --full, the card [60]
 #   sanitizer              90   compute-sanitizer memcheck build/gpu-check --quick
 #   throughput             60   scripts/gpu_throughput.py --shape smollm2-135m (only
 #                               when >= 60 s are left)
+# Measured on an H200 (2026-12-04, s): setup 2, gpu-check 17, fixtures 7,
+# smollm2-make 8, -compress 0.4, -eval-cpu 14, -eval-cuda 1-2, -decode 1.5 each,
+# -build 4.6, -torch 21, 7b-gen 22 (generator 47 in the background),
+# 7b-compress 10, 7b-eval-probe 4.5, 7b-eval 27, 7b-decode 3-4, sanitizer 1.5.
 # Sum of the expected times ~320 s; the budget's deadline caps the rest, and
 # a phase that no longer has its minimum time is "skipped: out of time". Run
 # the device call with timeout_s=540 (the budget plus the final tarball and
