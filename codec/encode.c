@@ -114,6 +114,10 @@ static void hist16(const unsigned char *src, uint64_t n, int threads, uint64_t *
     uint64_t maxt = n >> 20 ? n >> 20 : 1;
     if ((uint64_t)threads > maxt)
         threads = (int)maxt;
+    /* hx_parallel_ranges runs at most 64 shares: more arrays would be
+     * summed without ever being counted into (or cleared) */
+    if (threads > 64)
+        threads = 64;
     /* counts per thread fit in 32 bits: shares are below 2^32 elements */
     while ((n + (uint64_t)threads - 1) / (uint64_t)threads >= (1ull << 32) / 2)
         threads++;
@@ -814,6 +818,10 @@ hx_status hxq_encode(const char *name, const void *src_v, hx_dtype dt, uint64_t 
         free(ps.p);
         free(ps.pt_of_key);
         free(take);
+        if (ia.threaded) { /* it writes into ia, on this frame: wait for it */
+            pthread_join(ia_tid, NULL);
+            free(ia.buf);
+        }
         return HX_FAIL(HX_ENOMEM, "tensor '%s': codebook fit failed (out of memory)", name);
     }
 
