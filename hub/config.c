@@ -5,6 +5,7 @@
  * HXZOO_RETRY_BASE_MS, HXZOO_RETRIES, HXZOO_STALL_TIMEOUT. */
 #include "hub/client.h"
 
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -85,8 +86,11 @@ hx_status hub_client_new(const hub_config *cfg, hub_client **out)
     } else {
         char *tp = env("HF_TOKEN_PATH") ? hx_strdup(env("HF_TOKEN_PATH")) : hx_path_join(c->hf_home, "token");
         char *txt = NULL;
-        if (hx_read_file(tp, 4096, &txt, NULL) == HX_OK)
+        size_t tl = 0;
+        if (hx_read_file(tp, 4096, &txt, &tl) == HX_OK) {
             c->token = clean_token(txt);
+            OPENSSL_cleanse(txt, tl); /* the file's copy of the token */
+        }
         free(txt);
         free(tp);
         hx_clearerr();
@@ -111,7 +115,7 @@ void hub_client_free(hub_client *c)
     if (!c)
         return;
     if (c->token) {
-        memset(c->token, 0, strlen(c->token));
+        OPENSSL_cleanse(c->token, strlen(c->token)); /* a memset the compiler may drop */
         free(c->token);
     }
     free(c->endpoint);
