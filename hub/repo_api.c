@@ -106,9 +106,12 @@ hx_status hub_list_files(hub_client *c, const char *repo, const char *commit, hu
     CURL *h = hub_curl_new(c);
     size_t cap = 0;
     hx_status st = HX_OK;
+    /* at most 1,000,000 files (below) in pages the Hub makes of 1000: a
+     * server that keeps sending `next` past 2000 pages is looping */
     for (int page = 0; url; page++) {
-        if (page > 100000) {
-            st = HX_FAIL(HX_EFORMAT, "%s: more than 100000 pages", what);
+        if (page >= 2000) {
+            st = HX_FAIL(HX_EFORMAT, "%s: more than 2000 pages (the server's Link: next does not end)",
+                         what);
             break;
         }
         hub_http_req rq = {.method = "GET", .url = url, .follow = 1, .retry = 1, .max_resp = (size_t)64 << 20};
@@ -143,6 +146,9 @@ hx_status hub_list_files(hub_client *c, const char *repo, const char *commit, hu
                 out->n++;
             }
         cJSON_Delete(arr);
+        if (!st && rs.link_next && !strcmp(rs.link_next, url))
+            st = HX_FAIL(HX_EFORMAT, "%s: the server's Link: next points to the same page (%.200s)", what,
+                         url);
         free(url);
         url = !st && rs.link_next ? hx_strdup(rs.link_next) : NULL;
         hub_http_resp_free(&rs);

@@ -35,6 +35,12 @@ class H(http.server.BaseHTTPRequestHandler):
                 return self.send(200, b'[{"type":"file","path":')
             if mode == "badhash":
                 e = entry("f.txt", b"expected"); return self.send(200, json.dumps([e]).encode())
+            if mode in ("selflink", "twolinks"):
+                with open(sys.argv[1] + ".pages", "a") as f: f.write("x")
+                nxt = self.path if mode == "selflink" else self.path.split("&cursor=")[0] + (
+                    "&cursor=b" if "cursor=a" in self.path else "&cursor=a")
+                link = '<http://127.0.0.1:%d%s>; rel="next"' % (self.server.server_address[1], nxt)
+                return self.send(200, json.dumps([entry("ok.txt")]).encode(), extra=[("Link", link)])
         if "/resolve/" in p:
             return self.send(200, b"x" if mode != "badhash" else b"tampered", "application/octet-stream",
                              [("X-Repo-Commit", C)])
@@ -74,6 +80,19 @@ HF_ENDPOINT=$FAKE_URL HF_HUB_CACHE=$T/c4 "$HXZOO" -q download org/m >/dev/null 2
 [ $rc = 11 ] || fail "lying hash/size: rc=$rc $(cat "$T/err")"
 ls "$T/c4/models--org--m/blobs" | grep -qv incomplete && fail "a blob from a lying server was kept"
 ok "oversized/malformed JSON and lying content refused with clear errors"
+# a listing whose Link: next never ends: refused after one page when it
+# points to itself, after 2000 pages when two pages point to each other
+# (it used to follow 100,000 pages)
+for m in selflink:1 twolinks:2000; do
+  fake "${m%%:*}"
+  HF_ENDPOINT=$FAKE_URL HF_HUB_CACHE=$T/c5 "$HXZOO" -q download org/m >/dev/null 2>"$T/err"; rc=$?
+  n=$(wc -c <"$T/fake.port.pages")
+  [ $rc = 5 ] && grep -q "Link: next" "$T/err" && [ "$n" = "${m#*:}" ] ||
+    fail "${m%%:*}: rc=$rc after $n pages: $(cat "$T/err")"
+  rm -f "$T/fake.port.pages"
+  kill "${SERVER_PIDS[-1]}"
+done
+ok "a Link: next that loops is refused (1 page when it points to itself, 2000 for a cycle)"
 
 # --- the server side
 make_model "$T/src"
