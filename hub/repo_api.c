@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* the largest file size a listing may claim: 1 TiB */
+#define HUB_MAX_FILE_SIZE 1099511627776.0
+
 static int entry_cmp(const void *a, const void *b)
 {
     return strcmp(((const hub_entry *)a)->path, ((const hub_entry *)b)->path);
@@ -72,8 +75,12 @@ static hx_status parse_entry(cJSON *e, hub_entry *x, const char *what)
     }
     if (!oid || !hub_is_hex(oid, 40))
         return HX_FAIL(HX_EFORMAT, "%s: listing entry %.200s has no valid git oid", what, path);
-    if (!cJSON_IsNumber(sz) || sz->valuedouble < 0 || sz->valuedouble > 9.0e15)
-        return HX_FAIL(HX_EFORMAT, "%s: listing entry %.200s has no valid size", what, path);
+    /* range-checked before the conversion; a single file above 1 TiB (the
+     * Hub stores at most 50 GB per LFS object) is a lie that would size
+     * the download's chunk plan and journal from the claim */
+    if (!cJSON_IsNumber(sz) || !(sz->valuedouble >= 0 && sz->valuedouble <= HUB_MAX_FILE_SIZE))
+        return HX_FAIL(HX_EFORMAT, "%s: listing entry %.200s has no valid size (%g; at most %.0f)", what,
+                       path, cJSON_IsNumber(sz) ? sz->valuedouble : -1.0, HUB_MAX_FILE_SIZE);
     x->path = hx_strdup(path);
     x->size = (uint64_t)sz->valuedouble;
     memcpy(x->oid, oid, 41);
@@ -82,7 +89,9 @@ static hx_status parse_entry(cJSON *e, hub_entry *x, const char *what)
     if (lfs && !cJSON_IsNull(lfs)) {
         const char *lo = cJSON_GetStringValue(cJSON_GetObjectItem(lfs, "oid"));
         cJSON *ls = cJSON_GetObjectItem(lfs, "size");
-        if (!lo || !hub_is_hex(lo, 64) || !cJSON_IsNumber(ls) || (uint64_t)ls->valuedouble != x->size) {
+        if (!lo || !hub_is_hex(lo, 64) || !cJSON_IsNumber(ls) ||
+            !(ls->valuedouble >= 0 && ls->valuedouble <= HUB_MAX_FILE_SIZE) ||
+            (uint64_t)ls->valuedouble != x->size) {
             hx_seterr("%s: listing entry %.200s has an invalid lfs record", what, path);
             free(x->path);
             x->path = NULL;

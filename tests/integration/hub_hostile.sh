@@ -33,6 +33,8 @@ class H(http.server.BaseHTTPRequestHandler):
                 return self.send(200, b"[" + b" " * (70 << 20) + b"]")
             if mode == "badjson":
                 return self.send(200, b'[{"type":"file","path":')
+            if mode == "hugesize":
+                e = entry("big.bin"); e["size"] = 9e15; return self.send(200, json.dumps([e]).encode())
             if mode == "badhash":
                 e = entry("f.txt", b"expected"); return self.send(200, json.dumps([e]).encode())
             if mode in ("selflink", "twolinks"):
@@ -75,6 +77,11 @@ HF_ENDPOINT=$FAKE_URL HF_HUB_CACHE=$T/c2 "$HXZOO" -q download org/m >/dev/null 2
 fake badjson
 HF_ENDPOINT=$FAKE_URL HF_HUB_CACHE=$T/c3 "$HXZOO" -q download org/m >/dev/null 2>"$T/err"; rc=$?
 [ $rc = 5 ] && grep -q "not a JSON array" "$T/err" || fail "malformed JSON: rc=$rc $(cat "$T/err")"
+fake hugesize
+HF_ENDPOINT=$FAKE_URL HF_HUB_CACHE=$T/c6 "$HXZOO" -q download org/m >/dev/null 2>"$T/err"; rc=$?
+[ $rc = 5 ] && grep -q "has no valid size (9e+15; at most 1099511627776)" "$T/err" ||
+  fail "a listed size of 9e15 bytes: rc=$rc $(cat "$T/err")"
+kill "${SERVER_PIDS[-1]}"
 fake badhash
 HF_ENDPOINT=$FAKE_URL HF_HUB_CACHE=$T/c4 "$HXZOO" -q download org/m >/dev/null 2>"$T/err"; rc=$?
 [ $rc = 11 ] || fail "lying hash/size: rc=$rc $(cat "$T/err")"
