@@ -89,7 +89,7 @@ int cmd_generate(int argc, char **argv)
             ctx = cfg.max_pos;
         if (dev == HX_DEV_CUDA) {
             int rows = n < 4096 ? (int)n : 4096;
-            st = hxg_probe(gpu_name, sizeof gpu_name);
+            st = hxg_probe(gpu_name, sizeof gpu_name, NULL, 0);
             if (!st)
                 st = hx_model_open(dir, (int)ctx, 1, &m);
             if (!st)

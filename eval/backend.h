@@ -28,14 +28,15 @@ typedef struct hx_backend {
     hx_status (*layer)(void *side, int l);
     /* final norm of the batch rows `rows` (ascending), kept packed */
     hx_status (*final)(void *side, const int *rows, int nrows);
-    /* out[r*(v1-v0) + v-v0] for packed rows [r0, r0+nrows), entries [v0, v1) */
+    /* out[r*(v1-v0) + v-v0] for packed rows [r0, r0+nrows), entries [v0, v1)
+     * (NULL for a backend that has score) */
     hx_status (*logits)(void *side, int r0, int nrows, int v0, int v1, float *out);
     /* device bytes a side's buffers need (0 for the CPU) */
     uint64_t (*device_bytes)(const hx_model_config *c, int max_ctx, int max_tokens,
                              hx_compute_dtype dtype);
-    /* optional: score the final rows of sides[0] (and sides[1] when ns is
-     * 2) on the device into st[0..nrows) (NULL: the engine folds the
-     * logits blocks on the host) */
+    /* score the final rows of sides[0] (and sides[1] when ns is 2) on the
+     * device into st[0..nrows); NULL: the engine folds logits blocks on the
+     * host. A backend has this or logits. */
     hx_status (*score)(void **sides, int ns, int nrows, const int32_t *tgt, hx_row_state *st);
 } hx_backend;
 

@@ -57,12 +57,6 @@ static hx_status g_final(void *v, const int *rows, int nrows)
     return hxg_batch_final(((cuda_side *)v)->g, rows, nrows);
 }
 
-static hx_status g_logits(void *v, int r0, int nrows, int v0, int v1, float *out)
-{
-    (void)v, (void)r0, (void)nrows, (void)v0, (void)v1, (void)out;
-    return HX_FAIL(HX_EINTERNAL, "the CUDA backend scores on the device (score), not via host logits");
-}
-
 static hx_status g_score(void **sides, int ns, int nrows, const int32_t *tgt, hx_row_state *st)
 {
     cuda_side *a = sides[0], *b = ns > 1 ? sides[1] : NULL;
@@ -76,5 +70,6 @@ static uint64_t g_device_bytes(const hx_model_config *c, int max_ctx, int max_to
                                   dt == HX_DTYPE_BF16 ? HXG_COMPUTE_BF16 : HXG_COMPUTE_F32);
 }
 
-const hx_backend hx_backend_cuda = {"cuda",  g_open,   g_close,        g_config, g_begin,
-                                    g_layer, g_final, g_logits, g_device_bytes, g_score};
+/* no host logits: the CUDA side scores on the device */
+const hx_backend hx_backend_cuda = {"cuda",  g_open,  g_close, g_config,       g_begin,
+                                    g_layer, g_final, NULL,    g_device_bytes, g_score};

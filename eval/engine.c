@@ -24,12 +24,14 @@ typedef struct side {
     double seconds;
 } side;
 
-/* print the estimate; refuse when it cannot fit or the device is missing */
-static hx_status check_plan(const hx_eval_estimate *e, const hx_engine_opts *o)
+/* print the estimate; refuse when it cannot fit or the device is missing
+ * (on CUDA: name receives the device's name) */
+static hx_status check_plan(const hx_eval_estimate *e, const hx_engine_opts *o, char *name,
+                            size_t name_len)
 {
     if (e->device == HX_DEV_CUDA) {
         char desc[256];
-        if (hxg_probe(desc, sizeof desc))
+        if (hxg_probe(name, name_len, desc, sizeof desc))
             return hx_preerr("no CUDA device"), HX_ENOTFOUND;
         hx_info("eval on %s, %s", desc, hx_compute_dtype_name(e->dtype));
     }
@@ -105,16 +107,11 @@ hx_status hx_eval_models(const char *model_dir, const char *base_dir, const hx_e
     memset(r, 0, sizeof *r);
     hx_eval_estimate est;
     hx_status s = hx_eval_estimate_pair(model_dir, base_dir, p, o, &est);
-    if (s || (s = check_plan(&est, o)))
+    if (s || (s = check_plan(&est, o, r->device_name, sizeof r->device_name)))
         return s;
     const hx_backend *be = est.device == HX_DEV_CUDA ? &hx_backend_cuda : &hx_backend_cpu;
     r->device = be->device;
     r->dtype = hx_compute_dtype_name(est.dtype);
-    if (est.device == HX_DEV_CUDA && !hxg_probe(r->device_name, sizeof r->device_name)) {
-        char *cc = strstr(r->device_name, " (cc "); /* the name alone, e.g. "NVIDIA H200" */
-        if (cc)
-            *cc = 0;
-    }
     side sd[2] = {{0}};
     int ns = base_dir ? 2 : 1, T = est.max_group_tokens;
     const char *dirs[2] = {model_dir, base_dir};

@@ -74,8 +74,7 @@ hx_device hx_device_resolve(hx_device d)
 {
     if (d != HX_DEV_AUTO)
         return d;
-    char desc[256];
-    return hxg_probe(desc, sizeof desc) == HX_OK ? HX_DEV_CUDA : HX_DEV_CPU;
+    return hxg_probe(NULL, 0, NULL, 0) == HX_OK ? HX_DEV_CUDA : HX_DEV_CPU;
 }
 
 typedef struct sizes {
@@ -166,9 +165,9 @@ hx_status hx_eval_estimate_pair(const char *model_dir, const char *base_dir, con
     long total = 0;
     for (long w = 0; w < p->n_windows; w++)
         total += p->w[w].n;
-    /* largest group within the budget (at least one window); on CUDA the
-     * activations live on the device: groups of up to 16384 tokens, within
-     * a quarter of the free device memory */
+    /* largest group (at least one window): on the CPU within the host
+     * budget; on CUDA, where the activations live on the device, up to
+     * 16384 tokens within a quarter of the free device memory */
     long lo = p->max_len, hi = total > lo ? total : lo;
     if (e->device == HX_DEV_CUDA) {
         uint64_t fr = 0, tot = 0;
@@ -182,15 +181,15 @@ hx_status hx_eval_estimate_pair(const char *model_dir, const char *base_dir, con
                 break;
             cap /= 2;
         }
-        hi = hi < cap ? hi : cap;
-        lo = hi > lo ? hi : lo;
-    }
-    while (lo < hi) {
-        long mid = lo + (hi - lo + 1) / 2;
-        if (host_bytes(z, ns, p->max_len, (int)mid) <= budget)
-            lo = mid;
-        else
-            hi = mid - 1;
+        lo = hi < cap ? hi : cap > lo ? cap : lo;
+    } else {
+        while (lo < hi) {
+            long mid = lo + (hi - lo + 1) / 2;
+            if (host_bytes(z, ns, p->max_len, (int)mid) <= budget)
+                lo = mid;
+            else
+                hi = mid - 1;
+        }
     }
     if (lo > (1L << 30) / 64)
         lo = (1L << 30) / 64;

@@ -47,4 +47,12 @@ hx_status hxg_linear_alloc(int64_t rows, int64_t cols, uint64_t sc_n, int with_b
 
 static inline int64_t hxg_round_up(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
 
+/* Blocks of 256 threads for a grid-stride loop over n items (at most 8192:
+ * the loops take the rest). */
+static inline int hxg_grid_for(uint64_t n)
+{
+    uint64_t b = (n + 255) / 256;
+    return (int)(b < 8192 ? (b ? b : 1) : 8192);
+}
+
 #endif

@@ -112,10 +112,15 @@ void hxg_linear_free(hxg_linear *w)
 
 int64_t hxg_linear_rows(const hxg_linear *w) { return w->rows; }
 int64_t hxg_linear_cols(const hxg_linear *w) { return w->cols; }
+uint64_t hxg_linear_bytes_for(int64_t rows, int64_t cols, uint64_t sc_n, int with_bias)
+{
+    return (uint64_t)rows * (uint64_t)hxg_round_up(cols, HXG_LD_ALIGN) + 256 * 4 +
+           (uint64_t)(rows + 1) * 4 + sc_n * 8 + (with_bias ? (uint64_t)rows * 4 : 0);
+}
+
 uint64_t hxg_linear_bytes(const hxg_linear *w)
 {
-    return (uint64_t)w->rows * (uint64_t)w->ld + 256 * 4 + (uint64_t)(w->rows + 1) * 4 +
-           w->sc_n * 8 + (w->bias ? (uint64_t)w->rows * 4 : 0);
+    return hxg_linear_bytes_for(w->rows, w->cols, w->sc_n, w->bias != NULL);
 }
 
 hx_status hxg_linear_alloc(int64_t rows, int64_t cols, uint64_t sc_n, int with_bias,

@@ -133,7 +133,7 @@ struct hxg_model {
     float *x, *q, *k, *v, *tmp, *hg, *hu, *S, *logits;
     void *xn, *qc, *kc, *vc, *att, *hc, *P, *xf, *wbuf;
     size_t wbuf_elems, ldS;
-    int32_t *ids, *rowmap, *tgt, *argmax;
+    int32_t *ids, *rowmap, *tgt;
     hxg_row_state *states;
     void *kcache, *vcache;             /* generation: [layer][max_ctx][kvd] */
     hx_seq *seqs;
@@ -186,10 +186,8 @@ static int dt_of(hx_dtype d)
 
 static uint64_t weight_dev_bytes(const hx_weight *w)
 {
-    if (w->kind == HX_WEIGHT_HXQ)
-        return (uint64_t)w->rows * (uint64_t)hxg_round_up(w->cols, HXG_LD_ALIGN) + 1024 +
-               (uint64_t)(w->rows + 1) * 4 + w->sc_n * 8;
-    return (uint64_t)w->rows * (uint64_t)w->cols * (w->dtype == HX_DT_F32 ? 4 : 2);
+    if (w->kind == HX_WEIGHT_HXQ) return hxg_linear_bytes_for(w->rows, w->cols, w->sc_n, 0);
+    return (uint64_t)w->rows * (uint64_t)w->cols * hx_dtype_size(w->dtype);
 }
 
 /* Upload one weight as stored; the host pages are dropped after. */
@@ -256,11 +254,12 @@ static hx_status layer_upload(hxg_model *g, int l)
 
 extern "C" int hxg_built_with_cuda(void) { return 1; }
 
-extern "C" hx_status hxg_probe(char *desc, size_t desc_len)
+extern "C" hx_status hxg_probe(char *name, size_t name_len, char *desc, size_t desc_len)
 {
     hxg_device_info di;
     hx_status st = hxg_device_probe(0, &di);
     if (st) return st;
+    if (name && name_len) snprintf(name, name_len, "%s", di.name);
     if (desc && desc_len)
         snprintf(desc, desc_len, "%s (cc %d.%d, %d SMs, %.1f GiB)", di.name, di.cc_major,
                  di.cc_minor, di.sm_count, di.total_mem / 1073741824.0);
@@ -309,20 +308,48 @@ static size_t wbuf_elems_for(const hx_model_config *c)
     return w > head ? w : head;
 }
 
+/* The activation and scratch buffers of a model on the device: one table
+ * of sizes that both the allocation (hxg_model_create) and the estimate
+ * (hxg_model_buffer_bytes) read. */
+enum {
+    B_X, B_TMP, B_XN, B_XF, B_Q, B_QC, B_ATT, B_K, B_V, B_KC, B_VC, B_HG, B_HU, B_HC, B_S, B_P,
+    B_LOGITS, B_STATES, B_WBUF, B_IDS, B_ROWMAP, B_TGT, NBUF
+};
+
+static void buffer_sizes(const hx_model_config *c, int max_ctx, int max_tokens, size_t cs,
+                         size_t sz[NBUF])
+{
+    size_t T = (size_t)max_tokens, dim = c->dim, qd = (size_t)c->n_heads * c->head_dim;
+    size_t kvd = (size_t)c->n_kv_heads * c->head_dim, hid = c->hidden;
+    size_t mlp = T < MLPC ? T : MLPC, qb = T < QB ? T : QB, rb = T < RB ? T : RB;
+    size_t scores = (size_t)c->n_heads * qb * round8((size_t)max_ctx);
+    sz[B_X] = sz[B_TMP] = T * dim * 4;
+    sz[B_XN] = sz[B_XF] = T * dim * cs;
+    sz[B_Q] = T * qd * 4;
+    sz[B_QC] = sz[B_ATT] = T * qd * cs;
+    sz[B_K] = sz[B_V] = T * kvd * 4;
+    sz[B_KC] = sz[B_VC] = T * kvd * cs;
+    sz[B_HG] = sz[B_HU] = mlp * hid * 4;
+    sz[B_HC] = mlp * hid * cs;
+    sz[B_S] = scores * 4;
+    sz[B_P] = scores * cs;
+    sz[B_LOGITS] = rb * VB * 4;
+    sz[B_STATES] = rb * sizeof(hxg_row_state);
+    sz[B_WBUF] = wbuf_elems_for(c) * cs;
+    sz[B_IDS] = sz[B_ROWMAP] = sz[B_TGT] = T * 4;
+}
+
 extern "C" uint64_t hxg_model_buffer_bytes(const hx_model_config *c, int max_ctx, int max_tokens,
                                            int compute)
 {
-    uint64_t cs = compute == HXG_COMPUTE_BF16 ? 2 : 4, T = (uint64_t)max_tokens, dim = c->dim;
+    size_t sz[NBUF];
+    buffer_sizes(c, max_ctx, max_tokens, compute == HXG_COMPUTE_BF16 ? 2 : 4, sz);
+    uint64_t b = 0;
+    for (int i = 0; i < NBUF; i++) b += sz[i];
+    /* RoPE tables, norms and biases */
     uint64_t qd = (uint64_t)c->n_heads * c->head_dim, kvd = (uint64_t)c->n_kv_heads * c->head_dim;
-    uint64_t hid = c->hidden, mlp = T < MLPC ? T : MLPC, ldS = round8((size_t)max_ctx);
-    uint64_t qb = T < QB ? T : QB, rb = T < RB ? T : RB;
-    uint64_t b = T * dim * (4 + 4 + cs + cs) /* x, tmp, xn, xf */ + T * qd * (4 + cs + cs) +
-                 T * kvd * 2 * (4 + cs) + mlp * hid * (4 + 4 + cs) +
-                 (uint64_t)c->n_heads * qb * ldS * (4 + cs) + rb * VB * 4 + rb * 48 +
-                 (uint64_t)wbuf_elems_for(c) * cs + T * 16 +
-                 (uint64_t)max_ctx * (c->head_dim / 2) * 8 +
-                 (uint64_t)c->n_layers * (2 * dim + qd + 2 * kvd + dim) * 4;
-    return b;
+    return b + (uint64_t)max_ctx * (c->head_dim / 2) * 8 +
+           (uint64_t)c->n_layers * (3 * (uint64_t)c->dim + qd + 2 * kvd) * 4 + (uint64_t)c->dim * 4;
 }
 
 extern "C" hx_status hxg_model_create(hx_model *cpu, int max_ctx, int max_tokens, int compute,
@@ -355,11 +382,9 @@ extern "C" hx_status hxg_model_create(hx_model *cpu, int max_ctx, int max_tokens
         return HX_FAIL(HX_ENOMEM, "out of memory");
     }
     size_t dim = c->dim, qd = (size_t)c->n_heads * c->head_dim,
-           kvd = (size_t)c->n_kv_heads * c->head_dim, hid = c->hidden, T = max_tokens,
-           half = c->head_dim / 2, cs = g->ctsz;
-    size_t mlp = T < MLPC ? T : MLPC, qb = T < QB ? T : QB, rb = T < RB ? T : RB;
+           kvd = (size_t)c->n_kv_heads * c->head_dim, half = c->head_dim / 2, cs = g->ctsz;
     g->ldS = round8((size_t)max_ctx);
-    g->qb = (int)qb;
+    g->qb = max_tokens < QB ? max_tokens : QB;
     g->wbuf_elems = wbuf_elems_for(c);
     st = dev_copy(g, &g->norm, cpu->norm, dim);
     for (int l = 0; l < c->n_layers && !st; l++) {
@@ -374,29 +399,16 @@ extern "C" hx_status hxg_model_create(hx_model *cpu, int max_ctx, int max_tokens
     }
     if (!st) st = dev_copy(g, &g->rope_cos, cpu->rope_cos, (size_t)max_ctx * half);
     if (!st) st = dev_copy(g, &g->rope_sin, cpu->rope_sin, (size_t)max_ctx * half);
-    if (!st) st = DEV_ALLOC(g, &g->x, T * dim * 4);
-    if (!st) st = DEV_ALLOC(g, &g->tmp, T * dim * 4);
-    if (!st) st = DEV_ALLOC(g, &g->xn, T * dim * cs);
-    if (!st) st = DEV_ALLOC(g, &g->xf, T * dim * cs);
-    if (!st) st = DEV_ALLOC(g, &g->q, T * qd * 4);
-    if (!st) st = DEV_ALLOC(g, &g->qc, T * qd * cs);
-    if (!st) st = DEV_ALLOC(g, &g->att, T * qd * cs);
-    if (!st) st = DEV_ALLOC(g, &g->k, T * kvd * 4);
-    if (!st) st = DEV_ALLOC(g, &g->v, T * kvd * 4);
-    if (!st) st = DEV_ALLOC(g, &g->kc, T * kvd * cs);
-    if (!st) st = DEV_ALLOC(g, &g->vc, T * kvd * cs);
-    if (!st) st = DEV_ALLOC(g, &g->hg, mlp * hid * 4);
-    if (!st) st = DEV_ALLOC(g, &g->hu, mlp * hid * 4);
-    if (!st) st = DEV_ALLOC(g, &g->hc, mlp * hid * cs);
-    if (!st) st = DEV_ALLOC(g, &g->S, (size_t)c->n_heads * qb * g->ldS * 4);
-    if (!st) st = DEV_ALLOC(g, &g->P, (size_t)c->n_heads * qb * g->ldS * cs);
-    if (!st) st = DEV_ALLOC(g, &g->logits, rb * VB * 4);
-    if (!st) st = DEV_ALLOC(g, &g->states, rb * sizeof(hxg_row_state));
-    if (!st) st = DEV_ALLOC(g, &g->wbuf, g->wbuf_elems * cs);
-    if (!st) st = DEV_ALLOC(g, &g->ids, T * 4);
-    if (!st) st = DEV_ALLOC(g, &g->rowmap, T * 4);
-    if (!st) st = DEV_ALLOC(g, &g->tgt, T * 4);
-    if (!st) st = DEV_ALLOC(g, &g->argmax, 64);
+    size_t sz[NBUF];
+    buffer_sizes(c, max_ctx, max_tokens, cs, sz);
+    /* in the order of the enum */
+    void **slot[NBUF] = {(void **)&g->x,      (void **)&g->tmp,  &g->xn,           &g->xf,
+                         (void **)&g->q,      &g->qc,            &g->att,          (void **)&g->k,
+                         (void **)&g->v,      &g->kc,            &g->vc,           (void **)&g->hg,
+                         (void **)&g->hu,     &g->hc,            (void **)&g->S,   &g->P,
+                         (void **)&g->logits, (void **)&g->states, &g->wbuf,      (void **)&g->ids,
+                         (void **)&g->rowmap, (void **)&g->tgt};
+    for (int i = 0; i < NBUF && !st; i++) st = dev_alloc(g, slot[i], sz[i]);
     if (!st) {
         /* the one-kernel attention of decode: the q row, the row's scores */
         int dev = 0, optin = 0;
@@ -434,14 +446,6 @@ extern "C" hx_status hxg_model_create(hx_model *cpu, int max_ctx, int max_tokens
     return HX_OK;
 }
 
-static int grid_for(size_t n)
-{
-    size_t b = (n + 255) / 256;
-    return (int)(b < 8192 ? (b ? b : 1) : 8192);
-}
-
-#define LAUNCHED(what) HXG_CUDA(cudaPeekAtLastError())
-
 /* Rows [o0, o1) of weight d as a matrix in dtype `dt` with row stride ld:
  * either the stored data itself, or expanded into the scratch buffer. */
 static hx_status weight_rows(hxg_model *g, const dweight *d, int64_t o0, int64_t o1, int dt,
@@ -449,7 +453,7 @@ static hx_status weight_rows(hxg_model *g, const dweight *d, int64_t o0, int64_t
 {
     int64_t rows = o1 - o0, cols = d->host->cols;
     if (d->dense && d->dt == dt) {
-        *W = (const char *)d->dense + (size_t)o0 * cols * (dt == DT_F32 ? 4 : 2);
+        *W = (const char *)d->dense + (size_t)o0 * cols * dt_bytes(dt);
         *ld = (int)cols;
         return HX_OK;
     }
@@ -462,9 +466,9 @@ static hx_status weight_rows(hxg_model *g, const dweight *d, int64_t o0, int64_t
         if ((st = hxg_hxq_expand(d->q, o0, o1, g->wbuf, dt == DT_BF16 ? HXG_BF16 : HXG_F32, NULL)))
             return st;
     } else {
-        const char *src = (const char *)d->dense + (size_t)o0 * cols * (d->dt == DT_F32 ? 4 : 2);
-        convert_any<<<grid_for(n), 256>>>(src, d->dt, g->wbuf, dt, n);
-        LAUNCHED("convert");
+        const char *src = (const char *)d->dense + (size_t)o0 * cols * dt_bytes(d->dt);
+        convert_any<<<hxg_grid_for(n), 256>>>(src, d->dt, g->wbuf, dt, n);
+        HXG_LAUNCHED("convert");
     }
     *W = g->wbuf;
     *ld = (int)cols;
@@ -491,8 +495,8 @@ static hx_status linear(hxg_model *g, const void *x, int ldx, int T, const dweig
             return st;
     }
     if (b) {
-        bias_kernel<<<grid_for((size_t)T * out), 256>>>(y, ldy, b + o0, T, out);
-        LAUNCHED("bias");
+        bias_kernel<<<hxg_grid_for((size_t)T * out), 256>>>(y, ldy, b + o0, T, out);
+        HXG_LAUNCHED("bias");
     }
     return HX_OK;
 }
@@ -528,7 +532,7 @@ static hx_status attention(hxg_model *g, const void *qc, const void *K, const vo
         }
         dim3 grid(nq, nh);
         softmax_rows<<<grid, 256>>>(g->S, g->ldS, (size_t)QBk * g->ldS, g->P, g->ct, pos0 + q0, Lk);
-        LAUNCHED("softmax");
+        HXG_LAUNCHED("softmax");
         /* O_h^T (hd x nq) = V_g^T-view x P_h^T-view */
         char *O = (char *)att + (size_t)q0 * qd * cs;
         for (int r = 0; r < rep; r++) {
@@ -554,7 +558,7 @@ static hx_status layer_apply(hxg_model *g, int l, int T, int kv_cache)
     hx_status st;
     if (!L->w[0].q && !L->w[0].dense && (st = layer_upload(g, l))) return st;
     rmsnorm_rows<<<T, 256>>>(g->x, dim, NULL, L->attn_norm, dim, c->rms_eps, g->xn, g->ct);
-    LAUNCHED("rmsnorm");
+    HXG_LAUNCHED("rmsnorm");
     if ((st = linear(g, g->xn, dim, T, &L->w[WQ], 0, qd, L->bq, g->q, qd)) ||
         (st = linear(g, g->xn, dim, T, &L->w[WK], 0, kvd, L->bk, g->k, kvd)) ||
         (st = linear(g, g->xn, dim, T, &L->w[WV], 0, kvd, L->bv, g->v, kvd)))
@@ -572,40 +576,40 @@ static hx_status layer_apply(hxg_model *g, int l, int T, int kv_cache)
             kd = (char *)g->kc + off * kvd * cs;
             vd = (char *)g->vc + off * kvd * cs;
         }
-        rope_convert<<<grid_for((size_t)s->n * qd / 2), 256>>>(g->q + off * qd, qc, g->ct, s->n,
+        rope_convert<<<hxg_grid_for((size_t)s->n * qd / 2), 256>>>(g->q + off * qd, qc, g->ct, s->n,
                                                               c->n_heads, hd, s->pos0, g->rope_cos,
                                                               g->rope_sin);
-        LAUNCHED("rope q");
-        rope_convert<<<grid_for((size_t)s->n * kvd / 2), 256>>>(g->k + off * kvd, kd, g->ct, s->n,
+        HXG_LAUNCHED("rope q");
+        rope_convert<<<hxg_grid_for((size_t)s->n * kvd / 2), 256>>>(g->k + off * kvd, kd, g->ct, s->n,
                                                                c->n_kv_heads, hd, s->pos0,
                                                                g->rope_cos, g->rope_sin);
-        LAUNCHED("rope k");
-        convert_any<<<grid_for((size_t)s->n * kvd), 256>>>(g->v + off * kvd, DT_F32, vd, g->ct,
+        HXG_LAUNCHED("rope k");
+        convert_any<<<hxg_grid_for((size_t)s->n * kvd), 256>>>(g->v + off * kvd, DT_F32, vd, g->ct,
                                                           (size_t)s->n * kvd);
-        LAUNCHED("v");
+        HXG_LAUNCHED("v");
         const char *K = kv_cache ? (const char *)g->kcache + (size_t)l * g->max_ctx * kvd * cs : kd;
         const char *V = kv_cache ? (const char *)g->vcache + (size_t)l * g->max_ctx * kvd * cs : vd;
         if ((st = attention(g, qc, K, V, s->n, s->pos0, (char *)g->att + off * qd * cs))) return st;
     }
     if ((st = linear(g, g->att, qd, T, &L->w[WO], 0, dim, L->bo, g->tmp, dim))) return st;
-    add_kernel<<<grid_for((size_t)T * dim), 256>>>(g->x, g->tmp, (size_t)T * dim);
-    LAUNCHED("residual");
+    add_kernel<<<hxg_grid_for((size_t)T * dim), 256>>>(g->x, g->tmp, (size_t)T * dim);
+    HXG_LAUNCHED("residual");
     rmsnorm_rows<<<T, 256>>>(g->x, dim, NULL, L->mlp_norm, dim, c->rms_eps, g->xn, g->ct);
-    LAUNCHED("rmsnorm");
+    HXG_LAUNCHED("rmsnorm");
     for (int t0 = 0; t0 < T; t0 += MLPC) {
         int n = T - t0 < MLPC ? T - t0 : MLPC;
         const char *xn = (const char *)g->xn + (size_t)t0 * dim * cs;
         if ((st = linear(g, xn, dim, n, &L->w[WG], 0, hid, NULL, g->hg, hid)) ||
             (st = linear(g, xn, dim, n, &L->w[WU], 0, hid, NULL, g->hu, hid)))
             return st;
-        swiglu_convert<<<grid_for((size_t)n * hid), 256>>>(g->hg, g->hu, g->hc, g->ct,
+        swiglu_convert<<<hxg_grid_for((size_t)n * hid), 256>>>(g->hg, g->hu, g->hc, g->ct,
                                                            (size_t)n * hid);
-        LAUNCHED("swiglu");
+        HXG_LAUNCHED("swiglu");
         if ((st = linear(g, g->hc, hid, n, &L->w[WD], 0, dim, NULL, g->tmp + (size_t)t0 * dim, dim)))
             return st;
     }
-    add_kernel<<<grid_for((size_t)T * dim), 256>>>(g->x, g->tmp, (size_t)T * dim);
-    LAUNCHED("residual");
+    add_kernel<<<hxg_grid_for((size_t)T * dim), 256>>>(g->x, g->tmp, (size_t)T * dim);
+    HXG_LAUNCHED("residual");
     if (!g->resident) {
         HXG_CUDA(cudaDeviceSynchronize()); /* the layer's weights are in use until here */
         for (int i = 0; i < 7; i++) dw_free(g, &L->w[i]);
@@ -623,7 +627,7 @@ static hx_status embed(hxg_model *g, int T)
                               e->q->sc_val, g->ids, dim, g->x);
     else
         embed_dense<<<T, 256>>>(e->dense, e->dt, g->ids, dim, g->x);
-    LAUNCHED("embed");
+    HXG_LAUNCHED("embed");
     return HX_OK;
 }
 
@@ -663,7 +667,7 @@ extern "C" hx_status hxg_batch_final(hxg_model *g, const int *rows, int nrows)
     HXG_CUDA(cudaMemcpy(g->rowmap, rows, (size_t)nrows * 4, cudaMemcpyHostToDevice));
     int dim = g->cfg.dim;
     rmsnorm_rows<<<nrows, 256>>>(g->x, dim, g->rowmap, g->norm, dim, g->cfg.rms_eps, g->xf, g->ct);
-    LAUNCHED("final norm");
+    HXG_LAUNCHED("final norm");
     return HX_OK;
 }
 
@@ -690,15 +694,15 @@ extern "C" hx_status hxg_score(hxg_model *a, hxg_model *b, int nrows, const int3
     for (int r0 = 0; r0 < nrows && !st; r0 += RB) {
         int n = nrows - r0 < RB ? nrows - r0 : RB;
         HXG_CUDA(cudaMemcpy(a->tgt, tgt + r0, (size_t)n * 4, cudaMemcpyHostToDevice));
-        state_init<<<grid_for((size_t)n), 256>>>(a->states, n);
-        LAUNCHED("state init");
+        state_init<<<hxg_grid_for((size_t)n), 256>>>(a->states, n);
+        HXG_LAUNCHED("state init");
         for (int v0 = 0; v0 < V && !st; v0 += VB) {
             int v1 = V - v0 < VB ? V : v0 + VB;
             if ((st = logits_block(a, r0, n, v0, v1))) break;
             if (b && (st = logits_block(b, r0, n, v0, v1))) break;
             fold_block<<<n, 256>>>(a->states, a->logits, b ? b->logits : NULL, VB, v0, v1 - v0,
                                    a->tgt);
-            LAUNCHED("fold");
+            HXG_LAUNCHED("fold");
         }
         if (!st)
             HXG_CUDA(cudaMemcpy(out + r0, a->states, (size_t)n * sizeof *out, cudaMemcpyDeviceToHost));
@@ -724,20 +728,18 @@ static hx_status gen_step(hxg_model *g, const int32_t *ids, int n, int32_t *next
     for (int l = 0; l < c->n_layers; l++)
         if ((st = layer_apply(g, l, n, 1))) return st;
     g->pos += n;
-    /* the last row's logits, argmax on the device */
-    int last = n - 1;
-    HXG_CUDA(cudaMemcpy(g->rowmap, &last, 4, cudaMemcpyHostToDevice));
-    rmsnorm_rows<<<1, 256>>>(g->x, c->dim, g->rowmap, g->norm, c->dim, c->rms_eps, g->xf, g->ct);
-    LAUNCHED("final norm");
+    /* the last row's logits, argmax on the device (g->tgt[0] is -1: no
+     * target, set once by hxg_generate) */
+    rmsnorm_rows<<<1, 256>>>(g->x + (size_t)(n - 1) * c->dim, c->dim, NULL, g->norm, c->dim,
+                             c->rms_eps, g->xf, g->ct);
+    HXG_LAUNCHED("final norm");
     state_init<<<1, 32>>>(g->states, 1);
-    LAUNCHED("state init");
-    int32_t none = -1;
-    HXG_CUDA(cudaMemcpy(g->tgt, &none, 4, cudaMemcpyHostToDevice));
+    HXG_LAUNCHED("state init");
     for (int v0 = 0; v0 < c->vocab; v0 += VB) {
         int v1 = c->vocab - v0 < VB ? c->vocab : v0 + VB;
         if ((st = logits_block(g, 0, 1, v0, v1))) return st;
         fold_block<<<1, 256>>>(g->states, g->logits, NULL, VB, v0, v1 - v0, g->tgt);
-        LAUNCHED("fold");
+        HXG_LAUNCHED("fold");
     }
     hxg_row_state s;
     HXG_CUDA(cudaMemcpy(&s, g->states, sizeof s, cudaMemcpyDeviceToHost));
@@ -765,6 +767,8 @@ extern "C" hx_status hxg_generate(hxg_model *g, const int32_t *prompt, int n_pro
     if (!g->seqs && !(g->seqs = (hx_seq *)calloc(1, sizeof *g->seqs)))
         return HX_FAIL(HX_ENOMEM, "out of memory");
     g->pos = 0;
+    const int32_t none = -1;
+    HXG_CUDA(cudaMemcpy(g->tgt, &none, 4, cudaMemcpyHostToDevice));
     int32_t *gen = (int32_t *)malloc(((size_t)max_new + 1) * sizeof *gen);
     if (!gen) return HX_FAIL(HX_ENOMEM, "out of memory");
     int n = 0;

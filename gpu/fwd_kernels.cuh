@@ -18,6 +18,8 @@ extern "C" {
 
 enum { DT_F32 = 0, DT_BF16 = 1, DT_F16 = 2 };
 
+static inline size_t dt_bytes(int dt) { return dt == DT_F32 ? 4 : 2; }
+
 static __device__ __forceinline__ float ld_any(const void *p, int dt, size_t i)
 {
     if (dt == DT_BF16) return __bfloat162float(((const __nv_bfloat16 *)p)[i]);
@@ -33,13 +35,6 @@ static __device__ __forceinline__ void st_any(void *p, int dt, size_t i, float v
         ((__half *)p)[i] = __float2half_rn(v);
     else
         ((float *)p)[i] = v;
-}
-
-template <typename T> static __device__ __forceinline__ T from_f32(float v);
-template <> __device__ __forceinline__ float from_f32<float>(float v) { return v; }
-template <> __device__ __forceinline__ __nv_bfloat16 from_f32<__nv_bfloat16>(float v)
-{
-    return __float2bfloat16_rn(v);
 }
 
 __global__ void convert_any(const void *__restrict__ src, int sdt, void *__restrict__ dst, int ddt,

@@ -84,6 +84,8 @@ int64_t hxg_linear_cols(const hxg_linear *w);
 /* Device bytes the layer occupies (indices incl. padding, codebook,
  * sidecar, bias). */
 uint64_t hxg_linear_bytes(const hxg_linear *w);
+/* The same for a layer not uploaded yet (planning). */
+uint64_t hxg_linear_bytes_for(int64_t rows, int64_t cols, uint64_t sc_n, int with_bias);
 
 /* ---- kernels ---- */
 /* Decode GEMV, batch 1..HXG_GEMV_MAX_BATCH: y[b, o] for b < batch.

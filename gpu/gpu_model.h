@@ -42,9 +42,10 @@ typedef struct hxg_model hxg_model;
 /* 1 when this binary was built with the CUDA code, 0 for the stub. */
 int hxg_built_with_cuda(void);
 
-/* Is a usable CUDA device there (ordinal 0)? HX_OK and a one-line
- * description in desc, or HX_ENOTFOUND with the reason in hx_lasterr(). */
-hx_status hxg_probe(char *desc, size_t desc_len);
+/* Is a usable CUDA device there (ordinal 0)? HX_OK with its name ("NVIDIA
+ * H200") in name and a one-line description in desc (either may be NULL),
+ * or HX_ENOTFOUND with the reason in hx_lasterr(). */
+hx_status hxg_probe(char *name, size_t name_len, char *desc, size_t desc_len);
 /* Free and total device memory (bytes) of ordinal 0. */
 hx_status hxg_mem_info(uint64_t *free_b, uint64_t *total_b);
 

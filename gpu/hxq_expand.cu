@@ -49,20 +49,14 @@ __global__ void scatter_kernel(const uint32_t *__restrict__ row_ptr,
             out[r * cols + (ent[e] >> 8)] = from_f32<OUT>(val[e]);
 }
 
-int grid_for(int64_t n)
-{
-    int64_t b = (n + 255) / 256;
-    return (int)(b < 8192 ? (b ? b : 1) : 8192);
-}
-
 template <typename OUT>
 hx_status launch(const hxg_linear *w, int64_t o0, int64_t rows, OUT *out, cudaStream_t s)
 {
-    expand_kernel<OUT><<<grid_for(rows * ((w->cols + 3) / 4)), 256, 0, s>>>(
+    expand_kernel<OUT><<<hxg_grid_for((uint64_t)rows * ((w->cols + 3) / 4)), 256, 0, s>>>(
         w->indices, w->ld, w->codebook, o0, rows, w->cols, out);
     HXG_LAUNCHED("hxq expand");
     if (w->sc_n) {
-        scatter_kernel<OUT><<<grid_for(rows), 256, 0, s>>>(w->row_ptr, w->sc_ent, w->sc_val, o0, rows,
+        scatter_kernel<OUT><<<hxg_grid_for((uint64_t)rows), 256, 0, s>>>(w->row_ptr, w->sc_ent, w->sc_val, o0, rows,
                                                           w->cols, out);
         HXG_LAUNCHED("hxq sidecar scatter");
     }

@@ -8,10 +8,9 @@
 
 int hxg_built_with_cuda(void) { return 0; }
 
-hx_status hxg_probe(char *desc, size_t desc_len)
+hx_status hxg_probe(char *name, size_t name_len, char *desc, size_t desc_len)
 {
-    (void)desc;
-    (void)desc_len;
+    (void)name, (void)name_len, (void)desc, (void)desc_len;
     return HX_FAIL(HX_ENOTFOUND, NO_CUDA);
 }
 
