@@ -568,6 +568,37 @@ static int selected(const hub_download_opts *o, const char *path)
     return 0;
 }
 
+static const char *blob_of(const hub_entry *e) { return e->sha256[0] ? e->sha256 : e->oid; }
+
+static int by_blob(const void *a, const void *b, void *ctx)
+{
+    const hub_listing *l = ctx;
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    int c = strcmp(blob_of(&l->files[x]), blob_of(&l->files[y]));
+    return c ? c : (x > y) - (x < y);
+}
+
+/* first[i]: the lowest index of a selected entry with entry i's blob (i
+ * itself for the first one), by sorting the selected indices by blob:
+ * O(n log n) for listings of up to a million files. Unselected entries
+ * get first[i] = i. */
+static size_t *same_blob_first(const hub_download_opts *o, const hub_listing *l)
+{
+    size_t *first = hx_malloc((l->n + 1) * sizeof *first), *ord = hx_malloc((l->n + 1) * sizeof *ord);
+    size_t n = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        first[i] = i;
+        if (selected(o, l->files[i].path))
+            ord[n++] = i;
+    }
+    qsort_r(ord, n, sizeof *ord, by_blob, (void *)l);
+    for (size_t k = 1; k < n; k++)
+        if (!strcmp(blob_of(&l->files[ord[k]]), blob_of(&l->files[ord[k - 1]])))
+            first[ord[k]] = first[ord[k - 1]];
+    free(ord);
+    return first;
+}
+
 static hx_status copy_to_local_dir(hub_client *c, const char *repo, const char *commit, const hub_entry *e,
                                    const char *local_dir)
 {
@@ -670,6 +701,9 @@ hx_status hub_download(hub_client *c, const char *repo, const hub_download_opts 
     dl_file *files = hx_calloc(l.n + 1, sizeof *files);
     dl_dup *dups = hx_calloc(l.n + 1, sizeof *dups);
     size_t nf = 0, ntasks = 0, ndups = 0;
+    size_t *first = same_blob_first(o, &l), *slot_of = hx_malloc((l.n + 1) * sizeof *slot_of);
+    for (size_t i = 0; i < l.n; i++)
+        slot_of[i] = SIZE_MAX; /* not planned (present, or not selected) */
     uint64_t total_bytes = 0;
     for (size_t i = 0; i < l.n; i++) {
         hub_entry *e = &l.files[i];
@@ -677,7 +711,7 @@ hx_status hub_download(hub_client *c, const char *repo, const hub_download_opts 
             continue;
         res->files++;
         res->bytes_total += e->size;
-        const char *blob = e->sha256[0] ? e->sha256 : e->oid;
+        const char *blob = blob_of(e);
         char *bp = hx_asprintf("%s/blobs/%s", rdir, blob);
         struct stat sb;
         int have = stat(bp, &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size == e->size;
@@ -695,13 +729,11 @@ hx_status hub_download(hub_client *c, const char *repo, const hub_download_opts 
          * transfer of the blob, the other paths linked once it is there.
          * Locking the blob twice from this process would wait forever
          * (flock locks per open file description). */
-        size_t same = 0;
-        while (same < nf && strcmp(files[same].blob, blob))
-            same++;
-        if (same < nf) {
-            dups[ndups++] = (dl_dup){e, same};
+        if (first[i] != i && slot_of[first[i]] != SIZE_MAX) { /* planned for an earlier path */
+            dups[ndups++] = (dl_dup){e, slot_of[first[i]]};
             continue;
         }
+        slot_of[i] = nf;
         dl_file *f = &files[nf++];
         f->e = e;
         snprintf(f->blob, sizeof f->blob, "%s", blob);
@@ -823,6 +855,8 @@ hx_status hub_download(hub_client *c, const char *repo, const hub_download_opts 
     }
     free(files);
     free(dups);
+    free(first);
+    free(slot_of);
     free(tasks);
     if (!st && o && o->local_dir) {
         st = prepare_local_dir(o->local_dir);

@@ -11,7 +11,8 @@
 #    (it freed and wrote index -1).
 . "$(dirname "$0")/lib/hub.sh"
 asan=${HXZOO_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}/build/asan/hxzoo
-[ -x "$asan" ] || { echo "skip: $asan not built (make test-asan)"; exit 77; }
+# make test builds it first (test-asan): its absence is a failure, not a skip
+[ -x "$asan" ] || fail "$asan not built (run make test-asan first)"
 HXZOO=$asan
 export ASAN_OPTIONS=abort_on_error=0:exitcode=66 UBSAN_OPTIONS=halt_on_error=1:exitcode=66
 make_model "$T/src" 1000
