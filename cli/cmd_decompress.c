@@ -5,6 +5,8 @@
 #include "cli/cli.h"
 #include "codec/hxq.h"
 
+#include "common/pyjson.h"
+
 #include <cJSON.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,13 +88,13 @@ int cmd_decompress(int argc, char **argv)
         st = hx_read_file(cp, 16u << 20, &txt, &len);
         free(cp);
         if (!st) {
-            cJSON *cfg = cJSON_ParseWithLength(txt, len);
+            cJSON *cfg = hx_pyjson_parse(txt, len);
             free(txt);
             if (!cfg) {
                 st = HX_FAIL(HX_EFORMAT, "%s/config.json is not valid JSON", src);
             } else {
                 cJSON_DeleteItemFromObject(cfg, "quantization_config");
-                char *js = cJSON_Print(cfg), *p = hx_path_join(dst, "config.json");
+                char *js = hx_pyjson_print(cfg), *p = hx_path_join(dst, "config.json");
                 st = hx_write_file_atomic(p, js, strlen(js));
                 free(js);
                 free(p);

@@ -5,6 +5,8 @@
 #include "cli/cli.h"
 #include "codec/hxq.h"
 
+#include "common/pyjson.h"
+
 #include <cJSON.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -108,7 +110,7 @@ static int inspect_dir(const char *dir, int list)
     size_t len;
     cJSON *cfg = NULL;
     if (hx_read_file(cp, 16u << 20, &txt, &len) == HX_OK) {
-        cfg = cJSON_ParseWithLength(txt, len);
+        cfg = hx_pyjson_parse(txt, len);
         free(txt);
     }
     free(cp);

@@ -14,6 +14,8 @@
 #include "codec/hxq.h"
 #include "common/parallel.h"
 
+#include "common/pyjson.h"
+
 #include <cJSON.h>
 #include <dirent.h>
 #include <errno.h>
@@ -80,7 +82,7 @@ static hx_status read_config(const char *dir, cJSON **out)
         free(path);
         return st;
     }
-    cJSON *c = cJSON_ParseWithLength(txt, len);
+    cJSON *c = hx_pyjson_parse(txt, len);
     free(txt);
     if (!c || !cJSON_IsObject(c)) {
         cJSON_Delete(c);
@@ -793,7 +795,7 @@ hx_status hxq_compress(const char *src_dir, const char *out_dir, const hxq_optio
         cJSON *q = quant_config(o, mods, nmods);
         cJSON_DeleteItemFromObject(cfg, "quantization_config");
         cJSON_AddItemToObject(cfg, "quantization_config", q);
-        char *txt = cJSON_Print(cfg), *p = hx_path_join(out_dir, "config.json");
+        char *txt = hx_pyjson_print(cfg), *p = hx_path_join(out_dir, "config.json");
         st = hx_write_file_atomic(p, txt, strlen(txt));
         free(txt);
         free(p);

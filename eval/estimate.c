@@ -95,11 +95,12 @@ static hx_status model_sizes(const char *dir, sizes *z)
         const hx_st_tensor *t = hx_st_model_at(st, i);
         z->weights += t->nbytes;
         int l;
-        if (sscanf(t->name, "model.layers.%d.", &l) == 1 && l >= 0 && l < z->c.n_layers)
+        if ((sscanf(t->name, "model.layers.%d.", &l) == 1 || sscanf(t->name, "backbone.layers.%d.", &l) == 1) &&
+            l >= 0 && l < z->c.n_layers)
             per[l] += t->nbytes;
         else if (!strncmp(t->name, "lm_head.", 8))
             head += t->nbytes;
-        else if (!strncmp(t->name, "model.embed_tokens.", 19))
+        else if (!strncmp(t->name, "model.embed_tokens.", 19) || !strncmp(t->name, "backbone.embedding", 18))
             emb += t->nbytes;
     }
     for (int l = 0; l < z->c.n_layers; l++)
@@ -158,6 +159,14 @@ hx_status hx_eval_estimate_pair(const char *model_dir, const char *base_dir, con
             return hx_preerr("%s", dirs[i]), s;
     }
     e->device = hx_device_resolve(o->device);
+    /* the CUDA backend runs transformers only: auto falls back to the CPU
+     * for the state-space families, an explicit cuda is refused */
+    if (e->device == HX_DEV_CUDA && (z[0].c.arch != HX_ARCH_TRANSFORMER || z[ns - 1].c.arch != HX_ARCH_TRANSFORMER)) {
+        if (o->device == HX_DEV_CUDA)
+            return HX_FAIL(HX_EINVAL, "the CUDA backend has no forward pass for %s: use --device cpu",
+                           z[0].c.model_type);
+        e->device = HX_DEV_CPU;
+    }
     hx_status ds = hx_compute_dtype_resolve(e->device, o->dtype, &e->dtype);
     if (ds)
         return ds;

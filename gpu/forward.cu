@@ -360,6 +360,9 @@ extern "C" hx_status hxg_model_create(hx_model *cpu, int max_ctx, int max_tokens
     if (max_ctx < 1 || max_ctx > cpu->max_ctx || max_tokens < 1)
         return HX_FAIL(HX_EINVAL, "GPU context %d / batch %d outside [1, %d] of the loaded model",
                        max_ctx, max_tokens, cpu->max_ctx);
+    if (c->arch != HX_ARCH_TRANSFORMER)
+        return HX_FAIL(HX_EINVAL, "the CUDA backend has no forward pass for %s (transformers only): use "
+                                  "--device cpu", c->model_type);
     if (c->n_kv_heads < 1 || c->n_heads % c->n_kv_heads || c->head_dim % 2 || c->head_dim > 256)
         return HX_FAIL(HX_EINVAL, "unsupported head layout (%d heads, %d kv heads, head_dim %d)",
                        c->n_heads, c->n_kv_heads, c->head_dim);

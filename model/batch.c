@@ -49,11 +49,8 @@ hx_status hx_model_batch_begin(hx_model *m, const int32_t *ids, const int *lens,
 
 void hx_model_batch_layer(hx_model *m, int l)
 {
-    const hx_layer *L = &m->layers[l];
-    hx_layer_apply(m, l, m->batch_T, m->batch, m->batch_n, 0);
-    const hx_weight *w[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->wg, &L->wu, &L->wd};
-    for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
-        hx_weight_release(w[i]);
+    hx_apply_layer(m, l, m->batch_T, m->batch, m->batch_n, 0);
+    hx_release_layer(m, l);
 }
 
 const float *hx_model_batch_final(hx_model *m, const int *rows, int nrows)

@@ -38,6 +38,7 @@ struct lin_ctx {
     const hx_weight *W;
     int64_t o0;
     int T, ldy;
+    float beta; /* 0: y =, 1: y += */
     float *y;
 };
 
@@ -56,7 +57,7 @@ static void lin_fn(void *vc, uint64_t blk, uint64_t n0, uint64_t n1)
         hx_weight_rows_f32(W, c->o0 + (int64_t)n0, c->o0 + (int64_t)n1, tile);
         w = tile;
     }
-    hx_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c->T, n, in, 1.0f, c->x, in, w, in, 0.0f,
+    hx_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c->T, n, in, 1.0f, c->x, in, w, in, c->beta,
              c->y + n0, c->ldy);
     if (slot >= 0)
         release_slot(c->m->tile_busy, slot);
@@ -66,10 +67,10 @@ static void lin_fn(void *vc, uint64_t blk, uint64_t n0, uint64_t n1)
                 c->y[(size_t)t * c->ldy + o] += c->b[o];
 }
 
-void hx_linear(hx_model *m, const float *x, int T, const hx_weight *W, int64_t o0, int64_t o1,
-               const float *b, float *y, int ldy)
+static void linear(hx_model *m, const float *x, int T, const hx_weight *W, int64_t o0, int64_t o1,
+                   const float *b, float *y, int ldy, float beta)
 {
-    struct lin_ctx c = {m, x, b ? b + o0 : NULL, W, o0, T, ldy, y};
+    struct lin_ctx c = {m, x, b ? b + o0 : NULL, W, o0, T, ldy, beta, y};
     uint64_t out = (uint64_t)(o1 - o0), th = (uint64_t)m->threads;
     uint64_t chunk = (out + 2 * th - 1) / (2 * th);
     chunk = (chunk + 15) / 16 * 16;
@@ -81,6 +82,18 @@ void hx_linear(hx_model *m, const float *x, int T, const hx_weight *W, int64_t o
     if (chunk > cap)
         chunk = cap;
     hx_parallel_blocks(m->threads, out, chunk, lin_fn, &c);
+}
+
+void hx_linear(hx_model *m, const float *x, int T, const hx_weight *W, int64_t o0, int64_t o1,
+               const float *b, float *y, int ldy)
+{
+    linear(m, x, T, W, o0, o1, b, y, ldy, 0.0f);
+}
+
+void hx_linear_acc(hx_model *m, const float *x, int T, const hx_weight *W, int64_t o0, int64_t o1,
+                   float *y, int ldy)
+{
+    linear(m, x, T, W, o0, o1, NULL, y, ldy, 1.0f);
 }
 
 void hx_rmsnorm(const float *x, const float *w, int T, int dim, double eps, float *y)
@@ -97,7 +110,7 @@ void hx_rmsnorm(const float *x, const float *w, int T, int dim, double eps, floa
     }
 }
 
-static void rope(const hx_model *m, float *v, int T, int nheads, int pos0)
+void hx_rope(const hx_model *m, float *v, int T, int nheads, int pos0)
 {
     int hd = m->cfg.head_dim, half = hd / 2;
     for (int t = 0; t < T; t++) {
@@ -210,7 +223,7 @@ static void attn_fn(void *vc, uint64_t item, uint64_t b0, uint64_t b1)
     int slot = acquire(c->busy, m->nslots);
     float *S = m->scores + (size_t)slot * QBLOCK * m->max_ctx;
     size_t row0 = (size_t)s->off + r0;
-    hx_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, L, hd, 1.0f / sqrtf((float)hd),
+    hx_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, L, hd, cf->attn_scale,
              m->q + row0 * qd + (size_t)h * hd, qd, s->K + (size_t)g * hd, kvd, 0.0f, S, L);
     float inv[QBLOCK];
     for (int r = 0; r < rows; r++)
@@ -224,7 +237,7 @@ static void attn_fn(void *vc, uint64_t item, uint64_t b0, uint64_t b1)
     release_slot(c->busy, slot);
 }
 
-static void attention(hx_model *m, const hx_seq *seqs, int nseq)
+void hx_attention(hx_model *m, const hx_seq *seqs, int nseq)
 {
     int nitems = 0;
     for (int i = 0; i < nseq; i++)
@@ -260,22 +273,19 @@ static void swiglu_fn(void *vc, uint64_t blk, uint64_t r0, uint64_t r1)
     }
 }
 
-void hx_layer_apply(hx_model *m, int l, int T, hx_seq *seqs, int nseq, int kv_cache)
+void hx_attend(hx_model *m, int cache, hx_seq *seqs, int nseq, int kv_cache, int rope)
 {
     const hx_model_config *c = &m->cfg;
-    const hx_layer *L = &m->layers[l];
-    int dim = c->dim, qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
-    hx_rmsnorm(m->x, L->attn_norm, T, dim, c->rms_eps, m->xn);
-    hx_linear(m, m->xn, T, &L->wq, 0, qd, L->bq, m->q, qd);
-    hx_linear(m, m->xn, T, &L->wk, 0, kvd, L->bk, m->k, kvd);
-    hx_linear(m, m->xn, T, &L->wv, 0, kvd, L->bv, m->v, kvd);
+    int qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
     for (int i = 0; i < nseq; i++) {
         hx_seq *s = &seqs[i];
-        rope(m, m->q + (size_t)s->off * qd, s->n, c->n_heads, s->pos0);
-        rope(m, m->k + (size_t)s->off * kvd, s->n, c->n_kv_heads, s->pos0);
+        if (rope) {
+            hx_rope(m, m->q + (size_t)s->off * qd, s->n, c->n_heads, s->pos0);
+            hx_rope(m, m->k + (size_t)s->off * kvd, s->n, c->n_kv_heads, s->pos0);
+        }
         if (kv_cache) {
-            float *kc = m->kcache + (size_t)l * m->max_ctx * kvd;
-            float *vc = m->vcache + (size_t)l * m->max_ctx * kvd;
+            float *kc = m->kcache + (size_t)cache * m->max_ctx * kvd;
+            float *vc = m->vcache + (size_t)cache * m->max_ctx * kvd;
             memcpy(kc + (size_t)s->pos0 * kvd, m->k + (size_t)s->off * kvd, (size_t)s->n * kvd * sizeof(float));
             memcpy(vc + (size_t)s->pos0 * kvd, m->v + (size_t)s->off * kvd, (size_t)s->n * kvd * sizeof(float));
             s->K = kc;
@@ -285,7 +295,19 @@ void hx_layer_apply(hx_model *m, int l, int T, hx_seq *seqs, int nseq, int kv_ca
             s->V = m->v + (size_t)s->off * kvd;
         }
     }
-    attention(m, seqs, nseq);
+    hx_attention(m, seqs, nseq);
+}
+
+void hx_layer_apply(hx_model *m, int l, int T, hx_seq *seqs, int nseq, int kv_cache)
+{
+    const hx_model_config *c = &m->cfg;
+    const hx_layer *L = &m->layers[l];
+    int dim = c->dim, qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
+    hx_rmsnorm(m->x, L->attn_norm, T, dim, c->rms_eps, m->xn);
+    hx_linear(m, m->xn, T, &L->wq, 0, qd, L->bq, m->q, qd);
+    hx_linear(m, m->xn, T, &L->wk, 0, kvd, L->bk, m->k, kvd);
+    hx_linear(m, m->xn, T, &L->wv, 0, kvd, L->bv, m->v, kvd);
+    hx_attend(m, l, seqs, nseq, kv_cache, 1);
     hx_linear(m, m->att, T, &L->wo, 0, dim, L->bo, m->xn, dim);
     for (size_t i = 0; i < (size_t)T * dim; i++)
         m->x[i] += m->xn[i];
@@ -309,6 +331,8 @@ void hx_embed_rows(hx_model *m, const int32_t *ids, int T)
     int dim = m->cfg.dim;
     for (int t = 0; t < T; t++)
         hx_weight_rows_f32(&m->embed, ids[t], ids[t] + 1, m->x + (size_t)t * dim);
+    if (m->x0) /* Zamba2's shared blocks also read the embeddings */
+        memcpy(m->x0, m->x, (size_t)T * dim * sizeof(float));
 }
 
 hx_status hx_model_forward(hx_model *m, const int32_t *ids, int T, float *hidden)
@@ -320,15 +344,11 @@ hx_status hx_model_forward(hx_model *m, const int32_t *ids, int T, float *hidden
     for (int t = 0; t < T; t++)
         if (ids[t] < 0 || ids[t] >= c->vocab)
             return HX_FAIL(HX_EINVAL, "token id %d out of range (vocab %d)", ids[t], c->vocab);
-    if (!m->kcache) {
-        size_t n = (size_t)c->n_layers * m->max_ctx * c->n_kv_heads * c->head_dim;
-        m->kcache = hx_malloc(n * sizeof(float));
-        m->vcache = hx_malloc(n * sizeof(float));
-    }
+    hx_alloc_state(m);
     hx_embed_rows(m, ids, T);
     hx_seq s = {0, T, m->pos, NULL, NULL};
     for (int l = 0; l < c->n_layers; l++)
-        hx_layer_apply(m, l, T, &s, 1, 1);
+        hx_apply_layer(m, l, T, &s, 1, 1);
     m->pos += T;
     if (hidden)
         hx_rmsnorm(m->x, m->norm, T, c->dim, c->rms_eps, hidden);

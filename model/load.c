@@ -1,8 +1,10 @@
 /* load.c - opens an hx_model on a model directory: config, every weight
  * opened in its stored form (model/weight.h: dense or HXQ, mapped, nothing
  * decoded), the small vectors (norms, biases) as float32, the RoPE tables
- * and the activation buffers. The KV cache is allocated on the first
- * token-order forward call (layer-order evaluation never needs it). */
+ * and the activation buffers of the model's family (the state-space
+ * families' weights: ssm_load.c). The KV cache and the recurrent states are
+ * allocated on the first token-order forward call (layer.c; layer-order
+ * evaluation never needs them). */
 #include "common/parallel.h"
 #include "model/model_internal.h"
 
@@ -74,22 +76,44 @@ static void rope_tables(hx_model *m)
     free(inv);
 }
 
+/* the names of the embeddings and the final norm in each family */
+static void top_names(const hx_st_model *st, const hx_model_config *c, const char **embed,
+                      const char **norm)
+{
+    switch (c->arch) {
+    case HX_ARCH_MAMBA:
+    case HX_ARCH_MAMBA2:
+        *embed = hx_weight_exists(st, "backbone.embeddings.weight") ? "backbone.embeddings.weight"
+                                                                    : "backbone.embedding.weight";
+        *norm = "backbone.norm_f.weight";
+        break;
+    case HX_ARCH_ZAMBA2:
+        *embed = "model.embed_tokens.weight";
+        *norm = "model.final_layernorm.weight";
+        break;
+    default:
+        *embed = "model.embed_tokens.weight";
+        *norm = "model.norm.weight";
+    }
+}
+
 static hx_status open_weights(const hx_st_model *st, hx_model *m)
 {
     const hx_model_config *c = &m->cfg;
     int64_t qd = (int64_t)c->n_heads * c->head_dim, kvd = (int64_t)c->n_kv_heads * c->head_dim;
     hx_status s;
-    int hxq_embed = !hx_st_model_find(st, "model.embed_tokens.weight") &&
-                    hx_weight_exists(st, "model.embed_tokens.weight");
+    const char *embed, *norm;
+    top_names(st, c, &embed, &norm);
+    int hxq_embed = !hx_st_model_find(st, embed) && hx_weight_exists(st, embed);
     /* An HXQ-compressed embedding table is rebuilt the way helix-substrate's
      * quantizer rebuilds nn.Embedding modules: codebook[indices], the
      * sidecar ignored (reference section 2.4). hxzoo compress keeps
      * embeddings dense; this is for artifacts of the original pipeline. */
-    if ((s = mat(st, m, "model.embed_tokens.weight", c->vocab, c->dim, HX_WEIGHT_NO_SIDECAR, &m->embed)))
+    if ((s = mat(st, m, embed, c->vocab, c->dim, HX_WEIGHT_NO_SIDECAR, &m->embed)))
         return s;
     if (hxq_embed)
-        hx_warn("model.embed_tokens is HXQ-compressed: decoded without its sidecar, like helix-substrate");
-    if ((s = vec(st, "model.norm.weight", c->dim, 0, &m->norm)))
+        hx_warn("%s is HXQ-compressed: decoded without its sidecar, like helix-substrate", embed);
+    if ((s = vec(st, norm, c->dim, 0, &m->norm)))
         return s;
     m->lm_head = &m->embed;
     if (!c->tie_embeddings && hx_weight_exists(st, "lm_head.weight")) {
@@ -98,6 +122,8 @@ static hx_status open_weights(const hx_st_model *st, hx_model *m)
         m->lm_head = &m->lm_head_own;
     }
     m->layers = hx_calloc((size_t)c->n_layers, sizeof *m->layers);
+    if (c->arch != HX_ARCH_TRANSFORMER)
+        return hx_ssm_open_weights(st, m);
     char n[256];
 #define NAME(suffix) (snprintf(n, sizeof n, "model.layers.%d.%s", l, suffix), n)
     for (int l = 0; l < c->n_layers; l++) {
@@ -124,6 +150,8 @@ static hx_status open_weights(const hx_st_model *st, hx_model *m)
 /* rows of the MLP intermediates held at once: about 96 MiB per buffer */
 static int mlp_rows(const hx_model_config *c, int max_tokens)
 {
+    if (c->hidden <= 0) /* no MLP (Mamba, Mamba2) */
+        return 1;
     long r = (96L << 20) / ((long)c->hidden * 4);
     r = r < 256 ? 256 : r;
     return r < max_tokens ? (int)r : max_tokens;
@@ -135,20 +163,62 @@ static int n_threads(void)
     return t > HX_MAX_SLOTS ? HX_MAX_SLOTS : t;
 }
 
+/* float32 values of the activation buffers per row (token), besides the
+ * MLP chunk and the per-thread scratch */
+static uint64_t row_floats(const hx_model_config *c)
+{
+    uint64_t qd = (uint64_t)c->n_heads * c->head_dim, kvd = (uint64_t)c->n_kv_heads * c->head_dim;
+    const hx_ssm_config *s = &c->ssm;
+    uint64_t ssm = (uint64_t)s->in_rows + s->conv_dim + s->d_inner;
+    switch (c->arch) {
+    case HX_ARCH_MAMBA:
+        return 2 * (uint64_t)c->dim + ssm + 2 * (uint64_t)s->d_inner + 2 * (uint64_t)s->dt_rank +
+               2 * (uint64_t)s->d_state;
+    case HX_ARCH_MAMBA2:
+        return 2 * (uint64_t)c->dim + ssm;
+    case HX_ARCH_ZAMBA2:
+        return 4 * (uint64_t)c->dim + ssm + 2 * qd + 2 * kvd + (uint64_t)c->adapter_rank;
+    default:
+        return 2 * (uint64_t)c->dim + 2 * qd + 2 * kvd;
+    }
+}
+
+static int has_attention(const hx_model_config *c)
+{
+    return c->arch == HX_ARCH_TRANSFORMER || c->arch == HX_ARCH_ZAMBA2;
+}
+
 uint64_t hx_model_buffer_bytes(const hx_model_config *c, int max_ctx, int max_tokens)
 {
-    uint64_t T = (uint64_t)max_tokens, qd = (uint64_t)c->n_heads * c->head_dim;
-    uint64_t kvd = (uint64_t)c->n_kv_heads * c->head_dim;
-    uint64_t fl = T * (2 * (uint64_t)c->dim + 2 * qd + 2 * kvd) +
-                  2 * (uint64_t)mlp_rows(c, max_tokens) * c->hidden +
-                  (uint64_t)n_threads() * QBLOCK * max_ctx + 2 * (uint64_t)max_ctx * (c->head_dim / 2);
+    uint64_t T = (uint64_t)max_tokens, att = has_attention(c);
+    uint64_t fl = T * row_floats(c) + att * 2 * (uint64_t)mlp_rows(c, max_tokens) * c->hidden +
+                  att * (uint64_t)n_threads() * QBLOCK * max_ctx + att * 2 * (uint64_t)max_ctx * (c->head_dim / 2);
     return fl * 4 + (uint64_t)n_threads() * HX_TILE_BYTES;
 }
 
 double hx_model_flops_per_token(const hx_model_config *c)
 {
     double qd = (double)c->n_heads * c->head_dim, kvd = (double)c->n_kv_heads * c->head_dim;
-    double per_layer = c->dim * (2 * qd + 2 * kvd) + 3.0 * c->dim * c->hidden;
+    const hx_ssm_config *s = &c->ssm;
+    double mixer = (double)c->dim * s->in_rows + (double)s->d_inner * c->dim + /* in, out */
+                   (double)s->d_inner * s->d_state * 3 + (double)s->conv_dim * s->d_conv; /* scan, conv */
+    double per_layer;
+    switch (c->arch) {
+    case HX_ARCH_MAMBA:
+        per_layer = mixer + (double)s->d_inner * (s->dt_rank + 2.0 * s->d_state) + (double)s->dt_rank * s->d_inner;
+        break;
+    case HX_ARCH_MAMBA2:
+        per_layer = mixer;
+        break;
+    case HX_ARCH_ZAMBA2: {
+        double shared = 2.0 * c->dim * (qd + 2 * kvd) + qd * c->dim + 3.0 * c->dim * c->hidden +
+                        (double)c->dim * c->dim;
+        per_layer = mixer + shared * c->n_hybrid / c->n_layers;
+        break;
+    }
+    default:
+        per_layer = c->dim * (2 * qd + 2 * kvd) + 3.0 * c->dim * c->hidden;
+    }
     return 2 * (per_layer * c->n_layers + (double)c->dim * c->vocab);
 }
 
@@ -158,6 +228,8 @@ uint64_t hx_model_layer_bytes(const hx_model *m, int l)
         return hx_weight_bytes(&m->embed);
     if (l == -2)
         return hx_weight_bytes(m->lm_head);
+    if (m->cfg.arch != HX_ARCH_TRANSFORMER)
+        return hx_ssm_layer_bytes(m, l);
     const hx_layer *L = &m->layers[l];
     return hx_weight_bytes(&L->wq) + hx_weight_bytes(&L->wk) + hx_weight_bytes(&L->wv) +
            hx_weight_bytes(&L->wo) + hx_weight_bytes(&L->wg) + hx_weight_bytes(&L->wu) +
@@ -193,15 +265,33 @@ hx_status hx_model_open(const char *dir, int max_ctx, int max_tokens, hx_model *
     m->mlp_rows = mlp_rows(c, m->max_tokens);
     m->x = hx_malloc(T * c->dim * sizeof(float));
     m->xn = hx_malloc(T * c->dim * sizeof(float));
-    m->q = hx_malloc(T * qd * sizeof(float));
-    m->k = hx_malloc(T * kvd * sizeof(float));
-    m->v = hx_malloc(T * kvd * sizeof(float));
-    m->att = hx_malloc(T * qd * sizeof(float));
-    m->hb = hx_malloc((size_t)m->mlp_rows * c->hidden * sizeof(float));
-    m->hb2 = hx_malloc((size_t)m->mlp_rows * c->hidden * sizeof(float));
-    m->scores = hx_malloc((size_t)m->nslots * QBLOCK * m->max_ctx * sizeof(float));
+    if (has_attention(c)) {
+        m->q = hx_malloc(T * qd * sizeof(float));
+        m->k = hx_malloc(T * kvd * sizeof(float));
+        m->v = hx_malloc(T * kvd * sizeof(float));
+        m->att = hx_malloc(T * qd * sizeof(float));
+        m->hb = hx_malloc((size_t)m->mlp_rows * c->hidden * sizeof(float));
+        m->hb2 = hx_malloc((size_t)m->mlp_rows * c->hidden * sizeof(float));
+        m->scores = hx_malloc((size_t)m->nslots * QBLOCK * m->max_ctx * sizeof(float));
+        rope_tables(m);
+    }
+    if (c->arch != HX_ARCH_TRANSFORMER) {
+        const hx_ssm_config *sc = &c->ssm;
+        m->s_in = hx_malloc(T * (size_t)sc->in_rows * sizeof(float));
+        m->s_conv = hx_malloc(T * (size_t)sc->conv_dim * sizeof(float));
+        m->s_y = hx_malloc(T * (size_t)sc->d_inner * sizeof(float));
+        if (c->arch == HX_ARCH_MAMBA) {
+            m->s_xdbl = hx_malloc(T * (size_t)(sc->dt_rank + 2 * sc->d_state) * sizeof(float));
+            m->s_dtin = hx_malloc(T * (size_t)sc->dt_rank * sizeof(float));
+            m->s_dt = hx_malloc(T * (size_t)sc->d_inner * sizeof(float));
+        }
+    }
+    if (c->arch == HX_ARCH_ZAMBA2) {
+        m->x0 = hx_malloc(T * c->dim * sizeof(float));
+        m->cat = hx_malloc(T * 2 * c->dim * sizeof(float));
+        m->lora_t = hx_malloc(T * (size_t)c->adapter_rank * sizeof(float));
+    }
     m->tiles = hx_malloc((size_t)m->nslots * HX_TILE_BYTES);
-    rope_tables(m);
     *out = m;
     return HX_OK;
 }
@@ -215,7 +305,9 @@ void hx_model_free(hx_model *m)
 {
     if (!m)
         return;
-    if (m->layers)
+    if (m->cfg.arch != HX_ARCH_TRANSFORMER)
+        hx_ssm_free(m);
+    else if (m->layers)
         for (int l = 0; l < m->cfg.n_layers; l++) {
             hx_layer *L = &m->layers[l];
             float *p[] = {L->attn_norm, L->mlp_norm, L->bq, L->bk, L->bv, L->bo};
@@ -243,6 +335,10 @@ void hx_model_free(hx_model *m)
     free(m->hb2);
     free(m->scores);
     free(m->tiles);
+    float *ssm[] = {m->s_in, m->s_conv, m->s_y, m->s_xdbl, m->s_dtin, m->s_dt, m->x0, m->cat,
+                    m->lora_t, m->conv_state, m->ssm_state};
+    for (size_t i = 0; i < sizeof ssm / sizeof ssm[0]; i++)
+        free(ssm[i]);
     free(m->batch);
     hx_st_model_close(m->st);
     free(m);

@@ -1,7 +1,8 @@
 /* model.h - the CPU forward pass of Llama- and Qwen2-family causal LMs
  * (RMSNorm, RoPE with rope_theta / rope_scaling, grouped-query attention,
- * SwiGLU, optional q/k/v/o biases, tied or untied embeddings) from a Hugging
- * Face model directory whose weights are dense safetensors (BF16/F16/F32) or
+ * SwiGLU, optional q/k/v/o biases, tied or untied embeddings) and of the
+ * state-space families Mamba, Mamba2 and Zamba2 (model/mamba.c, mamba2.c,
+ * zamba2.c), from a Hugging Face model directory whose weights are dense safetensors (BF16/F16/F32) or
  * HXQ modules (codebook + indices + sidecar). Weights stay in their stored
  * form, mapped from the files (model/weight.h); each matrix product converts
  * a tile of rows to float32 and multiplies it with BLAS (sgemm), so no
@@ -24,8 +25,38 @@
 
 typedef enum { HX_ROPE_DEFAULT = 0, HX_ROPE_LINEAR, HX_ROPE_LLAMA3 } hx_rope_type;
 
+/* The layer families: a transformer (llama, qwen2, mistral), or a stack of
+ * state-space mixers (Mamba-1 selective scan; Mamba-2 SSD), or Zamba2's
+ * Mamba-2 stack with shared transformer blocks at its "hybrid" layers. */
+typedef enum { HX_ARCH_TRANSFORMER = 0, HX_ARCH_MAMBA, HX_ARCH_MAMBA2, HX_ARCH_ZAMBA2 } hx_arch;
+
+typedef enum { HX_ACT_SILU = 0, HX_ACT_GELU, HX_ACT_GELU_TANH } hx_act;
+
+#define HX_MAX_LAYERS 1024
+#define HX_MAX_CONV 64 /* widest conv1d kernel */
+
+/* The state-space mixer of a Mamba / Mamba2 / Zamba2 layer, as transformers
+ * 4.57 computes it. */
+typedef struct hx_ssm_config {
+    int d_inner;        /* expand * hidden_size */
+    int d_state;        /* N */
+    int d_conv;         /* causal depthwise kernel width */
+    int conv_dim;       /* channels through the conv: d_inner (Mamba-1), d_inner + 2 G N */
+    int dt_rank;        /* Mamba-1 time_step_rank */
+    int n_heads, head_dim, n_groups; /* Mamba-2: d_inner = n_heads * head_dim */
+    int d_mlp;          /* Mamba-2 in_proj columns before the gate (ignored, as transformers does) */
+    int in_rows;        /* in_proj output rows */
+    int conv_bias, proj_bias;
+    double dt_min, dt_max; /* clamp of softplus(dt + bias) (Mamba-2 time_step_limit; Zamba2: time_step_min, inf) */
+    int norm_group;     /* gated RMSNorm group (Mamba2: d_inner, as transformers; Zamba2: d_inner / n_groups) */
+    double norm_eps;    /* of the gated RMSNorm */
+} hx_ssm_config;
+
 typedef struct hx_model_config {
     char model_type[32];
+    hx_arch arch;
+    /* transformer sizes; for Zamba2 those of its shared blocks (attention over
+     * 2 * dim inputs, head_dim = 2 dim / n_heads, hidden: its MLP) */
     int vocab, dim, n_layers, n_heads, n_kv_heads, head_dim, hidden;
     int max_pos;
     double rms_eps, rope_theta;
@@ -36,6 +67,13 @@ typedef struct hx_model_config {
     int bos_id;         /* -1 if none */
     int eos_ids[8];     /* eos_token_id (int or list) */
     int n_eos;
+    float attn_scale;   /* score scale: 1/sqrt(head_dim); Zamba2 1/sqrt(head_dim/2) */
+    hx_act act;         /* MLP activation (transformers' hidden_act) */
+    hx_ssm_config ssm;  /* Mamba, Mamba2, Zamba2 */
+    /* Zamba2: which layers are hybrid (a shared block before the mixer),
+     * how many shared blocks, LoRA adapters on q/k/v and on gate_up, RoPE */
+    unsigned char hybrid[HX_MAX_LAYERS];
+    int n_hybrid, n_mem_blocks, adapter_rank, attn_adapter, use_rope;
     int hxq;            /* the directory holds HXQ modules */
     int hxq_modules;    /* how many weights were decoded from HXQ */
 } hx_model_config;

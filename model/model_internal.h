@@ -1,6 +1,9 @@
 /* model_internal.h - the hx_model structure shared by load.c (weights and
- * buffers), forward.c (the layer computations), batch.c (layer-major
- * evaluation of a batch of sequences) and generate.c. Not a public header. */
+ * buffers), ssm_load.c (the state-space families' weights), forward.c (the
+ * transformer layer), ssm.c / mamba.c / mamba2.c / zamba2.c (the
+ * state-space layers), layer.c (which layer function a model runs),
+ * batch.c (layer-major evaluation of a batch of sequences) and generate.c.
+ * Not a public header. */
 #ifndef HX_MODEL_INTERNAL_H
 #define HX_MODEL_INTERNAL_H
 
@@ -11,10 +14,40 @@
 #define HX_MAX_SLOTS 64          /* per-thread scratch slots (>= threads) */
 #define HX_TILE_BYTES (4u << 20) /* float32 weight tile of one linear task */
 
+/* The state-space mixer of a Mamba / Mamba2 / Zamba2 layer. */
+typedef struct hx_mixer {
+    hx_weight in_proj, out_proj;
+    hx_weight x_proj, dt_proj;   /* Mamba-1 only */
+    float *in_b, *out_b;         /* projection biases (use_bias), else NULL */
+    float *dt_b;                 /* dt_proj.bias (Mamba-1) or dt_bias (Mamba-2), float32 */
+    float *conv_w, *conv_b;      /* [conv_dim][d_conv]; [conv_dim] or NULL */
+    float *A;                    /* -exp(A_log): [d_inner][d_state] (Mamba-1) or [n_heads] */
+    float *D;                    /* [d_inner] (Mamba-1) or [n_heads] */
+    float *gnorm;                /* gated RMSNorm weight [d_inner] (Mamba-2) */
+} hx_mixer;
+
+/* A LoRA-style adapter of Zamba2's shared blocks: y += B (A x). */
+typedef struct hx_lora {
+    int on;
+    hx_weight a, b;              /* [rank, in], [out, rank] */
+} hx_lora;
+
+/* One of Zamba2's shared transformer blocks (used at several depths). */
+typedef struct hx_shared_block {
+    float *in_norm, *ff_norm;    /* [2 dim], [dim] */
+    hx_weight wq, wk, wv, wo, wgu, wd;
+} hx_shared_block;
+
 typedef struct hx_layer {
-    float *attn_norm, *mlp_norm;
+    float *attn_norm, *mlp_norm; /* state-space layers: attn_norm is the block's input norm */
     float *bq, *bk, *bv, *bo;              /* NULL when absent */
     hx_weight wq, wk, wv, wo, wg, wu, wd;  /* [out, in], as stored */
+    hx_mixer mix;                /* Mamba, Mamba2, Zamba2 */
+    /* Zamba2 hybrid layers: the j-th hybrid layer (use) runs shared block
+     * `block` with its own adapters, then `linear`, before its mixer */
+    int use, block;
+    hx_weight linear;
+    hx_lora aq, ak, av, agu;
 } hx_layer;
 
 /* One sequence of a batch: rows [off, off+n) of the activations, at
@@ -31,12 +64,22 @@ struct hx_model {
     const hx_weight *lm_head; /* &embed when tied */
     float *norm;
     hx_layer *layers;
+    hx_shared_block *blocks;  /* Zamba2 */
     int max_ctx, max_tokens, mlp_rows, pos;
     float *kcache, *vcache;   /* [layer][max_ctx][kv_dim], allocated on first use */
     float *rope_cos, *rope_sin; /* [max_ctx][head_dim/2] */
     /* activations and scratch for max_tokens rows (hb, hb2: mlp_rows) */
     float *x, *xn, *q, *k, *v, *att, *hb, *hb2;
     float *scores; /* nslots attention slots of QBLOCK x max_ctx */
+    /* state-space layers: in_proj output, conv output, scan output, and
+     * for Mamba-1 the x_proj output, its dt columns and dt (max_tokens rows
+     * each); Zamba2: the embeddings of the rows, the shared block's input
+     * [hidden, embeddings] and the adapters' rank-wide intermediate */
+    float *s_in, *s_conv, *s_y, *s_xdbl, *s_dtin, *s_dt;
+    float *x0, *cat, *lora_t;
+    /* token order: per layer the last d_conv-1 conv inputs and the scan
+     * state (allocated on the first forward call, zero at position 0) */
+    float *conv_state, *ssm_state;
     float *tiles;  /* nslots weight tiles of HX_TILE_BYTES */
     int tile_busy[HX_MAX_SLOTS]; /* slot flags, used with __atomic builtins (the
                                   * header is also read by C++: gpu/forward.cu) */
@@ -47,6 +90,18 @@ struct hx_model {
 };
 
 /* forward.c */
+/* y[T, ldy] columns [0, o1-o0) += x[T, in] * W[o0:o1, in]^T */
+void hx_linear_acc(hx_model *m, const float *x, int T, const hx_weight *W, int64_t o0, int64_t o1,
+                   float *y, int ldy);
+/* causal attention of the query rows in m->q over each sequence's K/V
+ * (m->cfg's heads, head_dim, attn_scale) into m->att */
+void hx_attention(hx_model *m, const hx_seq *seqs, int nseq);
+/* RoPE on the rows of m->q and m->k (when rope), the keys and values
+ * stored in KV cache `cache` (kv_cache: token order) or read in place,
+ * then hx_attention */
+void hx_attend(hx_model *m, int cache, hx_seq *seqs, int nseq, int kv_cache, int rope);
+/* RoPE (m's tables) on T rows of nheads heads at positions pos0.. */
+void hx_rope(const hx_model *m, float *v, int T, int nheads, int pos0);
 /* y[T, ldy] columns [0, o1-o0) = x[T, in] * W[o0:o1, in]^T (+ b[o0:o1]) */
 void hx_linear(hx_model *m, const float *x, int T, const hx_weight *W, int64_t o0, int64_t o1,
                const float *b, float *y, int ldy);
@@ -58,5 +113,40 @@ void hx_layer_apply(hx_model *m, int l, int T, hx_seq *seqs, int nseq, int kv_ca
 void hx_rmsnorm(const float *x, const float *w, int T, int dim, double eps, float *y);
 /* m->x rows from token ids (ids checked by the caller) */
 void hx_embed_rows(hx_model *m, const int32_t *ids, int T);
+
+/* layer.c: layer l of any family over the T rows of m->x (see
+ * hx_layer_apply for kv_cache: token order, one sequence, with state);
+ * the pages of layer l's weights dropped */
+void hx_apply_layer(hx_model *m, int l, int T, hx_seq *seqs, int nseq, int kv_cache);
+void hx_release_layer(hx_model *m, int l);
+/* the token-order state (KV cache, conv and scan states), once */
+void hx_alloc_state(hx_model *m);
+
+/* ssm_load.c: the weights of the state-space families, their layers'
+ * stored bytes, and freeing them */
+hx_status hx_ssm_open_weights(const hx_st_model *st, hx_model *m);
+uint64_t hx_ssm_layer_bytes(const hx_model *m, int l);
+void hx_ssm_free(hx_model *m);
+void hx_ssm_release_layer(hx_model *m, int l);
+
+/* ssm.c: the pieces Mamba-1 and Mamba-2 share; mamba.c, mamba2.c: their
+ * mixers (in: T rows of dim inputs; out: T rows of dim outputs, may alias
+ * in); zamba2.c: the hybrid layer */
+void hx_mamba_mixer(hx_model *m, int l, const float *in, int T, const hx_seq *seqs, int nseq,
+                    int carry, float *out);
+void hx_mamba2_mixer(hx_model *m, int l, const float *in, int T, const hx_seq *seqs, int nseq,
+                     int carry, float *out);
+void hx_zamba2_shared(hx_model *m, int l, int T, hx_seq *seqs, int nseq, int kv_cache, float *out);
+/* causal depthwise conv1d + SiLU of channels [c0, c1) of one sequence:
+ * in rows of ld_in floats (channel c at column c), out rows of ld_out;
+ * state: NULL (zeros before the sequence) or (d_conv-1) rows of conv_dim
+ * floats, the inputs before it, updated to the last d_conv-1 inputs */
+void hx_conv_silu(const hx_model *m, const hx_mixer *M, const float *in, int ld_in, int n, int c0,
+                  int c1, float *state, float *out, int ld_out);
+float hx_softplus(float x);
+float hx_silu(float x);
+/* per-layer state of token-order runs (NULL in layer-order batches) */
+float *hx_conv_state(hx_model *m, int l);
+float *hx_ssm_state(hx_model *m, int l);
 
 #endif

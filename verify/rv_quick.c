@@ -3,6 +3,7 @@
  * (read with range requests) for every compressed module's tensors, and the
  * card's file hashes against the Hub's listing. */
 #include "verify/rv_int.h"
+#include "common/pyjson.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +52,7 @@ static void check_config(rv_ctx *c)
         hx_clearerr();
         return;
     }
-    c->config = cJSON_ParseWithLength(t, n);
+    c->config = hx_pyjson_parse(t, n);
     free(t);
     const cJSON *q = cJSON_GetObjectItemCaseSensitive(c->config, "quantization_config");
     const cJSON *qm = cJSON_GetObjectItemCaseSensitive(q, "quant_method");

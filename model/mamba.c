@@ -1,0 +1,118 @@
+/* mamba.c - the Mamba-1 mixer (transformers' MambaMixer.slow_forward):
+ * in_proj -> [x, z]; x through the causal depthwise conv1d and SiLU;
+ * x_proj -> [dt, B, C]; dt = softplus(dt_proj(dt)); per channel c and
+ * state n the selective scan
+ *     h[c,n] = exp(A[c,n] dt[c]) h[c,n] + dt[c] B[n] x[c]
+ *     y[c]   = sum_n h[c,n] C[n] + D[c] x[c]
+ * then y * SiLU(z) -> out_proj. The scan is sequential in time and
+ * parallel over channels; sequences of a batch are independent, each
+ * starting from zero state (or, token order, from the layer's state). */
+#include "common/parallel.h"
+#include "model/model_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+struct scan_ctx {
+    hx_model *m;
+    const hx_mixer *M;
+    const hx_seq *seqs;
+    int nseq, carry, l;
+};
+
+/* channels [c0, c1) of every sequence: conv, then scan */
+static void scan_fn(void *vc, uint64_t blk, uint64_t c0, uint64_t c1)
+{
+    (void)blk;
+    struct scan_ctx *c = vc;
+    hx_model *m = c->m;
+    const hx_mixer *M = c->M;
+    const hx_ssm_config *s = &m->cfg.ssm;
+    int di = s->d_inner, N = s->d_state, R = s->dt_rank, W = R + 2 * N;
+    float h[256];
+    for (int q = 0; q < c->nseq; q++) {
+        const hx_seq *sq = &c->seqs[q];
+        size_t off = (size_t)sq->off;
+        float *state = c->carry ? hx_ssm_state(m, c->l) : NULL;
+        for (uint64_t ch = c0; ch < c1; ch++) {
+            const float *A = M->A + ch * N;
+            float D = M->D[ch];
+            if (state)
+                memcpy(h, state + ch * N, (size_t)N * sizeof *h);
+            else
+                memset(h, 0, (size_t)N * sizeof *h);
+            for (int t = 0; t < sq->n; t++) {
+                size_t r = off + (size_t)t;
+                float x = m->s_conv[r * di + ch], dt = m->s_dt[r * di + ch];
+                const float *B = m->s_xdbl + r * W + R, *C = B + N;
+                float y = 0, dx = dt * x;
+                for (int n = 0; n < N; n++) {
+                    h[n] = expf(A[n] * dt) * h[n] + dx * B[n];
+                    y += h[n] * C[n];
+                }
+                y += D * x;
+                float z = m->s_in[r * 2 * di + di + ch];
+                m->s_y[r * di + ch] = y * hx_silu(z);
+            }
+            if (state)
+                memcpy(state + ch * N, h, (size_t)N * sizeof *h);
+        }
+    }
+}
+
+struct conv_ctx {
+    hx_model *m;
+    const hx_mixer *M;
+    const hx_seq *seqs;
+    int nseq, l, carry;
+};
+
+static void conv_fn(void *vc, uint64_t blk, uint64_t c0, uint64_t c1)
+{
+    (void)blk;
+    struct conv_ctx *c = vc;
+    hx_model *m = c->m;
+    int di = m->cfg.ssm.d_inner;
+    for (int q = 0; q < c->nseq; q++) {
+        size_t off = (size_t)c->seqs[q].off;
+        hx_conv_silu(m, c->M, m->s_in + off * 2 * di, 2 * di, c->seqs[q].n, (int)c0, (int)c1,
+                     c->carry ? hx_conv_state(m, c->l) : NULL, m->s_conv + off * di, di);
+    }
+}
+
+struct dt_ctx {
+    float *dt;
+    const float *b;
+    int di;
+};
+
+static void dt_fn(void *vc, uint64_t blk, uint64_t r0, uint64_t r1)
+{
+    (void)blk;
+    struct dt_ctx *c = vc;
+    for (uint64_t r = r0; r < r1; r++)
+        for (int i = 0; i < c->di; i++) {
+            float *v = &c->dt[r * c->di + i];
+            *v = hx_softplus(*v + c->b[i]);
+        }
+}
+
+void hx_mamba_mixer(hx_model *m, int l, const float *in, int T, const hx_seq *seqs, int nseq,
+                    int carry, float *out)
+{
+    const hx_ssm_config *s = &m->cfg.ssm;
+    const hx_mixer *M = &m->layers[l].mix;
+    int di = s->d_inner, N = s->d_state, R = s->dt_rank, W = R + 2 * N;
+    hx_linear(m, in, T, &M->in_proj, 0, 2 * di, M->in_b, m->s_in, 2 * di);
+    struct conv_ctx cc = {m, M, seqs, nseq, l, carry};
+    hx_parallel_blocks(m->threads, (uint64_t)di, 64, conv_fn, &cc);
+    hx_linear(m, m->s_conv, T, &M->x_proj, 0, W, NULL, m->s_xdbl, W);
+    for (int t = 0; t < T; t++) /* the dt columns, contiguous for dt_proj */
+        memcpy(m->s_dtin + (size_t)t * R, m->s_xdbl + (size_t)t * W, (size_t)R * sizeof(float));
+    hx_linear(m, m->s_dtin, T, &M->dt_proj, 0, di, NULL, m->s_dt, di);
+    struct dt_ctx dc = {m->s_dt, M->dt_b, di};
+    hx_parallel_blocks(m->threads, (uint64_t)T, 64, dt_fn, &dc);
+    struct scan_ctx sc = {m, M, seqs, nseq, carry, l};
+    hx_parallel_blocks(m->threads, (uint64_t)di, 16, scan_fn, &sc);
+    hx_linear(m, m->s_y, T, &M->out_proj, 0, m->cfg.dim, M->out_b, out, m->cfg.dim);
+}
