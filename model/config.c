@@ -111,7 +111,7 @@ static hx_status mamba(const cJSON *j, hx_model_config *c)
     s->conv_dim = s->d_inner;
     s->in_rows = 2 * s->d_inner;
     c->rms_eps = getd(j, "layer_norm_epsilon", 1e-5);
-    if (s->d_inner <= 0 || s->d_state <= 0 || s->d_conv <= 0 || s->d_conv > HX_MAX_CONV || s->dt_rank <= 0)
+    if (s->d_inner <= 0 || s->d_state <= 0 || s->d_conv <= 0 || s->d_conv > HX_MAX_CONV || s->d_state > HX_MAX_STATE || s->dt_rank <= 0)
         return HX_FAIL(HX_EFORMAT, "config.json: bad Mamba sizes (intermediate %d, state %d, conv %d, "
                                    "time_step_rank %d)", s->d_inner, s->d_state, s->d_conv, s->dt_rank);
     return HX_OK;
@@ -136,7 +136,7 @@ static hx_status mamba2_sizes(hx_model_config *c, const char *what)
 {
     hx_ssm_config *s = &c->ssm;
     if (s->n_heads <= 0 || s->head_dim <= 0 || s->n_groups <= 0 || s->d_state <= 0 || s->d_conv <= 0 ||
-        s->d_conv > HX_MAX_CONV ||
+        s->d_conv > HX_MAX_CONV || s->d_state > HX_MAX_STATE ||
         s->d_inner <= 0 || s->n_heads % s->n_groups || (long)s->n_heads * s->head_dim != s->d_inner ||
         s->d_inner % s->n_groups)
         return HX_FAIL(HX_EFORMAT, "config.json: bad %s sizes (intermediate %d = %d heads x %d, %d groups, "

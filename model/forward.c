@@ -14,6 +14,7 @@
  * (sgemm) in a private scratch slot; the SwiGLU activation is split by rows.
  * The MLP runs in chunks of m->mlp_rows rows (bounded intermediates). */
 #include "common/parallel.h"
+#include "model/fastmath.h"
 #include "model/model_internal.h"
 
 #include "model/blas.h"
@@ -127,38 +128,6 @@ void hx_rope(const hx_model *m, float *v, int T, int nheads, int pos0)
     }
 }
 
-/* e^x for x <= 0 (x - max of a softmax row), vectorizable: x = n ln2 + r
- * with |r| <= ln2/2 (Cody-Waite, two-part ln2), e^r by its Taylor series to
- * r^7 (truncation < 6e-9 relative, under float rounding), times 2^n built
- * in the exponent bits; 0 below -87 (e^-87 < 2^-125: no subnormals). Same
- * result on every machine (no libm version dependence). */
-static inline float exp_nonpos(float x)
-{
-    const float magic = 12582912.0f; /* 1.5 * 2^23: rounds to an integer */
-    float xc = x < -87.0f ? -87.0f : x;
-    float t = xc * 1.44269504f + magic;
-    float n = t - magic;
-    int32_t ti, mi;
-    memcpy(&ti, &t, 4);
-    memcpy(&mi, &magic, 4);
-    int32_t e = ti - mi; /* n as an integer, in [-126, 0] */
-    float r = xc - n * 0.693145752f - n * 1.42860677e-06f;
-    float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.66666667e-1f + r * (4.16666667e-2f +
-                       r * (8.33333333e-3f + r * (1.38888889e-3f + r * 1.98412698e-4f))))));
-    int32_t sb = (e + 127) << 23;
-    float sc;
-    memcpy(&sc, &sb, 4);
-    return x < -87.0f ? 0.0f : p * sc;
-}
-
-/* gcc's -O2 cost model ("very cheap") refuses the simd loops below, which
- * need an epilogue: ask for the dynamic one here (gcc only). */
-#if defined(__GNUC__) && !defined(__clang__)
-#define HX_VECTORIZE __attribute__((optimize("vect-cost-model=dynamic")))
-#else
-#define HX_VECTORIZE
-#endif
-
 /* exp(row - max) over keys [0, n), zeros after; returns 1 / sum */
 HX_VECTORIZE static float softmax_row(float *row, int n, int ld)
 {
@@ -169,7 +138,7 @@ HX_VECTORIZE static float softmax_row(float *row, int n, int ld)
     float sum = 0;
 #pragma omp simd reduction(+ : sum)
     for (int j = 0; j < n; j++) {
-        row[j] = exp_nonpos(row[j] - mx);
+        row[j] = hx_exp_nonpos(row[j] - mx);
         sum += row[j];
     }
     for (int j = n; j < ld; j++)

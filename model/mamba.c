@@ -8,10 +8,51 @@
  * parallel over channels; sequences of a batch are independent, each
  * starting from zero state (or, token order, from the layer's state). */
 #include "common/parallel.h"
+#include "model/fastmath.h"
 #include "model/model_internal.h"
 
 #include <math.h>
 #include <string.h>
+
+/* one time step of one channel: h = exp(A dt) h + dx B; returns h . C */
+static inline float step(float *h, const float *A, const float *B, const float *C, float dt, float dx,
+                         int N)
+{
+    float y = 0;
+#pragma omp simd reduction(+ : y)
+    for (int n = 0; n < N; n++) {
+        h[n] = hx_exp_nonpos(A[n] * dt) * h[n] + dx * B[n];
+        y += h[n] * C[n];
+    }
+    return y;
+}
+
+#define CB 16 /* channels scanned together: their states stay in L1 */
+
+/* channels [c0, c0 + CB) at most of one sequence, time step by time step */
+HX_MULTIVERSION HX_VECTORIZE static void scan_block(hx_model *m, const hx_mixer *M, const hx_seq *sq,
+                                                    int c0, int c1, float *state)
+{
+    const hx_ssm_config *s = &m->cfg.ssm;
+    int di = s->d_inner, N = s->d_state, R = s->dt_rank, W = R + 2 * N, nc = c1 - c0;
+    float h[CB * HX_MAX_STATE];
+    if (state)
+        memcpy(h, state + (size_t)c0 * N, (size_t)nc * N * sizeof *h);
+    else
+        memset(h, 0, (size_t)nc * N * sizeof *h);
+    for (int t = 0; t < sq->n; t++) {
+        size_t r = (size_t)sq->off + (size_t)t;
+        const float *x = m->s_conv + r * di, *dt = m->s_dt + r * di, *z = m->s_in + r * 2 * di + di;
+        const float *B = m->s_xdbl + r * W + R, *C = B + N;
+        float *y = m->s_y + r * di;
+        for (int c = c0; c < c1; c++) {
+            float v = step(h + (size_t)(c - c0) * N, M->A + (size_t)c * N, B, C, dt[c], dt[c] * x[c], N);
+            y[c] = (v + M->D[c] * x[c]) * hx_silu(z[c]);
+        }
+    }
+    if (state)
+        memcpy(state + (size_t)c0 * N, h, (size_t)nc * N * sizeof *h);
+}
 
 struct scan_ctx {
     hx_model *m;
@@ -20,44 +61,14 @@ struct scan_ctx {
     int nseq, carry, l;
 };
 
-/* channels [c0, c1) of every sequence: conv, then scan */
 static void scan_fn(void *vc, uint64_t blk, uint64_t c0, uint64_t c1)
 {
     (void)blk;
     struct scan_ctx *c = vc;
-    hx_model *m = c->m;
-    const hx_mixer *M = c->M;
-    const hx_ssm_config *s = &m->cfg.ssm;
-    int di = s->d_inner, N = s->d_state, R = s->dt_rank, W = R + 2 * N;
-    float h[256];
-    for (int q = 0; q < c->nseq; q++) {
-        const hx_seq *sq = &c->seqs[q];
-        size_t off = (size_t)sq->off;
-        float *state = c->carry ? hx_ssm_state(m, c->l) : NULL;
-        for (uint64_t ch = c0; ch < c1; ch++) {
-            const float *A = M->A + ch * N;
-            float D = M->D[ch];
-            if (state)
-                memcpy(h, state + ch * N, (size_t)N * sizeof *h);
-            else
-                memset(h, 0, (size_t)N * sizeof *h);
-            for (int t = 0; t < sq->n; t++) {
-                size_t r = off + (size_t)t;
-                float x = m->s_conv[r * di + ch], dt = m->s_dt[r * di + ch];
-                const float *B = m->s_xdbl + r * W + R, *C = B + N;
-                float y = 0, dx = dt * x;
-                for (int n = 0; n < N; n++) {
-                    h[n] = expf(A[n] * dt) * h[n] + dx * B[n];
-                    y += h[n] * C[n];
-                }
-                y += D * x;
-                float z = m->s_in[r * 2 * di + di + ch];
-                m->s_y[r * di + ch] = y * hx_silu(z);
-            }
-            if (state)
-                memcpy(state + ch * N, h, (size_t)N * sizeof *h);
-        }
-    }
+    for (int q = 0; q < c->nseq; q++)
+        for (uint64_t b = c0; b < c1; b += CB)
+            scan_block(c->m, c->M, &c->seqs[q], (int)b, (int)(c1 - b < CB ? c1 : b + CB),
+                       c->carry ? hx_ssm_state(c->m, c->l) : NULL);
 }
 
 struct conv_ctx {

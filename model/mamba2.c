@@ -11,6 +11,7 @@
  * then the gated RMSNorm norm(y * SiLU(z)) over groups of norm_group
  * channels, and out_proj. Parallel over heads. */
 #include "common/parallel.h"
+#include "model/fastmath.h"
 #include "model/model_internal.h"
 
 #include <math.h>
@@ -39,6 +40,18 @@ static void conv_fn(void *vc, uint64_t blk, uint64_t c0, uint64_t c1)
                      c->carry ? hx_conv_state(m, c->l) : NULL, m->s_conv + off * s->conv_dim,
                      s->conv_dim);
     }
+}
+
+/* one time step of one channel p: S = dA S + dx B; returns S . C */
+HX_VECTORIZE static float step(float *S, const float *B, const float *C, float dA, float dx, int N)
+{
+    float acc = 0;
+#pragma omp simd reduction(+ : acc)
+    for (int n = 0; n < N; n++) {
+        S[n] = dA * S[n] + dx * B[n];
+        acc += S[n] * C[n];
+    }
+    return acc;
 }
 
 /* heads [h0, h1) of every sequence */
@@ -72,14 +85,8 @@ static void scan_fn(void *vc, uint64_t blk, uint64_t h0, uint64_t h1)
                 const float *xr = m->s_conv + r * cd;
                 const float *x = xr + h * hd, *B = xr + di + (size_t)g * N, *C = xr + di + (size_t)s->n_groups * N + (size_t)g * N;
                 float *y = m->s_y + r * di + h * hd;
-                for (int p = 0; p < hd; p++) {
-                    float *Sp = S + (size_t)p * N, dx = dt * x[p], acc = 0;
-                    for (int n = 0; n < N; n++) {
-                        Sp[n] = dA * Sp[n] + dx * B[n];
-                        acc += Sp[n] * C[n];
-                    }
-                    y[p] = acc + Dh * x[p];
-                }
+                for (int p = 0; p < hd; p++)
+                    y[p] = step(S + (size_t)p * N, B, C, dA, dt * x[p], N) + Dh * x[p];
             }
             if (state)
                 memcpy(state + h * hd * N, S, (size_t)hd * N * sizeof *S);

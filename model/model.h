@@ -34,6 +34,7 @@ typedef enum { HX_ACT_SILU = 0, HX_ACT_GELU, HX_ACT_GELU_TANH } hx_act;
 
 #define HX_MAX_LAYERS 1024
 #define HX_MAX_CONV 64 /* widest conv1d kernel */
+#define HX_MAX_STATE 256 /* largest SSM state (d_state) */
 
 /* The state-space mixer of a Mamba / Mamba2 / Zamba2 layer, as transformers
  * 4.57 computes it. */

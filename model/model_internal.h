@@ -20,7 +20,7 @@ typedef struct hx_mixer {
     hx_weight x_proj, dt_proj;   /* Mamba-1 only */
     float *in_b, *out_b;         /* projection biases (use_bias), else NULL */
     float *dt_b;                 /* dt_proj.bias (Mamba-1) or dt_bias (Mamba-2), float32 */
-    float *conv_w, *conv_b;      /* [conv_dim][d_conv]; [conv_dim] or NULL */
+    float *conv_w, *conv_b;      /* transposed, [d_conv][conv_dim]; [conv_dim] or NULL */
     float *A;                    /* -exp(A_log): [d_inner][d_state] (Mamba-1) or [n_heads] */
     float *D;                    /* [d_inner] (Mamba-1) or [n_heads] */
     float *gnorm;                /* gated RMSNorm weight [d_inner] (Mamba-2) */

@@ -44,7 +44,8 @@ static hx_status vec(const hx_st_model *st, const char *name, int64_t rows, int6
     return HX_OK;
 }
 
-/* conv1d.weight [conv_dim, 1, d_conv] (always stored dense) as float32 */
+/* conv1d.weight [conv_dim, 1, d_conv] (always stored dense) as float32,
+ * transposed to [d_conv][conv_dim] (the conv runs across channels) */
 static hx_status conv(const hx_st_model *st, const char *name, int C, int K, float **out)
 {
     const hx_st_tensor *t = hx_st_model_find(st, name);
@@ -53,9 +54,14 @@ static hx_status conv(const hx_st_model *st, const char *name, int C, int K, flo
     if (!hx_dtype_is_float(t->dtype) || t->ndim != 3 || t->shape[0] != C || t->shape[1] != 1 ||
         t->shape[2] != K)
         return HX_FAIL(HX_EFORMAT, "tensor %s must be a float [%d, 1, %d]", name, C, K);
-    *out = hx_malloc((size_t)C * K * sizeof(float));
-    hx_to_f32(t->dtype, t->data, *out, (size_t)C * K);
+    float *w = hx_malloc((size_t)C * K * sizeof(float));
+    hx_to_f32(t->dtype, t->data, w, (size_t)C * K);
     hx_st_release(t);
+    *out = hx_malloc((size_t)C * K * sizeof(float));
+    for (int c = 0; c < C; c++)
+        for (int k = 0; k < K; k++)
+            (*out)[(size_t)k * C + c] = w[(size_t)c * K + k];
+    free(w);
     return HX_OK;
 }
 

@@ -1,0 +1,65 @@
+/* fastmath.h - the exponential the CPU layers use in their inner loops
+ * (softmax rows, the Mamba scans): one vectorizable formula, the same
+ * result on every machine (no libm version dependence). */
+#ifndef HX_FASTMATH_H
+#define HX_FASTMATH_H
+
+#include <stdint.h>
+#include <string.h>
+
+/* e^x for x <= 0 (x - max of a softmax row, A dt of a scan), vectorizable:
+ * x = n ln2 + r with |r| <= ln2/2 (Cody-Waite, two-part ln2), e^r by its Taylor series to
+ * r^7 (truncation < 6e-9 relative, under float rounding), times 2^n built
+ * in the exponent bits; 0 below -87 (e^-87 < 2^-125: no subnormals). Same
+ * result on every machine (no libm version dependence). */
+static inline float hx_exp_nonpos(float x)
+{
+    const float magic = 12582912.0f; /* 1.5 * 2^23: rounds to an integer */
+    float xc = x < -87.0f ? -87.0f : x;
+    float t = xc * 1.44269504f + magic;
+    float n = t - magic;
+    int32_t ti, mi;
+    memcpy(&ti, &t, 4);
+    memcpy(&mi, &magic, 4);
+    int32_t e = ti - mi; /* n as an integer, in [-126, 0] */
+    float r = xc - n * 0.693145752f - n * 1.42860677e-06f;
+    float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.66666667e-1f + r * (4.16666667e-2f +
+                       r * (8.33333333e-3f + r * (1.38888889e-3f + r * 1.98412698e-4f))))));
+    int32_t sb = (e + 127) << 23;
+    float sc;
+    memcpy(&sc, &sb, 4);
+    return x < -87.0f ? 0.0f : p * sc;
+}
+
+/* gcc's -O2 cost model ("very cheap") refuses simd loops that need an
+ * epilogue: functions marked HX_VECTORIZE ask for the dynamic one (gcc
+ * only). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define HX_VECTORIZE __attribute__((optimize("vect-cost-model=dynamic")))
+#else
+#define HX_VECTORIZE
+/* Hot loops that the baseline x86-64 target (SSE2) leaves 4 wide: also
+ * compiled for x86-64-v3 (AVX2) and v4 (AVX-512), chosen at load time
+ * (gcc's function multiversioning). Floating-point contraction stays off
+ * (ISO C), so only the order of vector reductions differs between them. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) && \
+    !defined(__SANITIZE_THREAD__)
+#define HX_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define HX_MULTIVERSION
+#endif
+
+#endif
+
+/* Hot loops that the baseline x86-64 target (SSE2) leaves 4 wide: also
+ * compiled for x86-64-v3 (AVX2) and v4 (AVX-512), chosen at load time
+ * (gcc's function multiversioning). Floating-point contraction stays off
+ * (ISO C), so only the order of vector reductions differs between them. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) && \
+    !defined(__SANITIZE_THREAD__)
+#define HX_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define HX_MULTIVERSION
+#endif
+
+#endif
