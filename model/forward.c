@@ -128,19 +128,17 @@ void hx_rope(const hx_model *m, float *v, int T, int nheads, int pos0)
     }
 }
 
-/* exp(row - max) over keys [0, n), zeros after; returns 1 / sum */
-HX_VECTORIZE static float softmax_row(float *row, int n, int ld)
+/* exp(row - max) over keys [0, n), zeros after; returns 1 / sum (the sum
+ * in hx_sum16's fixed order: the same on every x86-64 level) */
+HX_MULTIVERSION HX_VECTORIZE static float softmax_row(float *row, int n, int ld)
 {
     float mx = row[0];
 #pragma omp simd reduction(max : mx)
     for (int j = 1; j < n; j++)
         mx = row[j] > mx ? row[j] : mx;
-    float sum = 0;
-#pragma omp simd reduction(+ : sum)
-    for (int j = 0; j < n; j++) {
+    for (int j = 0; j < n; j++)
         row[j] = hx_exp_nonpos(row[j] - mx);
-        sum += row[j];
-    }
+    float sum = hx_sum16(row, n);
     for (int j = n; j < ld; j++)
         row[j] = 0;
     return 1.0f / sum;

@@ -14,17 +14,17 @@
 #include <math.h>
 #include <string.h>
 
-/* one time step of one channel: h = exp(A dt) h + dx B; returns h . C */
+/* one time step of one channel: h = exp(A dt) h + dx B; returns h . C,
+ * summed in hx_sum16's fixed order */
 static inline float step(float *h, const float *A, const float *B, const float *C, float dt, float dx,
                          int N)
 {
-    float y = 0;
-#pragma omp simd reduction(+ : y)
+    float v[HX_MAX_STATE];
     for (int n = 0; n < N; n++) {
         h[n] = hx_exp_nonpos(A[n] * dt) * h[n] + dx * B[n];
-        y += h[n] * C[n];
+        v[n] = h[n] * C[n];
     }
-    return y;
+    return hx_sum16(v, N);
 }
 
 #define CB 16 /* channels scanned together: their states stay in L1 */

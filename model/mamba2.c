@@ -42,20 +42,20 @@ static void conv_fn(void *vc, uint64_t blk, uint64_t c0, uint64_t c1)
     }
 }
 
-/* one time step of one channel p: S = dA S + dx B; returns S . C */
-HX_VECTORIZE static float step(float *S, const float *B, const float *C, float dA, float dx, int N)
+/* one time step of one channel p: S = dA S + dx B; returns S . C, summed
+ * in hx_sum16's fixed order */
+static inline float step(float *S, const float *B, const float *C, float dA, float dx, int N)
 {
-    float acc = 0;
-#pragma omp simd reduction(+ : acc)
+    float v[HX_MAX_STATE];
     for (int n = 0; n < N; n++) {
         S[n] = dA * S[n] + dx * B[n];
-        acc += S[n] * C[n];
+        v[n] = S[n] * C[n];
     }
-    return acc;
+    return hx_sum16(v, N);
 }
 
 /* heads [h0, h1) of every sequence */
-static void scan_fn(void *vc, uint64_t blk, uint64_t h0, uint64_t h1)
+HX_MULTIVERSION HX_VECTORIZE static void scan_fn(void *vc, uint64_t blk, uint64_t h0, uint64_t h1)
 {
     (void)blk;
     struct ctx *c = vc;

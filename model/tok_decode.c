@@ -1,6 +1,7 @@
 /* tok_decode.c - ids -> text: token strings (special tokens optionally
  * skipped) run through the tokenizer.json decoder chain (ByteLevel,
- * Metaspace, Replace, ByteFallback, Fuse, Strip), then joined. */
+ * Metaspace, Replace, ByteFallback, Fuse, Strip), then joined (with spaces
+ * when there is no decoder, as the Python `tokenizers` package does). */
 #include "model/tok_internal.h"
 
 #include <stdlib.h>
@@ -21,25 +22,33 @@ static int parse_byte_token(const char *s, size_t n)
     return v;
 }
 
+/* ByteLevel decoding of one token, appended to raw: the byte of each
+ * character; a token with a character outside the byte table (an added
+ * token such as a run of spaces) is kept as it is, whole, as the Python
+ * `tokenizers` decoder does. */
+static void bytelevel_token(const char *s, size_t n, tok_buf *raw)
+{
+    size_t start = raw->n, adv;
+    for (size_t j = 0; j < n; j += adv) {
+        int by = tok_bl_dec(tok_utf8_decode(s + j, n - j, &adv));
+        if (by < 0) {
+            raw->n = start;
+            tok_buf_add(raw, s, n);
+            return;
+        }
+        char c = (char)by;
+        tok_buf_add(raw, &c, 1);
+    }
+}
+
 static void dec_step(const tok_step *st, tok_list *cur, tok_list *nl)
 {
     tok_buf b = {0};
     switch (st->kind) {
     case DS_BYTELEVEL: {
         tok_buf raw = {0};
-        for (size_t i = 0; i < cur->n; i++) {
-            const char *s = cur->buf.p + cur->v[i].off;
-            size_t n = cur->v[i].len, adv;
-            for (size_t j = 0; j < n; j += adv) {
-                uint32_t cp = tok_utf8_decode(s + j, n - j, &adv);
-                int by = tok_bl_dec(cp);
-                if (by >= 0) {
-                    char c = (char)by;
-                    tok_buf_add(&raw, &c, 1);
-                } else
-                    tok_buf_add(&raw, s + j, adv);
-            }
-        }
+        for (size_t i = 0; i < cur->n; i++)
+            bytelevel_token(cur->buf.p + cur->v[i].off, cur->v[i].len, &raw);
         tok_utf8_lossy(&b, raw.p ? raw.p : "", raw.n);
         tok_list_add(nl, b.p ? b.p : "", b.n);
         free(raw.p);
@@ -131,8 +140,11 @@ char *hx_tok_decode(const hx_tok *t, const int32_t *ids, size_t n, int skip_spec
     }
     tok_buf out = {0};
     tok_buf_add(&out, NULL, 0);
-    for (size_t i = 0; i < cur.n; i++)
+    for (size_t i = 0; i < cur.n; i++) {
+        if (i && !t->ndec) /* no decoder: the tokens joined by spaces */
+            tok_buf_add(&out, " ", 1);
         tok_buf_add(&out, cur.buf.p + cur.v[i].off, cur.v[i].len);
+    }
     tok_list_free(&cur);
     return out.p;
 }

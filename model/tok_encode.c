@@ -412,6 +412,39 @@ static const tok_added *added_at(const hx_tok *t, const char *s, size_t n, size_
     return NULL;
 }
 
+/* Words of a SentencePiece-style text (t->spm_words): split before every
+ * "\xe2\x96\x81" that follows another character ("\xe2" is a lead byte, so
+ * a match is always on a character boundary). */
+static void spm_split(const char *p, size_t n, tok_list *out)
+{
+    size_t start = 0;
+    for (size_t i = 1; i + 3 <= n; i++)
+        if (!memcmp(p + i, "\xe2\x96\x81", 3) && !(i >= 3 && !memcmp(p + i - 3, "\xe2\x96\x81", 3))) {
+            tok_list_add(out, p + start, i - start);
+            start = i;
+        }
+    tok_list_add(out, p + start, n - start);
+}
+
+/* The BPE pieces of one normalized segment: the pre-tokenizers' pieces,
+ * cut into words when BPE can run word by word (a Metaspace pre-tokenizer
+ * without split leaves one piece; no pre-tokenizer, the whole segment). */
+static hx_status segment_pieces(const hx_tok *t, const char *p, size_t n, int first, tok_list *out)
+{
+    if (!t->spm_words)
+        return tok_pretokenize(t, p, n, first, out);
+    tok_list whole = {0};
+    hx_status st = HX_OK;
+    if (t->npre)
+        st = tok_pretokenize(t, p, n, first, &whole);
+    else
+        tok_list_add(&whole, p, n);
+    for (size_t i = 0; !st && i < whole.n; i++)
+        spm_split(whole.buf.p + whole.v[i].off, whole.v[i].len, out);
+    tok_list_free(&whole);
+    return st;
+}
+
 static hx_status encode_segment(const hx_tok *t, tok_cache *c, const char *s, size_t n, int first,
                                 tok_ids *out)
 {
@@ -422,19 +455,7 @@ static hx_status encode_segment(const hx_tok *t, tok_cache *c, const char *s, si
     if (st)
         return st;
     tok_list pieces = {0};
-    if (t->spm_words) {
-        /* split before every "▁" that follows another character ("\xe2" is
-         * a lead byte, so a match is always on a character boundary) */
-        const char *p = nb.p ? nb.p : "";
-        size_t start = 0;
-        for (size_t i = 1; i + 3 <= nb.n; i++)
-            if (!memcmp(p + i, "\xe2\x96\x81", 3) && !(i >= 3 && !memcmp(p + i - 3, "\xe2\x96\x81", 3))) {
-                tok_list_add(&pieces, p + start, i - start);
-                start = i;
-            }
-        tok_list_add(&pieces, p + start, nb.n - start);
-    } else
-        st = tok_pretokenize(t, nb.p ? nb.p : "", nb.n, first, &pieces);
+    st = segment_pieces(t, nb.p ? nb.p : "", nb.n, first, &pieces);
     for (size_t i = 0; !st && i < pieces.n; i++)
         tok_bpe_piece(t, c, pieces.buf.p + pieces.v[i].off, pieces.v[i].len, out);
     tok_list_free(&pieces);

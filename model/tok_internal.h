@@ -98,9 +98,10 @@ struct hx_tok {
     char **id2tok; /* vocabulary or added-token string of each id */
     int32_t nids, capids;
     int byte_fallback, fuse_unk, ignore_merges;
-    /* SentencePiece-style vocabulary without pre-tokenizer in which "▁" only
-     * ever starts a token: BPE can run word by word (split before each "▁"
-     * that follows another character) with the same result, and cached. */
+    /* SentencePiece-style vocabulary in which "▁" only ever starts a token,
+     * with no pre-tokenizer or only a Metaspace that leaves the text whole:
+     * BPE can run word by word (split before each "▁" that follows another
+     * character) with the same result, and cached. */
     int spm_words;
     int32_t unk_id;
     int32_t byte_id[256]; /* ids of "<0xXX>" (byte fallback), -1 if absent */

@@ -472,7 +472,10 @@ static hx_status load_json(hx_tok *t, const cJSON *root)
         (st = add_dec(t, cJSON_GetObjectItemCaseSensitive(root, "decoder"))) ||
         (st = add_post(t, cJSON_GetObjectItemCaseSensitive(root, "post_processor"))))
         return st;
-    if (t->npre)
+    /* word-by-word BPE also holds after a Metaspace pre-tokenizer that
+     * leaves the text whole (split false, replacement "\xe2\x96\x81") */
+    if (t->npre && !(t->npre == 1 && t->pre[0].kind == PS_METASPACE && !t->pre[0].split &&
+                     !strcmp(t->pre[0].a, "\xe2\x96\x81")))
         t->spm_words = 0;
     return HX_OK;
 }
