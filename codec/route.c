@@ -94,28 +94,103 @@ hxq_route_info hxq_route_tensor(const char *name, int ndim, const int64_t *shape
     return ri;
 }
 
+/* p points at "layers.": the character after "layers.<digits>.", or NULL */
+static const char *past_layer_n(const char *p)
+{
+    const char *q = p + 7;
+    if (*q < '0' || *q > '9')
+        return NULL;
+    while (*q >= '0' && *q <= '9')
+        q++;
+    return *q == '.' ? q + 1 : NULL;
+}
+
+/* Does `name` contain "layers.<digits>." immediately followed by `rest`
+ * (a prefix match, or the whole remainder when `at_end`)? The shape of
+ * 0.3.3's re.search(r"layers\.(\d+)\.rest") patterns. */
+static int after_layer(const char *name, const char *rest, int at_end)
+{
+    for (const char *p = strstr(name, "layers."); p; p = strstr(p + 1, "layers.")) {
+        const char *q = past_layer_n(p);
+        if (q && (at_end ? !strcmp(q, rest) : !strncmp(q, rest, strlen(rest))))
+            return 1;
+    }
+    return 0;
+}
+
+static int is_word(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/* r"layers\.(\d+)\.\w*norm\w*\.weight": one word segment holding "norm" */
+static int layer_norm_weight(const char *name)
+{
+    for (const char *p = strstr(name, "layers."); p; p = strstr(p + 1, "layers.")) {
+        const char *w = past_layer_n(p), *q = w;
+        if (!w)
+            continue;
+        while (is_word(*q))
+            q++;
+        if (strncmp(q, ".weight", 7))
+            continue;
+        for (const char *n = w; n + 4 <= q; n++)
+            if (!strncmp(n, "norm", 4))
+                return 1;
+    }
+    return 0;
+}
+
+/* helix-substrate 0.3.3 tensor_policy.classify_tensor: any 1-D shape is a
+ * norm; then its Hugging Face patterns, first match wins, in its order.
+ * They are anchored on "layers.N." directly before the module name, so
+ * Zamba2's "layers.N.shared_transformer.self_attn.q_proj" and
+ * "layers.N.mamba.in_proj" are UNKNOWN (cap 256, percentile 99.9) there
+ * too. (Its GGUF patterns, "blk.N.attn_q.weight" etc., never match a
+ * safetensors checkpoint's names.) */
 hxq_class hxq_classify(const char *name, int ndim)
 {
+    typedef struct {
+        const char *rest;
+        int at_end;
+        hxq_class cls;
+    } pat;
+    static const pat PAT[] = {
+        {"self_attn.q_proj.weight", 0, HXQ_CLASS_ATTN_QK},
+        {"self_attn.k_proj.weight", 0, HXQ_CLASS_ATTN_QK},
+        {"self_attn.v_proj.weight", 0, HXQ_CLASS_ATTN_VO},
+        {"self_attn.o_proj.weight", 0, HXQ_CLASS_ATTN_VO},
+        {"mlp.gate_proj.weight", 0, HXQ_CLASS_FFN},
+        {"mlp.up_proj.weight", 0, HXQ_CLASS_FFN},
+        {"mlp.down_proj.weight", 0, HXQ_CLASS_FFN},
+    };
+    static const pat MIXER[] = {
+        {"mixer.in_proj.weight", 0, HXQ_CLASS_FFN},
+        {"mixer.out_proj.weight", 0, HXQ_CLASS_FFN},
+        {"mixer.x_proj.weight", 0, HXQ_CLASS_UNKNOWN},
+        {"mixer.dt_proj.weight", 0, HXQ_CLASS_UNKNOWN},
+        {"mixer.B_proj.weight", 0, HXQ_CLASS_FFN},
+        {"mixer.C_proj.weight", 0, HXQ_CLASS_FFN},
+        {"mixer.A_log", 0, HXQ_CLASS_UNKNOWN},
+        {"mixer.D", 1, HXQ_CLASS_UNKNOWN},
+        {"mixer.norm.weight", 0, HXQ_CLASS_NORM},
+    };
     if (ndim <= 1)
         return HXQ_CLASS_NORM;
-    if (strstr(name, "norm") && ends_with(name, ".weight") &&
-        (strstr(name, "layers.") || strstr(name, "mixer.norm")))
+    for (size_t i = 0; i < sizeof PAT / sizeof PAT[0]; i++)
+        if (after_layer(name, PAT[i].rest, PAT[i].at_end))
+            return PAT[i].cls;
+    if (layer_norm_weight(name))
         return HXQ_CLASS_NORM;
-    if (ends_with(name, "embed_tokens.weight") || ends_with(name, "backbone.embedding.weight") ||
-        ends_with(name, "backbone.embeddings.weight"))
+    if (ends_with(name, "embed_tokens.weight"))
         return HXQ_CLASS_EMBEDDING;
-    if (strstr(name, "self_attn.q_proj.weight") || strstr(name, "self_attn.k_proj.weight"))
-        return HXQ_CLASS_ATTN_QK;
-    if (strstr(name, "self_attn.v_proj.weight") || strstr(name, "self_attn.o_proj.weight"))
-        return HXQ_CLASS_ATTN_VO;
-    static const char *const ffn[] = {"mlp.gate_proj.weight", "mlp.up_proj.weight",
-                                      "mlp.down_proj.weight", "mixer.in_proj.weight",
-                                      "mixer.out_proj.weight", "mixer.B_proj.weight",
-                                      "mixer.C_proj.weight", NULL};
-    if (contains_any(name, ffn))
-        return HXQ_CLASS_FFN;
     if (ends_with(name, "lm_head.weight"))
         return HXQ_CLASS_LM_HEAD;
+    for (size_t i = 0; i < sizeof MIXER / sizeof MIXER[0]; i++)
+        if (after_layer(name, MIXER[i].rest, MIXER[i].at_end))
+            return MIXER[i].cls;
+    if (ends_with(name, "backbone.embedding.weight") || ends_with(name, "backbone.embeddings.weight"))
+        return HXQ_CLASS_EMBEDDING;
     return HXQ_CLASS_UNKNOWN;
 }
 

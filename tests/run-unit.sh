@@ -11,4 +11,6 @@ for t in "$build"/tests/test_*; do
   if CK_FORK=yes "$t"; then pass=$((pass + 1)); else fail=$((fail + 1)); failed+=("$(basename "$t")"); fi
 done
 echo "unit test binaries ($build): $pass passed, $fail failed${failed:+ (${failed[*]})}"
-[ "$fail" -eq 0 ]
+# a build without its test binaries is a failure, not an empty success
+[ "$pass" -gt 0 ] || echo "no unit test binaries in $build/tests"
+[ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]

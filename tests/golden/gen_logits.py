@@ -22,6 +22,11 @@ tok = AutoTokenizer.from_pretrained(model_dir)
 ids = tok(text, add_special_tokens=True).input_ids
 model = AutoModelForCausalLM.from_pretrained(model_dir, torch_dtype=torch.float32)
 model.eval()
+if model.config.model_type == "zamba2" and len(ids) >= model.config.chunk_size:
+    # transformers 4.57 Zamba2MambaMixer.torch_forward sums the inter-chunk
+    # state recurrence over the wrong axis: wrong beyond one chunk
+    sys.exit("%s: %d ids, not shorter than chunk_size %d: transformers' Zamba2 would be wrong"
+             % (model_dir, len(ids), model.config.chunk_size))
 with torch.no_grad():
     logits = model(input_ids=torch.tensor([ids])).logits[0].float().numpy()
 n, V = logits.shape

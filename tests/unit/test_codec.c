@@ -438,6 +438,100 @@ START_TEST(routing_table)
 }
 END_TEST
 
+/* The state-space families' tensor names (tests/fixtures/tiny-{mamba,
+ * mamba2,zamba2} and their full-size counterparts) against 0.3.3's
+ * should_compress, with our one deviation (2-D non-.weight: copied), and
+ * 0.3.3's tensor classes (tensor_policy.py patterns are anchored on
+ * "layers.N.", so Zamba2's shared attention is UNKNOWN there). */
+START_TEST(routing_ssm)
+{
+    int64_t in1[2] = {256, 64}, x1[2] = {40, 128}, dt1[2] = {128, 8}, out1[2] = {64, 128},
+            alog2[2] = {128, 16}, v128[1] = {128}, v8[1] = {8}, conv[3] = {128, 1, 4},
+            emb[2] = {384, 64}, zin[2] = {260, 48}, zlin[2] = {48, 48}, za0[2] = {8, 96},
+            za1[2] = {96, 8}, zsmall[2] = {4, 48}, zq[2] = {96, 96}, odd[3] = {4, 8, 8};
+    struct {
+        const char *name;
+        int nd;
+        const int64_t *sh;
+        int tied;
+        hxq_route want;
+        int deviates;
+    } cases[] = {
+        /* Mamba (backbone.*, mixer with biases) */
+        {"backbone.embeddings.weight", 2, emb, 1, HXQ_ROUTE_EXACT, 0},
+        {"backbone.layers.0.norm.weight", 1, v128, 0, HXQ_ROUTE_EXACT, 0},
+        {"backbone.layers.0.mixer.in_proj.weight", 2, in1, 0, HXQ_ROUTE_COMPRESS, 0},
+        {"backbone.layers.0.mixer.in_proj.bias", 1, v128, 0, HXQ_ROUTE_EXACT, 0},
+        {"backbone.layers.0.mixer.conv1d.weight", 3, conv, 0, HXQ_ROUTE_EXACT, 0},
+        {"backbone.layers.0.mixer.conv1d.bias", 1, v128, 0, HXQ_ROUTE_EXACT, 0},
+        {"backbone.layers.0.mixer.x_proj.weight", 2, x1, 0, HXQ_ROUTE_COMPRESS, 0},
+        {"backbone.layers.0.mixer.dt_proj.weight", 2, dt1, 0, HXQ_ROUTE_COMPRESS, 0},
+        {"backbone.layers.0.mixer.dt_proj.bias", 1, v128, 0, HXQ_ROUTE_EXACT, 0},
+        {"backbone.layers.0.mixer.A_log", 2, alog2, 0, HXQ_ROUTE_COPY, 1}, /* 0.3.3: compress (D11) */
+        {"backbone.layers.0.mixer.D", 1, v128, 0, HXQ_ROUTE_COPY, 0},
+        {"backbone.layers.0.mixer.out_proj.weight", 2, out1, 0, HXQ_ROUTE_COMPRESS, 0},
+        {"backbone.norm_f.weight", 1, v128, 0, HXQ_ROUTE_EXACT, 0},
+        {"lm_head.weight", 2, emb, 1, HXQ_ROUTE_DROP, 0},
+        /* Mamba2 (1-D A_log, dt_bias, gated norm, untied head) */
+        {"backbone.embedding.weight", 2, emb, 0, HXQ_ROUTE_EXACT, 0},
+        {"backbone.layers.2.mixer.A_log", 1, v8, 0, HXQ_ROUTE_COPY, 0},
+        {"backbone.layers.2.mixer.dt_bias", 1, v8, 0, HXQ_ROUTE_COPY, 0},
+        {"backbone.layers.2.mixer.norm.weight", 1, v128, 0, HXQ_ROUTE_EXACT, 0},
+        {"lm_head.weight", 2, emb, 0, HXQ_ROUTE_EXACT, 0},
+        /* Zamba2 */
+        {"model.embed_tokens.weight", 2, emb, 1, HXQ_ROUTE_EXACT, 0},
+        {"model.final_layernorm.weight", 1, v128, 0, HXQ_ROUTE_EXACT, 0},
+        {"model.layers.0.mamba.in_proj.weight", 2, zin, 0, HXQ_ROUTE_COMPRESS, 0},
+        {"model.layers.0.mamba.conv1d.weight", 3, conv, 0, HXQ_ROUTE_EXACT, 0},
+        {"model.layers.0.mamba.dt_bias", 1, v8, 0, HXQ_ROUTE_COPY, 0},
+        {"model.layers.1.mamba_decoder.mamba.out_proj.weight", 2, zlin, 0, HXQ_ROUTE_COMPRESS, 0},
+        {"model.layers.1.linear.weight", 2, zlin, 0, HXQ_ROUTE_COMPRESS, 0},
+        {"model.layers.1.shared_transformer.self_attn.q_proj.weight", 2, zq, 0, HXQ_ROUTE_COMPRESS, 0},
+        {"model.layers.1.shared_transformer.self_attn.linear_q_adapter_list.0.0.weight", 2, za0, 0,
+         HXQ_ROUTE_COMPRESS, 0},
+        {"model.layers.1.shared_transformer.self_attn.linear_v_adapter_list.2.1.weight", 2, za1, 0,
+         HXQ_ROUTE_COMPRESS, 0},
+        {"model.layers.1.shared_transformer.feed_forward.gate_up_proj_adapter_list.0.0.weight", 2, zsmall,
+         0, HXQ_ROUTE_EXACT, 0}, /* 192 < 256 elements */
+        {"model.layers.1.shared_transformer.input_layernorm.weight", 1, v128, 0, HXQ_ROUTE_EXACT, 0},
+        /* a 3-D weight that is not conv1d: 0.3.3 compresses it, unloadable */
+        {"model.layers.0.mixer.experts.weight", 3, odd, 0, HXQ_ROUTE_COPY, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        hxq_route_info ri = hxq_route_tensor(cases[i].name, cases[i].nd, cases[i].sh, cases[i].tied, 0);
+        ck_assert_msg(ri.route == cases[i].want && ri.deviates_033 == cases[i].deviates,
+                      "%s: got %s%s (%s)", cases[i].name, hxq_route_name(ri.route),
+                      ri.deviates_033 ? " (deviates)" : "", ri.rule);
+    }
+    struct {
+        const char *name;
+        int nd;
+        hxq_class want;
+    } cls[] = {
+        {"backbone.layers.0.mixer.in_proj.weight", 2, HXQ_CLASS_FFN},
+        {"backbone.layers.0.mixer.out_proj.weight", 2, HXQ_CLASS_FFN},
+        {"backbone.layers.0.mixer.x_proj.weight", 2, HXQ_CLASS_UNKNOWN},
+        {"backbone.layers.0.mixer.dt_proj.weight", 2, HXQ_CLASS_UNKNOWN},
+        {"backbone.layers.0.mixer.A_log", 2, HXQ_CLASS_UNKNOWN},
+        {"backbone.layers.0.mixer.D", 1, HXQ_CLASS_NORM},
+        {"backbone.embeddings.weight", 2, HXQ_CLASS_EMBEDDING},
+        {"backbone.embedding.weight", 2, HXQ_CLASS_EMBEDDING},
+        {"model.layers.0.mamba.in_proj.weight", 2, HXQ_CLASS_UNKNOWN},
+        {"model.layers.1.linear.weight", 2, HXQ_CLASS_UNKNOWN},
+        {"model.layers.1.shared_transformer.self_attn.q_proj.weight", 2, HXQ_CLASS_UNKNOWN},
+        {"model.layers.1.shared_transformer.feed_forward.down_proj.weight", 2, HXQ_CLASS_UNKNOWN},
+        {"model.layers.11.self_attn.q_proj.weight", 2, HXQ_CLASS_ATTN_QK},
+        {"model.layers.x.self_attn.q_proj.weight", 2, HXQ_CLASS_UNKNOWN},
+        {"model.layers.2.mlp.down_proj.weight", 2, HXQ_CLASS_FFN},
+        {"model.layers.2.foo_norm.weight", 2, HXQ_CLASS_NORM},
+        {"model.layers.2.foo.norm.weight", 2, HXQ_CLASS_UNKNOWN},
+    };
+    for (size_t i = 0; i < sizeof cls / sizeof cls[0]; i++)
+        ck_assert_msg(hxq_classify(cls[i].name, cls[i].nd) == cls[i].want, "%s: got %s", cls[i].name,
+                      hxq_class_name(hxq_classify(cls[i].name, cls[i].nd)));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("codec");
@@ -455,6 +549,7 @@ int main(void)
     tcase_add_test(tc, refuses_nonfinite);
     tcase_add_test(tc, low_cardinality_is_lossless);
     tcase_add_test(tc, routing_table);
+    tcase_add_test(tc, routing_ssm);
     suite_add_tcase(s, tc);
     return hx_check_run(s);
 }

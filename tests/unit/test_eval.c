@@ -44,7 +44,7 @@ START_TEST(protocol_names)
 }
 END_TEST
 
-static void plan_of(hx_protocol p, int seq, int stride, long ntok, long *nw, long *ns)
+static void plan_of(hx_protocol p, int seq, int stride, long ntok, long *nw, long *ns, long *nids)
 {
     hx_tok *t;
     ck_assert(hx_tok_load("tests/fixtures/tokenizers/gpt2", &t) == HX_OK);
@@ -61,6 +61,7 @@ static void plan_of(hx_protocol p, int seq, int stride, long ntok, long *nw, lon
     ck_assert(hx_eval_plan_build(t, raw, strlen(raw), &o, &pl) == HX_OK);
     *nw = pl.n_windows;
     *ns = pl.n_scored;
+    *nids = pl.n_ids;
     for (long w = 0; w < pl.n_windows; w++) {
         ck_assert(pl.w[w].begin + pl.w[w].n <= pl.n_ids);
         ck_assert(pl.w[w].s1 <= pl.w[w].n);
@@ -72,16 +73,22 @@ static void plan_of(hx_protocol p, int seq, int stride, long ntok, long *nw, lon
 
 START_TEST(windows)
 {
-    long nw, ns;
-    plan_of(HX_PROTO_GPTQ, 16, 0, 0, &nw, &ns);
+    long nw, ns, n;
+    /* gptq: floor(n / 16) windows of 16 ids, 15 scored each; the text must
+     * give several (a plan of zero windows would satisfy ns == 15 nw) */
+    plan_of(HX_PROTO_GPTQ, 16, 0, 0, &nw, &ns, &n);
+    ck_assert_int_ge(n, 64);
+    ck_assert_int_eq(nw, n / 16);
     ck_assert_int_eq(ns, nw * 15);
-    plan_of(HX_PROTO_HELIX, 16, 0, 64, &nw, &ns);
+    plan_of(HX_PROTO_HELIX, 16, 0, 64, &nw, &ns, &n);
     ck_assert_int_eq(nw, 4);
     ck_assert_int_eq(ns, 64);
-    long nw2, ns2;
-    plan_of(HX_PROTO_SLIDING, 16, 4, 0, &nw2, &ns2);
-    plan_of(HX_PROTO_GPTQ, 16, 0, 0, &nw, &ns);
-    ck_assert_int_ge(ns2, ns); /* sliding scores every id but the first */
+    /* sliding (stride 4, context 16): windows start every 4 ids until one
+     * reaches the end; every id but the first is scored exactly once */
+    long nw2, ns2, n2;
+    plan_of(HX_PROTO_SLIDING, 16, 4, 0, &nw2, &ns2, &n2);
+    ck_assert_int_eq(ns2, n2 - 1);
+    ck_assert_int_eq(nw2, (n2 - 16 + 3) / 4 + 1);
 }
 END_TEST
 
