@@ -41,6 +41,11 @@ static int getb(const cJSON *o, const char *k, int def)
     return cJSON_IsBool(v) ? cJSON_IsTrue(v) : def;
 }
 
+static int in_vocab(const cJSON *v, int vocab)
+{
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < vocab;
+}
+
 static hx_status rope_scaling(const cJSON *j, hx_model_config *c)
 {
     const cJSON *rs = item(j, "rope_scaling");
@@ -202,6 +207,12 @@ static hx_status zamba2(const cJSON *j, hx_model_config *c)
         return HX_FAIL(HX_EFORMAT, "config.json: bad Zamba2 attention/MLP sizes");
     c->head_dim = 2 * c->dim / c->n_heads;
     c->attn_scale = (float)(1.0 / sqrt(c->head_dim / 2.0));
+    /* sizes transformers derives but a config may also state: they must agree */
+    int ahd = geti(j, "attention_head_dim", c->head_dim), mhd = geti(j, "mamba_headdim", s->head_dim);
+    if (ahd != c->head_dim || mhd != s->head_dim)
+        return HX_FAIL(HX_EFORMAT, "config.json: attention_head_dim %d / mamba_headdim %d disagree with "
+                                   "the sizes (2 x hidden / heads = %d, intermediate / mamba heads = %d)",
+                       ahd, mhd, c->head_dim, s->head_dim);
     c->n_mem_blocks = geti(j, "num_mem_blocks", 1);
     c->adapter_rank = geti(j, "adapter_rank", 128);
     c->attn_adapter = getb(j, "use_shared_attention_adapter", 0);
@@ -222,6 +233,19 @@ static hx_status zamba2(const cJSON *j, hx_model_config *c)
         c->hybrid[l] = !strcmp(t, "hybrid");
         c->n_hybrid += c->hybrid[l];
         l++;
+    }
+    const cJSON *ids = item(j, "hybrid_layer_ids");
+    if (cJSON_IsArray(ids)) { /* when stated, the same layers */
+        int k = 0, bad = cJSON_GetArraySize(ids) != c->n_hybrid;
+        cJSON_ArrayForEach(e, ids)
+        {
+            while (!bad && k < c->n_layers && !c->hybrid[k])
+                k++;
+            bad |= !cJSON_IsNumber(e) || e->valuedouble != k;
+            k++;
+        }
+        if (bad)
+            return HX_FAIL(HX_EFORMAT, "config.json: hybrid_layer_ids disagrees with layers_block_type");
     }
     return act_of(j, "gelu", &c->act);
 }
@@ -272,14 +296,16 @@ static hx_status parse(const cJSON *j, hx_model_config *c)
     /* Mamba's config has no tie_word_embeddings key: PretrainedConfig's
      * default (true) applies, as for Zamba2; Mamba2Config's is false */
     c->tie_embeddings = getb(j, "tie_word_embeddings", c->arch == HX_ARCH_MAMBA || c->arch == HX_ARCH_ZAMBA2);
-    const cJSON *bos = item(j, "bos_token_id");
-    c->bos_id = cJSON_IsNumber(bos) ? (int)bos->valuedouble : -1;
-    const cJSON *eos = item(j, "eos_token_id"), *e;
+    /* special ids outside the vocabulary (a Zamba2-2.7B-instruct revision
+     * says bos 32001 / eos 32002 for 32000 ids) are ignored, never used as
+     * rows */
+    const cJSON *bos = item(j, "bos_token_id"), *eos = item(j, "eos_token_id"), *e;
+    c->bos_id = in_vocab(bos, c->vocab) ? (int)bos->valuedouble : -1;
     c->n_eos = 0;
-    if (cJSON_IsNumber(eos))
+    if (in_vocab(eos, c->vocab))
         c->eos_ids[c->n_eos++] = (int)eos->valuedouble;
     else
-        cJSON_ArrayForEach(e, eos) if (cJSON_IsNumber(e) && c->n_eos < 8) c->eos_ids[c->n_eos++] =
+        cJSON_ArrayForEach(e, eos) if (in_vocab(e, c->vocab) && c->n_eos < 8) c->eos_ids[c->n_eos++] =
             (int)e->valuedouble;
     c->hxq = cJSON_IsObject(item(j, "quantization_config"));
     return HX_OK;

@@ -11,6 +11,7 @@
 #include "tests/unit/check_run.h"
 #include <check.h>
 #include <math.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -284,6 +285,56 @@ START_TEST(batch_vs_token_order)
 }
 END_TEST
 
+/* config.json of the state-space families: Python's Infinity parses; a
+ * stated size that disagrees with the derived one is refused; special ids
+ * outside the vocabulary are dropped */
+static hx_status config_of(const char *json, hx_model_config *c)
+{
+    char dir[] = "/tmp/hxzoo-cfg-XXXXXX";
+    ck_assert(mkdtemp(dir) != NULL);
+    char *p = hx_path_join(dir, "config.json");
+    ck_assert(hx_write_file_atomic(p, json, strlen(json)) == HX_OK);
+    hx_status st = hx_model_config_load(dir, c);
+    unlink(p);
+    rmdir(dir);
+    free(p);
+    return st;
+}
+
+START_TEST(ssm_configs)
+{
+    hx_model_config c;
+    ck_assert(config_of("{\"model_type\": \"mamba2\", \"vocab_size\": 100, \"hidden_size\": 64, "
+                        "\"num_hidden_layers\": 2, \"num_heads\": 8, \"head_dim\": 16, \"n_groups\": 2, "
+                        "\"state_size\": 16, \"time_step_limit\": [0.0, Infinity], \"eos_token_id\": 100, "
+                        "\"bos_token_id\": 0}", &c) == HX_OK);
+    ck_assert_int_eq(c.arch, HX_ARCH_MAMBA2);
+    ck_assert(isinf(c.ssm.dt_max) && c.ssm.dt_max > 0 && c.ssm.dt_min == 0);
+    ck_assert_int_eq(c.ssm.conv_dim, 128 + 2 * 2 * 16);
+    ck_assert_int_eq(c.n_eos, 0); /* 100 is outside the 100 ids */
+    ck_assert_int_eq(c.bos_id, 0);
+    /* NaN is refused rather than guessed */
+    ck_assert(config_of("{\"model_type\": \"mamba\", \"vocab_size\": 10, \"hidden_size\": 8, "
+                        "\"num_hidden_layers\": 1, \"x\": NaN}", &c) != HX_OK);
+    /* Zamba2: heads x head_dim must match; stated head sizes must agree */
+    const char *z = "{\"model_type\": \"zamba2\", \"vocab_size\": 10, \"hidden_size\": 48, "
+                    "\"num_hidden_layers\": 2, \"layers_block_type\": [\"mamba\", \"hybrid\"], "
+                    "\"n_mamba_heads\": 4, \"mamba_ngroups\": 2, \"num_attention_heads\": 4, %s}";
+    char buf[1024];
+    snprintf(buf, sizeof buf, z, "\"mamba_headdim\": 24, \"attention_head_dim\": 24, \"hybrid_layer_ids\": [1]");
+    ck_assert(config_of(buf, &c) == HX_OK);
+    ck_assert_int_eq(c.n_hybrid, 1);
+    ck_assert_int_eq(c.ssm.norm_group, 48);
+    ck_assert(c.attn_scale == (float)(1.0 / sqrt(12.0)));
+    snprintf(buf, sizeof buf, z, "\"mamba_headdim\": 32");
+    ck_assert(config_of(buf, &c) != HX_OK);
+    snprintf(buf, sizeof buf, z, "\"hybrid_layer_ids\": [0]");
+    ck_assert(config_of(buf, &c) != HX_OK);
+    snprintf(buf, sizeof buf, z, "\"mamba_d_conv\": 65");
+    ck_assert(config_of(buf, &c) != HX_OK);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("model");
@@ -294,6 +345,7 @@ int main(void)
     tcase_add_test(tc, engine_vs_reference);
     tcase_add_test(tc, engine_self);
     tcase_add_test(tc, batch_vs_token_order);
+    tcase_add_test(tc, ssm_configs);
     suite_add_tcase(s, tc);
     return hx_check_run(s);
 }
