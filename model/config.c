@@ -105,7 +105,8 @@ static hx_status mamba(const cJSON *j, hx_model_config *c)
 {
     hx_ssm_config *s = &c->ssm;
     int expand = geti(j, "expand", 2);
-    s->d_inner = geti(j, "intermediate_size", expand > 0 ? expand * c->dim : -1);
+    s->d_inner = geti(j, "intermediate_size",
+                      expand > 0 && (long)expand * c->dim <= MAX_SIZE ? expand * c->dim : -1);
     s->d_state = geti(j, "state_size", 16);
     s->d_conv = geti(j, "conv_kernel", 4);
     const cJSON *r = item(j, "time_step_rank");
@@ -147,8 +148,14 @@ static hx_status mamba2_sizes(hx_model_config *c, const char *what)
         return HX_FAIL(HX_EFORMAT, "config.json: bad %s sizes (intermediate %d = %d heads x %d, %d groups, "
                                    "state %d, conv %d)", what, s->d_inner, s->n_heads, s->head_dim,
                        s->n_groups, s->d_state, s->d_conv);
-    s->conv_dim = s->d_inner + 2 * s->n_groups * s->d_state;
-    s->in_rows = 2 * s->d_mlp + s->d_inner + s->conv_dim + s->n_heads;
+    /* n_groups <= n_heads <= d_inner and d_state <= HX_MAX_STATE bound
+     * these, but in long against MAX_SIZE all the same */
+    long conv = (long)s->d_inner + 2L * s->n_groups * s->d_state;
+    long in = 2L * s->d_mlp + s->d_inner + conv + s->n_heads;
+    if (conv > MAX_SIZE || in > MAX_SIZE)
+        return HX_FAIL(HX_EFORMAT, "config.json: %s conv/projection sizes exceed %d", what, MAX_SIZE);
+    s->conv_dim = (int)conv;
+    s->in_rows = (int)in;
     return HX_OK;
 }
 

@@ -183,7 +183,8 @@ void tok_bpe_piece(const hx_tok *t, tok_cache *c, const char *s, size_t n, tok_i
     }
     int32_t e = tok_map_get(&c->map, s, n);
     if (e >= 0) {
-        tok_ids_add(out, c->pool.v + c->off[e], c->cnt[e]);
+        if (c->cnt[e]) /* a piece BPE turned into no ids: nothing to add (pool may be empty) */
+            tok_ids_add(out, c->pool.v + c->off[e], c->cnt[e]);
         return;
     }
     size_t before = c->pool.n;
@@ -196,7 +197,8 @@ void tok_bpe_piece(const hx_tok *t, tok_cache *c, const char *s, size_t n, tok_i
     c->off[c->nent] = before;
     c->cnt[c->nent] = c->pool.n - before;
     tok_map_put(&c->map, s, n, (int32_t)c->nent++);
-    tok_ids_add(out, c->pool.v + before, c->pool.n - before);
+    if (c->pool.n > before)
+        tok_ids_add(out, c->pool.v + before, c->pool.n - before);
 }
 
 void tok_cache_free(tok_cache *c)

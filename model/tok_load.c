@@ -397,9 +397,13 @@ static hx_status load_model(hx_tok *t, const cJSON *m)
         const char *a, *b;
         size_t la, lb;
         if (cJSON_IsString(e)) {
-            const char *sp = strchr(e->valuestring + 1, ' ');
-            if (!sp)
+            /* "a b": a non-empty left part (an empty string has no byte
+             * after its NUL to search from) */
+            const char *sp = e->valuestring[0] ? strchr(e->valuestring + 1, ' ') : NULL;
+            if (!sp) {
+                free(cat.p);
                 return HX_FAIL(HX_EFORMAT, "bad merge '%s'", e->valuestring);
+            }
             a = e->valuestring;
             la = (size_t)(sp - a);
             b = sp + 1;
@@ -410,8 +414,10 @@ static hx_status load_model(hx_tok *t, const cJSON *m)
             b = cJSON_GetArrayItem(e, 1)->valuestring;
             la = strlen(a);
             lb = strlen(b);
-        } else
+        } else {
+            free(cat.p);
             return HX_FAIL(HX_EFORMAT, "bad merge entry %d", (int)rank);
+        }
         int32_t ia = tok_map_get(&t->vocab, a, la), ib = tok_map_get(&t->vocab, b, lb);
         cat.n = 0;
         tok_buf_add(&cat, a, la);
@@ -455,7 +461,8 @@ static hx_status load_json(hx_tok *t, const cJSON *root)
         set_id(t, a->id, c);
         t->is_special[a->id] = (uint8_t)a->special;
     }
-    qsort(t->added, t->nadded, sizeof *t->added, cmp_added);
+    if (t->nadded > 1)
+        qsort(t->added, t->nadded, sizeof *t->added, cmp_added);
     t->spm_words = tok_map_get(&t->vocab, "\xe2\x96\x81", 3) >= 0;
     for (size_t i = 0; t->spm_words && i < t->vocab.cap; i++) {
         const char *k = t->vocab.keys[i];
