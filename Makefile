@@ -10,6 +10,11 @@
 #   make interop    load our output with helix-substrate 0.3.3 + transformers
 #                   (also a zoo repo published to hxzoo serve, via its card's snippet)
 #   make deps       install missing system packages (Debian) and the test venv
+#   make fuzz       the libFuzzer targets (tests/fuzz/fuzz_*.c, clang, ASan +
+#                   UBSan) built into build/fuzz/ and run FUZZ_SECONDS each
+#                   (default 600; FUZZ_TARGETS="fuzz_card ..." picks some,
+#                   FUZZ_JOBS runs that many at once); docs/RELIABILITY.md.
+#                   make test replays their corpora and saved crash inputs
 #   make gpu        CUDA kernels (build/libhxgpu.a) and build/gpu-check, when
 #                   nvcc is found (part of `make all`); skipped otherwise
 #   make gpu-check  run build/gpu-check (exit 77 = no CUDA device)
@@ -48,11 +53,19 @@ TVENV    := .venv-torch
 TVENV_PY := $(TVENV)/bin/python
 
 .PHONY: all deps venv venv-torch test test-unit test-asan test-tsan demo bench bench-hub bench-scale interop clean fixtures gpu \
-        gpu-check
+        gpu-check fuzz fuzz-build
 
 all: $(BUILD)/hxzoo $(BUILD)/libhxcodec.a $(BUILD)/libhxzoo.a $(TEST_BINS) $(TOOL_BINS) gpu
 
-$(BUILD)/%.o: %.c
+# Sanitizer builds (build/asan, build/tsan, build/fuzz) recompile when their
+# flags change: a stamp holding the flags is rewritten when they differ.
+ifneq ($(SAN),)
+FLAGS_STAMP := $(BUILD)/.cflags
+$(shell mkdir -p $(BUILD); printf '%s\n' '$(CC) $(CFLAGS_ALL)' | cmp -s - $(FLAGS_STAMP) || \
+        printf '%s\n' '$(CC) $(CFLAGS_ALL)' >$(FLAGS_STAMP))
+endif
+
+$(BUILD)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(DEPFLAGS) -c $< -o $@
 
@@ -79,6 +92,46 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhxzoo.a $(BUILD)/gpu/stub.o
 $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libhxzoo.a $(BUILD)/gpu/stub.o
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(DEPFLAGS) -MF $@.d -o $@ $< $(BUILD)/libhxzoo.a $(BUILD)/gpu/stub.o $(LDLIBS_ALL)
+
+# ---- fuzzing (tests/fuzz/, docs/RELIABILITY.md) --------------------------
+# Each tests/fuzz/fuzz_X.c defines LLVMFuzzerTestOneInput. Two ways to link
+# it: with libFuzzer (make fuzz: clang, BUILD=build/fuzz, binaries
+# build/fuzz/fuzz_X), and with tests/fuzz/replay_main.c in any build
+# ($(BUILD)/fuzz-replay/fuzz_X; make test-asan builds them in build/asan and
+# tests/integration/fuzz_replay.sh replays the corpora and crash inputs).
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_TARGETS ?= $(FUZZ_SRCS:tests/fuzz/%.c=%)
+FUZZ_ALL     := $(FUZZ_SRCS:tests/fuzz/%.c=%)
+FUZZ_SECONDS ?= 600
+FUZZ_JOBS    ?= 1
+FUZZ_CC      ?= clang
+FUZZ_SAN     := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+# only what the targets reach (model/'s forward pass is not needed)
+FUZZ_LIB_SRCS := $(CODEC_SRCS) $(wildcard hub/*.c) $(wildcard cards/*.c) zoo/manifest.c verify/rv_qconfig.c \
+                 model/config.c $(wildcard model/tok_*.c)
+FUZZ_REPLAY_BINS := $(FUZZ_ALL:%=$(BUILD)/fuzz-replay/%)
+.SECONDARY: $(FUZZ_ALL:%=$(BUILD)/tests/fuzz/%.o) $(BUILD)/tests/fuzz/util.o $(BUILD)/tests/fuzz/replay_main.o
+
+$(BUILD)/libhxfuzz.a: $(FUZZ_LIB_SRCS:%.c=$(BUILD)/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/fuzz-replay/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay_main.o $(BUILD)/tests/fuzz/util.o \
+                        $(BUILD)/libhxzoo.a $(BUILD)/gpu/stub.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
+# libFuzzer binaries: only in the clang build that `make fuzz` drives
+$(BUILD)/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/util.o $(BUILD)/libhxfuzz.a
+	$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer -o $@ $^ $(LDLIBS_ALL)
+
+fuzz-build:
+	@command -v $(FUZZ_CC) >/dev/null || { echo "make fuzz needs clang (libFuzzer): apt-get install clang"; exit 2; }
+	$(MAKE) CC=$(FUZZ_CC) BUILD=build/fuzz OPT="-O1 -g" SAN="$(FUZZ_SAN)" NVCC= \
+	    $(FUZZ_TARGETS:%=build/fuzz/%)
+
+fuzz: deps fuzz-build
+	FUZZ_JOBS=$(FUZZ_JOBS) bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # ---- CUDA (gpu/) ----------------------------------------------------------
 # Built whenever nvcc is found (on PATH, else /usr/local/cuda/bin). The
@@ -172,10 +225,13 @@ test: deps
 	$(MAKE) fixtures
 	bash tests/run.sh $(BUILD)
 
+# unit tests and the fuzz corpora replay (tests/fuzz/replay_main.c) under
+# ASan/UBSan; gcc's "undefined" leaves out float-to-integer conversions of
+# out-of-range values (JSON numbers such as 1e300), hence float-cast-overflow
 test-asan: deps
 	$(MAKE) BUILD=build/asan OPT="-O1 -g" \
-	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	    build/asan/hxzoo $(patsubst $(BUILD)/%,build/asan/%,$(TEST_BINS))
+	    SAN="-fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    build/asan/hxzoo $(patsubst $(BUILD)/%,build/asan/%,$(TEST_BINS) $(FUZZ_REPLAY_BINS))
 	bash tests/run-unit.sh build/asan
 
 # the threaded Hub code under ThreadSanitizer (tests/integration/hub_tsan.sh

@@ -51,5 +51,9 @@ const char *card_row(const card_doc *d, const char *key);
 /* The first number in a row's value (handles "+1.23%", "5.55", "0.98 (x)");
  * returns 0 and sets *v, or -1 when the row is missing or has no number. */
 int card_row_num(const card_doc *d, const char *key, double *v);
+/* The same number as a whole count within [lo, hi] (truncated; checked
+ * before the conversion): 0 and *v set, or -1 when missing or out of
+ * range (a card may say 1e300). */
+int card_row_int(const card_doc *d, const char *key, long lo, long hi, long *v);
 
 #endif

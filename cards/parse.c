@@ -52,9 +52,14 @@ static char *unquote(char *v)
     return v;
 }
 
+/* Arrays grow to the next power of two when their count reaches one (no
+ * capacity field in card_doc): appending stays amortised O(1). */
+static int full(size_t n) { return (n & (n - 1)) == 0; }
+
 static void add_kv(card_kv **a, size_t *n, char *k, char *v)
 {
-    *a = hx_realloc(*a, (*n + 1) * sizeof **a);
+    if (full(*n))
+        *a = hx_realloc(*a, (*n ? 2 * *n : 1) * sizeof **a);
     (*a)[*n].key = k;
     (*a)[*n].value = v;
     (*n)++;
@@ -64,11 +69,14 @@ static void parse_fm(card_doc *d, const char *s, size_t len)
 {
     const char *end = s + len;
     card_kv *cur = NULL;
+    size_t cur_len = 0, cur_cap = 0; /* of cur->value: list items are appended in amortised O(1) */
     while (s < end) {
         const char *nl = memchr(s, '\n', (size_t)(end - s));
         size_t n = nl ? (size_t)(nl - s) : (size_t)(end - s);
         char *line = trim(s, n);
-        int indent = (int)strspn(s, " ");
+        size_t indent = 0;
+        while (indent < n && s[indent] == ' ')
+            indent++;
         s += n + (nl ? 1 : 0);
         if (!line[0] || line[0] == '#') {
             free(line);
@@ -94,21 +102,33 @@ static void parse_fm(card_doc *d, const char *s, size_t len)
             }
             add_kv(&d->fm, &d->n_fm, k, v);
             cur = &d->fm[d->n_fm - 1];
+            cur_len = strlen(v);
+            cur_cap = cur_len + 1;
         } else if (line[0] == '-' && cur && indent <= 2) {
             char *item = trim(line + 1, strlen(line + 1));
             if (!strchr(item, ':')) {
                 item = unquote(item);
-                char *v = cur->value[0] ? hx_asprintf("%s,%s", cur->value, item) : hx_strdup(item);
-                free(cur->value);
-                cur->value = v;
+                size_t il = strlen(item), need = cur_len + (cur_len ? 1 : 0) + il + 1;
+                if (need > cur_cap) {
+                    cur_cap = need > 2 * cur_cap ? need : 2 * cur_cap;
+                    cur->value = hx_realloc(cur->value, cur_cap);
+                }
+                if (cur_len)
+                    cur->value[cur_len++] = ',';
+                memcpy(cur->value + cur_len, item, il + 1);
+                cur_len += il;
             } else if (!cur->value[0]) {
                 free(cur->value);
                 cur->value = hx_strdup("(structure)");
+                cur_len = strlen(cur->value);
+                cur_cap = cur_len + 1;
             }
             free(item);
         } else if (cur && !cur->value[0]) {
             free(cur->value);
             cur->value = hx_strdup("(structure)");
+            cur_len = strlen(cur->value);
+            cur_cap = cur_len + 1;
         }
         free(line);
     }
@@ -145,7 +165,8 @@ static void parse_row(card_doc *d, const char *line, size_t n)
         add_kv(&d->rows, &d->n_rows, keynorm(cells[0]), cells[1]);
         cells[1] = NULL;
     } else if (nc == 3 && is_hex64(cells[2])) {
-        d->files = hx_realloc(d->files, (d->n_files + 1) * sizeof *d->files);
+        if (full(d->n_files))
+            d->files = hx_realloc(d->files, (d->n_files ? 2 * d->n_files : 1) * sizeof *d->files);
         card_file *f = &d->files[d->n_files++];
         char *path = cells[0];
         size_t pl = strlen(path);
@@ -169,7 +190,7 @@ hx_status card_parse(const char *text, size_t len, card_doc *d)
     memset(d, 0, sizeof *d);
     const char *s = text, *end = text + len;
     if (len >= 4 && !strncmp(text, "---", 3) && (text[3] == '\n' || text[3] == '\r')) {
-        const char *body = strstr(text + 3, "\n---");
+        const char *body = memmem(text + 3, len - 3, "\n---", 4);
         if (!body) {
             d->fm_error = hx_strdup("front matter opened with --- but never closed");
         } else {
@@ -226,4 +247,13 @@ int card_row_num(const card_doc *d, const char *key, double *v)
             return e > s ? 0 : -1;
         }
     return -1;
+}
+
+int card_row_int(const card_doc *d, const char *key, long lo, long hi, long *v)
+{
+    double x;
+    if (card_row_num(d, key, &x) || !(x >= (double)lo && x <= (double)hi))
+        return -1;
+    *v = (long)x;
+    return 0;
 }

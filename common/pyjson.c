@@ -67,21 +67,22 @@ cJSON *hx_pyjson_parse(const char *text, size_t len)
 
 void hx_pyjson_restore(cJSON *j)
 {
-    for (cJSON *e = j ? j->child : NULL; e; e = e->next) {
-        if (cJSON_IsNumber(e) && !isfinite(e->valuedouble)) {
-            /* turn the node into a raw item in place (keeps its key and
-             * position) */
-            const char *tok = isnan(e->valuedouble) ? "NaN" : e->valuedouble > 0 ? "Infinity" : "-Infinity";
-            char *raw = malloc(strlen(tok) + 1);
-            if (!raw)
-                continue;
-            strcpy(raw, tok);
-            e->type = cJSON_Raw;
-            e->valuestring = raw;
-        } else if (cJSON_IsObject(e) || cJSON_IsArray(e)) {
-            hx_pyjson_restore(e);
-        }
+    if (!j)
+        return;
+    if (cJSON_IsNumber(j) && !isfinite(j->valuedouble)) {
+        /* turn the node into a raw item in place (keeps its key and
+         * position; the root too: a bare Infinity printed as null) */
+        const char *tok = isnan(j->valuedouble) ? "NaN" : j->valuedouble > 0 ? "Infinity" : "-Infinity";
+        char *raw = malloc(strlen(tok) + 1);
+        if (!raw)
+            return;
+        strcpy(raw, tok);
+        j->type = cJSON_Raw;
+        j->valuestring = raw;
+        return;
     }
+    for (cJSON *e = j->child; e; e = e->next)
+        hx_pyjson_restore(e);
 }
 
 char *hx_pyjson_print(cJSON *j)

@@ -267,32 +267,45 @@ hx_status hub_cache_read_tree(hub_client *c, const char *repo, const char *commi
     char *p = hx_asprintf("%s/trees/%s.json", d, commit);
     free(d);
     char *txt = NULL;
-    hx_status st = hx_read_file(p, (size_t)256 << 20, &txt, NULL);
+    size_t len = 0;
+    hx_status st = hx_read_file(p, (size_t)256 << 20, &txt, &len);
     free(p);
     if (st)
         return st;
-    cJSON *j = cJSON_Parse(txt);
+    char what[300];
+    snprintf(what, sizeof what, "cached tree listing of %s@%.40s", repo, commit);
+    st = hub_parse_cached_tree(txt, len, what, l);
     free(txt);
+    if (!st)
+        memcpy(l->commit, commit, 41);
+    return st;
+}
+
+hx_status hub_parse_cached_tree(const char *txt, size_t len, const char *what, hub_listing *l)
+{
+    memset(l, 0, sizeof *l);
+    cJSON *j = cJSON_ParseWithLength(txt, len);
     cJSON *files = j ? cJSON_GetObjectItem(j, "files") : NULL;
     cJSON *fv = j ? cJSON_GetObjectItem(j, "format_version") : NULL;
     if (!cJSON_IsObject(files) || !cJSON_IsNumber(fv) || fv->valuedouble != 1) {
         cJSON_Delete(j);
-        return HX_FAIL(HX_EFORMAT, "cached tree listing of %s@%s is not usable", repo, commit);
+        return HX_FAIL(HX_EFORMAT, "%s is not usable", what);
     }
     size_t n = (size_t)cJSON_GetArraySize(files);
     l->files = hx_calloc(n + 1, sizeof *l->files);
-    memcpy(l->commit, commit, 41);
     cJSON *e;
     cJSON_ArrayForEach(e, files)
     {
         const char *bid = cJSON_GetStringValue(cJSON_GetObjectItem(e, "blob_id"));
         const char *sha = cJSON_GetStringValue(cJSON_GetObjectItem(e, "lfs_sha256"));
         cJSON *sz = cJSON_GetObjectItem(e, "size");
+        /* the size is range-checked before the conversion, as in a listing
+         * from the server (a double out of range of uint64_t is undefined) */
         if (!e->string || !hub_path_safe(e->string) || !bid || !hub_is_hex(bid, 40) || !cJSON_IsNumber(sz) ||
-            (sha && !hub_is_hex(sha, 64))) {
+            !(sz->valuedouble >= 0 && sz->valuedouble <= HUB_MAX_FILE_SIZE) || (sha && !hub_is_hex(sha, 64))) {
             cJSON_Delete(j);
             hub_listing_free(l);
-            return HX_FAIL(HX_EFORMAT, "cached tree listing of %s@%s has a bad entry", repo, commit);
+            return HX_FAIL(HX_EFORMAT, "%s has a bad entry", what);
         }
         hub_entry *x = &l->files[l->n++];
         x->path = hx_strdup(e->string);
@@ -302,5 +315,7 @@ hx_status hub_cache_read_tree(hub_client *c, const char *repo, const char *commi
             memcpy(x->sha256, sha, 65);
     }
     cJSON_Delete(j);
-    return HX_OK;
+    /* the same checks as a listing from the server: no path twice (a JSON
+     * object may repeat a key), no file that is also a folder */
+    return hub_listing_check(l, what);
 }

@@ -92,6 +92,34 @@ hx_status hub_api_json(hub_client *c, CURL *h, const char *method, const char *u
                        const char *body, size_t blen, int retry, long *status, cJSON **out, const char *what);
 char *hub_repo_api(hub_client *c, const char *repo); /* <ep>/api/models/<repo> */
 
+/* ---- answer parsers: what the client reads from one answer's body or
+ * header line. The client's own code paths, named here so that the fuzz
+ * targets (tests/fuzz/) can feed them without a server. ---- */
+/* the largest file size a listing may claim: 1 TiB (the Hub stores at most
+ * 50 GB per LFS object) */
+#define HUB_MAX_FILE_SIZE 1099511627776.0
+/* One response header line ("Name: value\r\n") into rs (http.c). */
+void hub_http_header(hub_http_resp *rs, const char *line, size_t n);
+/* The repo info of a revision (GET .../revision/REV): its "sha". */
+hx_status hub_parse_revision(const cJSON *j, const char *what, char commit[41]);
+/* One page of a tree listing (a JSON array): its files appended to out
+ * (*cap: allocated entries), each validated (safe path, git oid, size at
+ * most HUB_MAX_FILE_SIZE, lfs record). */
+hx_status hub_parse_tree_page(const char *body, size_t len, const char *what, hub_listing *out, size_t *cap);
+/* A whole listing: sorted by path, no path twice, no file that is also a
+ * folder; frees it on failure. */
+hx_status hub_listing_check(hub_listing *out, const char *what);
+/* The cached listing of a commit (cache.c: trees/<commit>.json), with the
+ * checks of a listing from the server (commit left empty). */
+hx_status hub_parse_cached_tree(const char *txt, size_t len, const char *what, hub_listing *l);
+/* The answer to a commit (upload.c): its "commitOid". */
+hx_status hub_parse_commit_answer(const char *body, size_t len, const char *what, char commit[41]);
+/* The answer to one preupload call for files paths[0, n) of the given
+ * sizes, as upload.c reads it (each local file's SHA-256 is 64 'a', its git
+ * SHA-1 40 'b'); *nchanged: the files to send. */
+hx_status hub_preupload_answer_check(const char *body, size_t len, const char *const *paths, const uint64_t *sizes,
+                                     size_t n, size_t *nchanged);
+
 /* ---- cache.c ---- */
 char *hub_cache_repo_dir(hub_client *c, const char *repo); /* <cache>/models--org--name */
 hx_status hub_cache_prepare(hub_client *c, const char *repo);

@@ -64,10 +64,15 @@ static size_t on_header(char *buf, size_t sz, size_t nm, void *ud)
 {
     io_ctx *x = ud;
     size_t n = sz * nm;
-    hub_http_resp *rs = x->rs;
+    hub_http_header(x->rs, buf, n);
+    return n;
+}
+
+void hub_http_header(hub_http_resp *rs, const char *buf, size_t n)
+{
     const char *colon = memchr(buf, ':', n);
     if (!colon)
-        return n;
+        return;
     size_t kl = (size_t)(colon - buf);
     const char *v = colon + 1;
     size_t vl = n - kl - 1;
@@ -75,7 +80,7 @@ static size_t on_header(char *buf, size_t sz, size_t nm, void *ud)
     if (kl == strlen(name) && !strncasecmp(buf, name, kl)) {                                                         \
         free(rs->field);                                                                                             \
         rs->field = trim_dup(v, vl);                                                                                 \
-        return n;                                                                                                    \
+        return;                                                                                                      \
     }
     HDR("ETag", etag)
     HDR("X-Linked-Etag", linked_etag)
@@ -99,8 +104,8 @@ static size_t on_header(char *buf, size_t sz, size_t nm, void *ud)
         /* "api";r=0;t=12 */
         const char *r = strstr(val, "r=");
         const char *t = strstr(val, "t=");
-        if (r && t && atol(r + 2) == 0)
-            rs->retry_after = (double)atol(t + 2);
+        if (r && t && strtol(r + 2, NULL, 10) == 0)
+            rs->retry_after = (double)strtol(t + 2, NULL, 10);
     } else if (kl == 4 && !strncasecmp(buf, "Link", 4)) {
         /* <url>; rel="next" */
         char *lt = strchr(val, '<'), *gt = lt ? strchr(lt, '>') : NULL;
@@ -110,7 +115,6 @@ static size_t on_header(char *buf, size_t sz, size_t nm, void *ud)
         }
     }
     free(val);
-    return n;
 }
 
 static size_t on_body(char *buf, size_t sz, size_t nm, void *ud)

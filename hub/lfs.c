@@ -183,7 +183,7 @@ static hx_status parse_actions(cJSON *obj, lfs_job *j)
     if (!cs)
         return HX_OK; /* basic */
     double chunk = cJSON_IsNumber(cs) ? cs->valuedouble : cJSON_IsString(cs) ? atof(cs->valuestring) : 0;
-    if (chunk < 1 || chunk > 5e12)
+    if (!(chunk >= 1 && chunk <= 5e12)) /* also NaN ("nan" as a string) */
         return HX_FAIL(HX_EFORMAT, "%s: bad multipart chunk_size", j->o->path);
     j->chunk = (uint64_t)chunk;
     j->nparts = (j->o->size + j->chunk - 1) / j->chunk;
@@ -202,6 +202,82 @@ static hx_status parse_actions(cJSON *obj, lfs_job *j)
     return HX_OK;
 }
 
+/* The batch answer for jobs[0, n): each object's actions (none: the
+ * server has it). An object answered twice is an error (it used to end the
+ * reading of the answer silently, leaving later objects unsent). */
+static hx_status batch_answer(const char *body, size_t len, lfs_job *jobs, size_t n, const char *repo)
+{
+    cJSON *j = cJSON_ParseWithLength(body ? body : "", body ? len : 0);
+    cJSON *ro = j ? cJSON_GetObjectItem(j, "objects") : NULL;
+    hx_status st = HX_OK;
+    if (!cJSON_IsArray(ro))
+        st = HX_FAIL(HX_EFORMAT, "LFS batch answer for %s has no objects array", repo);
+    char *seen = hx_calloc(n + 1, 1);
+    cJSON *o;
+    if (!st)
+        cJSON_ArrayForEach(o, ro)
+        {
+            const char *oid = cJSON_GetStringValue(cJSON_GetObjectItem(o, "oid"));
+            size_t k = 0;
+            while (k < n && (!oid || strcmp(jobs[k].o->sha256, oid) != 0))
+                k++;
+            if (k == n) {
+                st = HX_FAIL(HX_EFORMAT, "LFS batch answered an object we did not ask for");
+                break;
+            }
+            if (seen[k]) {
+                st = HX_FAIL(HX_EFORMAT, "LFS batch answer for %s lists object %s twice", repo, oid);
+                break;
+            }
+            seen[k] = 1;
+            if ((st = parse_actions(o, &jobs[k])))
+                break;
+        }
+    free(seen);
+    cJSON_Delete(j);
+    return st;
+}
+
+static void jobs_free(lfs_job *jobs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        lfs_job *j = &jobs[i];
+        if (j->fd >= 0)
+            close(j->fd);
+        free(j->href);
+        free(j->verify);
+        for (uint64_t p = 0; p < j->nparts; p++) {
+            if (j->part_href)
+                free(j->part_href[p]);
+            if (j->part_etag)
+                free(j->part_etag[p]);
+        }
+        free(j->part_href);
+        free(j->part_etag);
+        pthread_mutex_destroy(&j->mu);
+    }
+    free(jobs);
+}
+
+static lfs_job *jobs_new(const hub_lfs_obj *objs, size_t n)
+{
+    lfs_job *jobs = hx_calloc(n + 1, sizeof *jobs);
+    for (size_t i = 0; i < n; i++) {
+        jobs[i].o = &objs[i];
+        jobs[i].fd = -1;
+        pthread_mutex_init(&jobs[i].mu, NULL);
+    }
+    return jobs;
+}
+
+hx_status hub_lfs_batch_answer_check(const char *body, size_t len, const hub_lfs_obj *objs, size_t n)
+{
+    lfs_job *jobs = jobs_new(objs, n);
+    hx_status st = batch_answer(body, len, jobs, n, "the repo");
+    jobs_free(jobs, n);
+    return st;
+}
+
 hx_status hub_lfs_upload(hub_client *c, const char *repo, const char *rev, const hub_lfs_obj *objs, size_t n,
                          uint64_t *bytes_sent, size_t *uploaded)
 {
@@ -209,12 +285,7 @@ hx_status hub_lfs_upload(hub_client *c, const char *repo, const char *rev, const
     *uploaded = 0;
     if (!n)
         return HX_OK;
-    lfs_job *jobs = hx_calloc(n, sizeof *jobs);
-    for (size_t i = 0; i < n; i++) {
-        jobs[i].o = &objs[i];
-        jobs[i].fd = -1;
-        pthread_mutex_init(&jobs[i].mu, NULL);
-    }
+    lfs_job *jobs = jobs_new(objs, n);
     hx_status st = HX_OK;
     char *url = hx_asprintf("%s/%s.git/info/lfs/objects/batch", c->endpoint, repo);
     CURL *h = hub_curl_new(c);
@@ -243,26 +314,8 @@ hx_status hub_lfs_upload(hub_client *c, const char *repo, const char *rev, const
         hub_http_resp rs = {0};
         st = send_req(c, h, &rq, &rs, "LFS batch");
         free(txt);
-        cJSON *j = !st ? cJSON_ParseWithLength(rs.body ? rs.body : "", rs.len) : NULL;
-        cJSON *ro = j ? cJSON_GetObjectItem(j, "objects") : NULL;
-        if (!st && !cJSON_IsArray(ro))
-            st = HX_FAIL(HX_EFORMAT, "LFS batch answer for %s has no objects array", repo);
-        cJSON *o;
         if (!st)
-            cJSON_ArrayForEach(o, ro)
-            {
-                const char *oid = cJSON_GetStringValue(cJSON_GetObjectItem(o, "oid"));
-                size_t k = b;
-                while (k < e && (!oid || strcmp(objs[k].sha256, oid) != 0))
-                    k++;
-                if (k == e) {
-                    st = HX_FAIL(HX_EFORMAT, "LFS batch answered an object we did not ask for");
-                    break;
-                }
-                if (jobs[k].href || (st = parse_actions(o, &jobs[k])))
-                    break;
-            }
-        cJSON_Delete(j);
+            st = batch_answer(rs.body, rs.len, jobs + b, e - b, repo);
         hub_http_resp_free(&rs);
     }
     curl_easy_cleanup(h);
@@ -309,23 +362,7 @@ hx_status hub_lfs_upload(hub_client *c, const char *repo, const char *rev, const
                 (*uploaded)++;
         }
     }
-    for (size_t i = 0; i < n; i++) {
-        lfs_job *j = &jobs[i];
-        if (j->fd >= 0)
-            close(j->fd);
-        free(j->href);
-        free(j->verify);
-        for (uint64_t p = 0; p < j->nparts; p++) {
-            if (j->part_href)
-                free(j->part_href[p]);
-            if (j->part_etag)
-                free(j->part_etag[p]);
-        }
-        free(j->part_href);
-        free(j->part_etag);
-        pthread_mutex_destroy(&j->mu);
-    }
-    free(jobs);
+    jobs_free(jobs, n);
     free(tasks);
     return st;
 }

@@ -15,4 +15,8 @@ typedef struct hub_lfs_obj {
 hx_status hub_lfs_upload(hub_client *c, const char *repo, const char *rev, const hub_lfs_obj *objs, size_t n,
                          uint64_t *bytes_sent, size_t *uploaded);
 
+/* The answer to one LFS batch call for objs[0, n), as hub_lfs_upload reads
+ * it (every action parsed, then discarded); for the fuzz targets. */
+hx_status hub_lfs_batch_answer_check(const char *body, size_t len, const hub_lfs_obj *objs, size_t n);
+
 #endif

@@ -6,9 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* the largest file size a listing may claim: 1 TiB */
-#define HUB_MAX_FILE_SIZE 1099511627776.0
-
 static int entry_cmp(const void *a, const void *b)
 {
     return strcmp(((const hub_entry *)a)->path, ((const hub_entry *)b)->path);
@@ -52,13 +49,17 @@ hx_status hub_resolve_revision(hub_client *c, const char *repo, const char *rev,
     free(url);
     if (st)
         return st;
-    const char *sha = cJSON_GetStringValue(cJSON_GetObjectItem(j, "sha"));
-    if (!sha || !hub_is_commit_id(sha)) {
-        cJSON_Delete(j);
-        return HX_FAIL(HX_EFORMAT, "%s: the server's repo info has no valid 'sha'", what);
-    }
-    memcpy(commit, sha, 41);
+    st = hub_parse_revision(j, what, commit);
     cJSON_Delete(j);
+    return st;
+}
+
+hx_status hub_parse_revision(const cJSON *j, const char *what, char commit[41])
+{
+    const char *sha = cJSON_GetStringValue(cJSON_GetObjectItem(j, "sha"));
+    if (!sha || !hub_is_commit_id(sha))
+        return HX_FAIL(HX_EFORMAT, "%s: the server's repo info has no valid 'sha'", what);
+    memcpy(commit, sha, 41);
     return HX_OK;
 }
 
@@ -131,30 +132,8 @@ hx_status hub_list_files(hub_client *c, const char *repo, const char *commit, hu
         } else if (rs.status != 200) {
             st = hub_http_error(&rs, what);
         }
-        cJSON *arr = NULL;
-        if (!st) {
-            arr = rs.body ? cJSON_ParseWithLength(rs.body, rs.len) : NULL;
-            if (!cJSON_IsArray(arr))
-                st = HX_FAIL(HX_EFORMAT, "%s: the tree listing is not a JSON array", what);
-        }
-        cJSON *e;
         if (!st)
-            cJSON_ArrayForEach(e, arr)
-            {
-                const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(e, "type"));
-                if (!type || strcmp(type, "file"))
-                    continue;
-                if (out->n >= 1000000) {
-                    st = HX_FAIL(HX_EFORMAT, "%s: more than 1000000 files", what);
-                    break;
-                }
-                if (out->n == cap)
-                    out->files = hx_realloc(out->files, (cap = cap ? cap * 2 : 256) * sizeof *out->files);
-                if ((st = parse_entry(e, &out->files[out->n], what)))
-                    break;
-                out->n++;
-            }
-        cJSON_Delete(arr);
+            st = hub_parse_tree_page(rs.body, rs.len, what, out, &cap);
         if (!st && rs.link_next && !strcmp(rs.link_next, url))
             st = HX_FAIL(HX_EFORMAT, "%s: the server's Link: next points to the same page (%.200s)", what,
                          url);
@@ -171,6 +150,40 @@ hx_status hub_list_files(hub_client *c, const char *repo, const char *commit, hu
         return st;
     }
     memcpy(out->commit, commit, 41);
+    return hub_listing_check(out, what);
+}
+
+hx_status hub_parse_tree_page(const char *body, size_t len, const char *what, hub_listing *out, size_t *cap)
+{
+    cJSON *arr = body ? cJSON_ParseWithLength(body, len) : NULL;
+    if (!cJSON_IsArray(arr)) {
+        cJSON_Delete(arr);
+        return HX_FAIL(HX_EFORMAT, "%s: the tree listing is not a JSON array", what);
+    }
+    hx_status st = HX_OK;
+    cJSON *e;
+    cJSON_ArrayForEach(e, arr)
+    {
+        const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(e, "type"));
+        if (!type || strcmp(type, "file"))
+            continue;
+        if (out->n >= 1000000) {
+            st = HX_FAIL(HX_EFORMAT, "%s: more than 1000000 files", what);
+            break;
+        }
+        if (out->n == *cap)
+            out->files = hx_realloc(out->files, (*cap = *cap ? *cap * 2 : 256) * sizeof *out->files);
+        if ((st = parse_entry(e, &out->files[out->n], what)))
+            break;
+        out->n++;
+    }
+    cJSON_Delete(arr);
+    return st;
+}
+
+hx_status hub_listing_check(hub_listing *out, const char *what)
+{
+    hx_status st;
     if (out->n)
         qsort(out->files, out->n, sizeof *out->files, entry_cmp);
     for (size_t i = 0; i + 1 < out->n; i++)

@@ -81,6 +81,74 @@ static hx_status ensure_branch(hub_client *c, CURL *h, const char *repo, const c
     return st; /* 409 (exists) is fine */
 }
 
+/* The answer to one preupload call for the files f[0, n): their upload
+ * mode, whether the server ignores them, whether they changed (the remote
+ * oid differs); *nchanged counts the changed ones. Each file must be
+ * answered exactly once. */
+static hx_status preupload_answer(const cJSON *j, up_file *f, size_t n, size_t *nchanged, const char *what)
+{
+    const cJSON *files = j ? cJSON_GetObjectItem(j, "files") : NULL;
+    if (!cJSON_IsArray(files))
+        return HX_FAIL(HX_EFORMAT, "%s: answer has no files array", what);
+    char *seen = hx_calloc(n + 1, 1);
+    hx_status st = HX_OK;
+    const cJSON *o;
+    cJSON_ArrayForEach(o, files)
+    {
+        const char *p = cJSON_GetStringValue(cJSON_GetObjectItem(o, "path"));
+        const char *mode = cJSON_GetStringValue(cJSON_GetObjectItem(o, "uploadMode"));
+        const char *oid = cJSON_GetStringValue(cJSON_GetObjectItem(o, "oid"));
+        size_t k = 0;
+        while (k < n && (!p || strcmp(f[k].path, p)))
+            k++;
+        if (k == n || !mode || (strcmp(mode, "lfs") && strcmp(mode, "regular"))) {
+            st = HX_FAIL(HX_EFORMAT, "%s: unexpected entry in the answer", what);
+            break;
+        }
+        if (seen[k]) { /* counted twice in *nchanged otherwise */
+            st = HX_FAIL(HX_EFORMAT, "%s: the answer lists %.200s twice", what, f[k].path);
+            break;
+        }
+        seen[k] = 1;
+        f[k].lfs = !strcmp(mode, "lfs") && f[k].size > 0;
+        f[k].ignore = cJSON_IsTrue(cJSON_GetObjectItem(o, "shouldIgnore"));
+        f[k].changed = 1;
+        if (f[k].lfs && oid && !strcmp(oid, f[k].sha256))
+            f[k].changed = 0;
+        if (!f[k].lfs && oid && f[k].sha1[0] && !strcmp(oid, f[k].sha1))
+            f[k].changed = 0;
+        if (f[k].ignore)
+            f[k].changed = 0;
+        if (f[k].changed)
+            (*nchanged)++;
+    }
+    /* a file the answer leaves out would silently be left out of the
+     * commit (neither uploaded nor counted) */
+    for (size_t k = 0; k < n && !st; k++)
+        if (!seen[k])
+            st = HX_FAIL(HX_EFORMAT, "%s: the answer does not mention %.200s", what, f[k].path);
+    free(seen);
+    return st;
+}
+
+hx_status hub_preupload_answer_check(const char *body, size_t len, const char *const *paths, const uint64_t *sizes,
+                                     size_t n, size_t *nchanged)
+{
+    up_file *f = hx_calloc(n + 1, sizeof *f);
+    for (size_t i = 0; i < n; i++) {
+        f[i].path = (char *)paths[i];
+        f[i].size = sizes[i];
+        memset(f[i].sha256, 'a', 64);
+        memset(f[i].sha1, 'b', 40);
+    }
+    *nchanged = 0;
+    cJSON *j = body ? cJSON_ParseWithLength(body, len) : NULL;
+    hx_status st = preupload_answer(j, f, n, nchanged, "preupload answer");
+    cJSON_Delete(j);
+    free(f);
+    return st;
+}
+
 /* preupload all files; fills lfs/ignore/changed. */
 static hx_status preupload(hub_client *c, CURL *h, const char *repo, const char *rev, up_file *f, size_t n,
                            size_t *nchanged)
@@ -110,38 +178,31 @@ static hx_status preupload(hub_client *c, CURL *h, const char *repo, const char 
         snprintf(what, sizeof what, "preupload to %s@%s", repo, rev);
         st = hub_api_json(c, h, "POST", url, "application/json", txt, strlen(txt), 1, NULL, &j, what);
         free(txt);
-        cJSON *files = j ? cJSON_GetObjectItem(j, "files") : NULL;
-        if (!st && !cJSON_IsArray(files))
-            st = HX_FAIL(HX_EFORMAT, "%s: answer has no files array", what);
-        cJSON *o;
         if (!st)
-            cJSON_ArrayForEach(o, files)
-            {
-                const char *p = cJSON_GetStringValue(cJSON_GetObjectItem(o, "path"));
-                const char *mode = cJSON_GetStringValue(cJSON_GetObjectItem(o, "uploadMode"));
-                const char *oid = cJSON_GetStringValue(cJSON_GetObjectItem(o, "oid"));
-                size_t k = b;
-                while (k < e && (!p || strcmp(f[k].path, p)))
-                    k++;
-                if (k == e || !mode || (strcmp(mode, "lfs") && strcmp(mode, "regular"))) {
-                    st = HX_FAIL(HX_EFORMAT, "%s: unexpected entry in the answer", what);
-                    break;
-                }
-                f[k].lfs = !strcmp(mode, "lfs") && f[k].size > 0;
-                f[k].ignore = cJSON_IsTrue(cJSON_GetObjectItem(o, "shouldIgnore"));
-                f[k].changed = 1;
-                if (f[k].lfs && oid && !strcmp(oid, f[k].sha256))
-                    f[k].changed = 0;
-                if (!f[k].lfs && oid && f[k].sha1[0] && !strcmp(oid, f[k].sha1))
-                    f[k].changed = 0;
-                if (f[k].ignore)
-                    f[k].changed = 0;
-                if (f[k].changed)
-                    (*nchanged)++;
-            }
+            st = preupload_answer(j, f + b, e - b, nchanged, what);
         cJSON_Delete(j);
     }
     free(url);
+    return st;
+}
+
+static int obj_cmp(const void *a, const void *b)
+{
+    const hub_lfs_obj *x = a, *y = b;
+    int c = strcmp(x->sha256, y->sha256);
+    return c ? c : (x->size > y->size) - (x->size < y->size);
+}
+
+hx_status hub_parse_commit_answer(const char *body, size_t len, const char *what, char commit[41])
+{
+    cJSON *j = cJSON_ParseWithLength(body ? body : "", body ? len : 0);
+    const char *oid = j ? cJSON_GetStringValue(cJSON_GetObjectItem(j, "commitOid")) : NULL;
+    hx_status st = HX_OK;
+    if (oid && hub_is_commit_id(oid))
+        memcpy(commit, oid, 41);
+    else
+        st = HX_FAIL(HX_EFORMAT, "%s: answer has no commitOid", what);
+    cJSON_Delete(j);
     return st;
 }
 
@@ -309,6 +370,18 @@ hx_status hub_upload_folder(hub_client *c, const char *repo, const char *dir, co
             objs[nobj].size = f[i].size;
             nobj++;
         }
+    /* files with the same content are one LFS object, negotiated and
+     * uploaded once (the server answers every object it is asked for; a
+     * repeated one made the client drop the rest of the batch answer, and
+     * the commit then named objects that were never uploaded) */
+    if (nobj > 1) {
+        qsort(objs, nobj, sizeof *objs, obj_cmp);
+        size_t u = 1;
+        for (size_t i = 1; i < nobj; i++)
+            if (obj_cmp(&objs[i], &objs[u - 1]))
+                objs[u++] = objs[i];
+        nobj = u;
+    }
     double tl = hx_now();
     st = hub_lfs_upload(c, repo, branch, objs, nobj, &res->bytes_uploaded, &res->lfs_uploaded);
     free(objs);
@@ -332,15 +405,8 @@ hx_status hub_upload_folder(hub_client *c, const char *repo, const char *dir, co
         char what[300];
         snprintf(what, sizeof what, "commit to %s@%s", repo, branch);
         if (!st && rs.status == 200) {
-            cJSON *j = cJSON_ParseWithLength(rs.body ? rs.body : "", rs.len);
-            const char *oid = j ? cJSON_GetStringValue(cJSON_GetObjectItem(j, "commitOid")) : NULL;
-            if (oid && hub_is_commit_id(oid)) {
-                memcpy(res->commit, oid, 41);
-                res->committed = 1;
-            } else {
-                st = HX_FAIL(HX_EFORMAT, "%s: answer has no commitOid", what);
-            }
-            cJSON_Delete(j);
+            st = hub_parse_commit_answer(rs.body, rs.len, what, res->commit);
+            res->committed = !st;
             hub_http_resp_free(&rs);
             break;
         }

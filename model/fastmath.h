@@ -38,37 +38,6 @@ static inline float hx_exp_nonpos(float x)
 #define HX_VECTORIZE __attribute__((optimize("vect-cost-model=dynamic")))
 #else
 #define HX_VECTORIZE
-/* The sum of v[0..n) in one fixed order whatever the vector width the
- * compiler picks: 16 lanes (element i goes to lane i % 16), then a tree
- * 16 -> 8 -> 4 -> 2 -> 1. Every statement is elementwise, so SSE, AVX2 and
- * AVX-512 code give bit-identical results (an `omp simd` reduction would
- * not: its partial sums follow the vector width). */
-static inline float hx_sum16(const float *v, int n)
-{
-    float acc[16] = {0};
-    int i = 0;
-    for (; i + 16 <= n; i += 16)
-        for (int l = 0; l < 16; l++)
-            acc[l] += v[i + l];
-    for (int l = 0; i + l < n; l++)
-        acc[l] += v[i + l];
-    for (int w = 8; w >= 1; w /= 2)
-        for (int l = 0; l < w; l++)
-            acc[l] += acc[l + w];
-    return acc[0];
-}
-
-/* Hot loops that the baseline x86-64 target (SSE2) leaves 4 wide: also
- * compiled for x86-64-v3 (AVX2) and v4 (AVX-512), chosen at load time
- * (gcc's function multiversioning). Floating-point contraction stays off
- * (ISO C), so only the order of vector reductions differs between them. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) && \
-    !defined(__SANITIZE_THREAD__)
-#define HX_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define HX_MULTIVERSION
-#endif
-
 #endif
 
 /* The sum of v[0..n) in one fixed order whatever the vector width the
@@ -94,7 +63,8 @@ static inline float hx_sum16(const float *v, int n)
 /* Hot loops that the baseline x86-64 target (SSE2) leaves 4 wide: also
  * compiled for x86-64-v3 (AVX2) and v4 (AVX-512), chosen at load time
  * (gcc's function multiversioning). Floating-point contraction stays off
- * (ISO C), so only the order of vector reductions differs between them. */
+ * (ISO C), so with hx_sum16's fixed order the clones give the same
+ * results. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) && \
     !defined(__SANITIZE_THREAD__)
 #define HX_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))

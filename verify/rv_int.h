@@ -22,6 +22,7 @@ typedef struct rv_ctx {
     int sound;
     char **modules;   /* compressed_modules */
     size_t n_modules;
+    int K;            /* codebook size (quantization_config) */
 } rv_ctx;
 
 /* result: ok | warn | fail | not stated | confirmed | contradicted |
@@ -32,6 +33,22 @@ void rv_check(rv_ctx *c, const char *check, const char *result, const char *card
 /* A whole small file of the repo (caller frees). */
 hx_status rv_fetch(rv_ctx *c, const char *path, char **out, size_t *len);
 const hub_entry *rv_entry(const rv_ctx *c, const char *path);
+
+/* ---- rv_qconfig.c: config.json's quantization_config and the module
+ * checks on headers (no network) ---- */
+typedef struct rv_qconfig {
+    const char *method; /* quant_method (points into the JSON) */
+    char **modules;     /* compressed_modules (their strings) */
+    size_t n_modules;
+    int K;              /* codebook_size or n_clusters; 256 when not stated */
+} rv_qconfig;
+/* NULL when the quantization_config is usable (q filled), else why not
+ * (q->method may be set). Free q in both cases. */
+const char *rv_qconfig_parse(const cJSON *config, rv_qconfig *q);
+void rv_qconfig_free(rv_qconfig *q);
+/* Why module M's tensors in the headers f[0, nf) are not an HXQ module of
+ * codebook size at most K (NULL: they are); *sidecar: it has one. */
+const char *rv_module_problem(hx_st_file *const *f, size_t nf, const char *M, int K, int *sidecar);
 
 hx_status rv_quick(rv_ctx *c);
 hx_status rv_full(rv_ctx *c);

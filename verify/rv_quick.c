@@ -54,26 +54,24 @@ static void check_config(rv_ctx *c)
     }
     c->config = hx_pyjson_parse(t, n);
     free(t);
-    const cJSON *q = cJSON_GetObjectItemCaseSensitive(c->config, "quantization_config");
-    const cJSON *qm = cJSON_GetObjectItemCaseSensitive(q, "quant_method");
-    const cJSON *cm = cJSON_GetObjectItemCaseSensitive(q, "compressed_modules");
+    rv_qconfig q;
+    const char *why = c->config ? rv_qconfig_parse(c->config, &q) : NULL;
     if (!c->config) {
         rv_check(c, "config.json", "fail", NULL, NULL, "not valid JSON");
-    } else if (!cJSON_IsObject(q)) {
-        rv_check(c, "quantization_config", "fail", NULL, NULL, "config.json has no quantization_config");
-    } else if (!cJSON_IsString(qm) || (strcmp(qm->valuestring, "hxq") && strcmp(qm->valuestring, "helix") &&
-                                       strcmp(qm->valuestring, "cdna_v3"))) {
-        rv_check(c, "quantization_config", "fail", NULL, NULL, "quant_method is not hxq, helix or cdna_v3");
-    } else if (!cJSON_IsArray(cm) || !cJSON_GetArraySize(cm)) {
-        rv_check(c, "quantization_config", "fail", NULL, NULL, "compressed_modules missing or empty (nothing loads as HXQ)");
+    } else if (why) {
+        rv_check(c, "quantization_config", "fail", NULL, NULL, "%s", why);
     } else {
-        const cJSON *m;
-        c->modules = hx_calloc((size_t)cJSON_GetArraySize(cm), sizeof *c->modules);
-        cJSON_ArrayForEach(m, cm) if (cJSON_IsString(m)) c->modules[c->n_modules++] = hx_strdup(m->valuestring);
-        rv_check(c, "quantization_config", strcmp(qm->valuestring, "hxq") ? "warn" : "ok", NULL, NULL,
-                 "quant_method %s, %zu compressed modules%s", qm->valuestring, c->n_modules,
-                 strcmp(qm->valuestring, "hxq") ? " (older alias; loads with helix-substrate 0.3.3)" : "");
+        c->modules = q.modules;
+        c->n_modules = q.n_modules;
+        c->K = q.K;
+        q.modules = NULL;
+        q.n_modules = 0;
+        rv_check(c, "quantization_config", strcmp(q.method, "hxq") ? "warn" : "ok", NULL, NULL,
+                 "quant_method %s, %zu compressed modules%s", q.method, c->n_modules,
+                 strcmp(q.method, "hxq") ? " (older alias; loads with helix-substrate 0.3.3)" : "");
     }
+    if (c->config)
+        rv_qconfig_free(&q);
 }
 
 /* All tensor headers of the repo's safetensors files, by range reads. */
@@ -115,16 +113,6 @@ static hx_status read_headers(rv_ctx *c, hx_st_file ***files, size_t *nf)
     return HX_OK;
 }
 
-static const hx_st_tensor *find(hx_st_file **f, size_t nf, const char *name)
-{
-    for (size_t i = 0; i < nf; i++) {
-        const hx_st_tensor *t = hx_st_find(f[i], name);
-        if (t)
-            return t;
-    }
-    return NULL;
-}
-
 static void check_modules(rv_ctx *c)
 {
     hx_st_file **f;
@@ -140,38 +128,15 @@ static void check_modules(rv_ctx *c)
         ntens += hx_st_count(f[i]);
     rv_check(c, "safetensors headers", nf ? "ok" : "fail", NULL, NULL, "%zu files, %zu tensors (range reads only)",
              nf, ntens);
-    const cJSON *q = cJSON_GetObjectItemCaseSensitive(c->config, "quantization_config");
-    const cJSON *kk = cJSON_GetObjectItemCaseSensitive(q, "codebook_size");
-    if (!cJSON_IsNumber(kk))
-        kk = cJSON_GetObjectItemCaseSensitive(q, "n_clusters");
-    int K = cJSON_IsNumber(kk) ? (int)kk->valuedouble : 256;
+    int K = c->K;
     size_t bad = 0, sc = 0;
     char first[600] = "";
     for (size_t i = 0; i < c->n_modules; i++) {
-        const char *M = c->modules[i];
-        char *n1 = hx_asprintf("%s.codebook", M), *n2 = hx_asprintf("%s.indices", M);
-        char *n3 = hx_asprintf("%s.sidecar_positions", M), *n4 = hx_asprintf("%s.sidecar_values", M);
-        char *n5 = hx_asprintf("%s.weight", M);
-        const hx_st_tensor *cb = find(f, nf, n1), *ix = find(f, nf, n2), *sp = find(f, nf, n3), *sv = find(f, nf, n4);
-        const char *why = NULL;
-        if (!cb || !ix)
-            why = "codebook or indices missing";
-        else if (cb->dtype != HX_DT_F32 || cb->ndim != 1 || cb->shape[0] < 1 || cb->shape[0] > K)
-            why = "codebook must be F32 [K <= codebook_size]";
-        else if (ix->dtype != HX_DT_U8 || ix->ndim != 2)
-            why = "indices must be U8 [out, in]";
-        else if (!sp != !sv)
-            why = "only one of sidecar_positions / sidecar_values";
-        else if (sp && (sp->dtype != HX_DT_I64 || sv->dtype != HX_DT_F32 || sp->ndim != 1 || sv->ndim != 1 ||
-                        sp->shape[0] != sv->shape[0] || (uint64_t)sp->shape[0] > ix->nelem))
-            why = "sidecar must be I64 [n] + F32 [n], n <= elements";
-        else if (find(f, nf, n5))
-            why = "a dense .weight is stored next to the HXQ tensors";
-        if (sp)
-            sc++;
+        int sidecar = 0;
+        const char *why = rv_module_problem(f, nf, c->modules[i], K, &sidecar);
+        sc += (size_t)sidecar;
         if (why && bad++ == 0)
-            snprintf(first, sizeof first, "%s: %s", M, why);
-        free(n1), free(n2), free(n3), free(n4), free(n5);
+            snprintf(first, sizeof first, "%s: %s", c->modules[i], why);
     }
     if (bad)
         rv_check(c, "compressed modules", "fail", NULL, NULL, "%zu of %zu modules malformed; first: %s", bad,
