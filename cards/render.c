@@ -98,6 +98,30 @@ static void front_matter(sbuf *b, const cJSON *j)
 
 static void sep(sbuf *b) { put(b, "| --- | --- |\n"); }
 
+/* "; kept dense: `A` (2), `B` (24), ..." from the summary's compress.dense
+ * (what the receipt routed exact/copy, by kind); older summaries without
+ * it get the transformer families' rule as before */
+static void dense_list(sbuf *b, const cJSON *dense)
+{
+    if (!cJSON_IsArray(dense)) {
+        put(b, "; embeddings, lm_head, norms and biases stay dense.\n\n");
+        return;
+    }
+    if (!cJSON_GetArraySize(dense)) {
+        put(b, "; every tensor is compressed.\n\n");
+        return;
+    }
+    put(b, "; kept dense (tensors by name, with their count):");
+    const cJSON *k;
+    int first = 1;
+    cJSON_ArrayForEach(k, dense)
+    {
+        put(b, "%s `%s` (%.0f)", first ? "" : ",", str(k, "kind"), num(k, "tensors"));
+        first = 0;
+    }
+    put(b, ".\n\n");
+}
+
 char *card_render(const cJSON *j, const card_file *files, size_t n)
 {
     sbuf b = {0};
@@ -124,6 +148,8 @@ char *card_render(const cJSON *j, const card_file *files, size_t n)
     put(&b, "| evaluation text | %s (%s) |\n", str(ev, "text"), str(ev, "dataset_name"));
     put(&b, "| text sha256 | %s |\n", str(ev, "text_sha256"));
     put(&b, "| context length | %ld |\n", (long)num(ev, "seq_len"));
+    if (num(ev, "stride") > 0) /* sliding: verify --full needs it to re-measure */
+        put(&b, "| stride | %ld |\n", (long)num(ev, "stride"));
     put(&b, "| scored tokens | %ld |\n", (long)num(ev, "scored"));
     if (cJSON_IsString(obj(ev, "device_name")))
         put(&b, "| device | %s %s (%s) |\n", str(ev, "device"), str(ev, "dtype"), str(ev, "device_name"));
@@ -151,9 +177,9 @@ char *card_render(const cJSON *j, const card_file *files, size_t n)
     put(&b, "| bits per weight (compressed tensors) | %.4f |\n", num(cp, "bpw_compressed"));
     put(&b, "| bits per weight (overall) | %.4f |\n\n", num(cp, "bpw_overall"));
     put(&b, "Bytes are those of the safetensors weights; the ratio is source weight bytes over "
-            "HXQ weight bytes. Codec: %d-entry codebook per tensor, sidecar fraction %g; "
-            "embeddings, lm_head, norms and biases stay dense.\n\n",
+            "HXQ weight bytes. Codec: %d-entry codebook per tensor, sidecar fraction %g",
         (int)num(cp, "k"), num(cp, "sidecar_fraction"));
+    dense_list(&b, obj(cp, "dense"));
 
     put(&b, "## Gates\n\n| gate | limit | measured | result |\n| --- | --- | --- | --- |\n");
     const cJSON *g;
@@ -166,6 +192,13 @@ char *card_render(const cJSON *j, const card_file *files, size_t n)
     put(&b, "| source repo | %s |\n", base);
     put(&b, "| source revision | %s |\n", str(src, "revision"));
     put(&b, "| source commit | %s |\n", str(src, "commit"));
+    if (*str(src, "layout")) { /* converted here: what, and from where the tokenizer came */
+        const cJSON *tk = obj(src, "tokenizer");
+        put(&b, "| source layout | %s (its config.json and safetensors converted to a transformers directory "
+                "by hxzoo; no pickle read) |\n",
+            str(src, "layout"));
+        put(&b, "| tokenizer | %s at commit %s |\n", str(tk, "repo"), str(tk, "commit"));
+    }
     put(&b, "| license | %s (from the %s) |\n", str(j, "license"), str(j, "license_from"));
     put(&b, "| hxzoo version | %s |\n", str(j, "hxzoo_version"));
     put(&b, "| codec | %s |\n", str(j, "codec"));

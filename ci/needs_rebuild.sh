@@ -35,7 +35,9 @@ d=json.load(sys.stdin)
 for k in sys.argv[1].split("."): d=d.get(k, {}) if isinstance(d, dict) else {}
 print(d if isinstance(d, str) else "")' "$1"; }
 
-upstream=$(curl -sSf "${auth[@]}" "$ep/api/models/$source/revision/$revision" | json_get sha) ||
+# a revision may hold slashes (refs/pr/1): one path segment, as huggingface_hub sends it
+rev_enc=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$revision")
+upstream=$(curl -sSf "${auth[@]}" "$ep/api/models/$source/revision/$rev_enc" | json_get sha) ||
   { echo "needs_rebuild.sh: cannot resolve $source@$revision at $ep" >&2; exit 1; }
 [ -n "$upstream" ] || { echo "needs_rebuild.sh: no commit for $source@$revision" >&2; exit 1; }
 

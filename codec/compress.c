@@ -148,9 +148,8 @@ static cJSON *tensor_json(const hxq_tensor_report *t)
     cJSON_AddStringToObject(o, "class", hxq_class_name(t->cls));
     cJSON_AddStringToObject(o, "dtype", hx_dtype_name(t->src_dtype));
     cJSON *sh = cJSON_AddArrayToObject(o, "shape");
-    cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)t->rows));
-    if (t->cols >= 0)
-        cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)t->cols));
+    for (int d = 0; d < t->ndim; d++)
+        cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)t->shape[d]));
     cJSON_AddNumberToObject(o, "src_bytes", (double)t->src_bytes);
     cJSON_AddNumberToObject(o, "out_bytes", (double)t->out_bytes);
     if (t->route == HXQ_ROUTE_COMPRESS) {
@@ -185,8 +184,17 @@ static int tensor_from_json(const cJSON *o, hxq_tensor_report *t)
     const char *dn = cJSON_GetStringValue(cJSON_GetObjectItem(o, "dtype"));
     t->src_dtype = dn ? hx_dtype_parse(dn) : HX_DT_INVALID;
     const cJSON *sh = cJSON_GetObjectItem(o, "shape");
-    t->rows = (int64_t)cJSON_GetNumberValue(cJSON_GetArrayItem(sh, 0));
-    t->cols = cJSON_GetArraySize(sh) > 1 ? (int64_t)cJSON_GetNumberValue(cJSON_GetArrayItem(sh, 1)) : -1;
+    int nd = cJSON_GetArraySize(sh);
+    if (nd > HX_ST_MAX_DIMS)
+        return -1;
+    t->ndim = nd;
+    t->nelem = 1;
+    for (int d = 0; d < nd; d++) {
+        t->shape[d] = (int64_t)cJSON_GetNumberValue(cJSON_GetArrayItem(sh, d));
+        t->nelem *= (uint64_t)t->shape[d];
+    }
+    t->rows = nd > 0 ? t->shape[0] : 1;
+    t->cols = nd > 1 ? t->shape[1] : -1;
 #define NUM(field, key) t->field = cJSON_GetNumberValue(cJSON_GetObjectItem(o, key))
     t->src_bytes = (uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(o, "src_bytes"));
     t->out_bytes = (uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(o, "out_bytes"));
@@ -200,7 +208,7 @@ static int tensor_from_json(const cJSON *o, hxq_tensor_report *t)
         NUM(stats.seconds, "seconds");
         t->stats.sidecar_n = (uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(o, "sidecar_n"));
         t->stats.levels_used = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(o, "levels_used"));
-        t->stats.n = (uint64_t)(t->rows * (t->cols > 0 ? t->cols : 1));
+        t->stats.n = t->nelem;
     }
 #undef NUM
     return 0;
@@ -412,6 +420,9 @@ static hx_status write_shard(const char *path, plan_item *plan, size_t np, int s
         tr.src_dtype = t->dtype;
         tr.rows = t->ndim > 0 ? t->shape[0] : 1;
         tr.cols = t->ndim > 1 ? t->shape[1] : -1;
+        tr.ndim = t->ndim;
+        memcpy(tr.shape, t->shape, sizeof tr.shape);
+        tr.nelem = t->nelem;
         tr.src_bytes = t->nbytes;
         if (pi->ri.route == HXQ_ROUTE_COMPRESS) {
             if (!jobs[i].done) {
@@ -556,7 +567,7 @@ static void finish_totals(hxq_report *r)
         const hxq_tensor_report *t = &r->t[i];
         r->src_bytes += t->src_bytes;
         r->out_bytes += t->out_bytes;
-        uint64_t ne = (uint64_t)t->rows * (uint64_t)(t->cols > 0 ? t->cols : 1);
+        uint64_t ne = t->nelem; /* every dimension: conv1d kernels are [C, 1, K] */
         if (t->route == HXQ_ROUTE_COMPRESS) {
             r->compressed_params += ne;
             cs += t->stats.cosine;

@@ -173,7 +173,10 @@ typedef struct hxq_tensor_report {
     hxq_route route;
     hxq_class cls;
     hx_dtype src_dtype;
-    int64_t rows, cols;
+    int64_t rows, cols;          /* the first two dimensions (cols -1 for 1-D) */
+    int ndim;                    /* the whole shape, e.g. a conv1d kernel [C, 1, K] */
+    int64_t shape[HX_ST_MAX_DIMS];
+    uint64_t nelem;              /* product of the shape */
     uint64_t src_bytes, out_bytes;
     hxq_stats stats; /* compressed tensors only */
 } hxq_tensor_report;

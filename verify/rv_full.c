@@ -4,6 +4,7 @@
  * cosine against the base, re-measure perplexity/KLD/top-1 with the card's
  * protocol, and confirm or contradict each claim of the card. */
 #include "codec/hxq.h"
+#include "codec/layout.h"
 #include "eval/eval.h"
 #include "verify/rv_int.h"
 
@@ -132,11 +133,16 @@ static void perplexity(rv_ctx *c, const char *dir, const char *base)
     if (!proto)
         rv_check(c, "protocol", "not stated", NULL, "helix",
                  "assuming the original's helix protocol (WikiText-2, 8192 tokens, windows of 2048)");
-    double v;
-    if (!card_row_num(&c->card, "context length", &v))
+    /* the card's numbers are range-checked before the conversion (a card
+     * may say 1e300); out of range reads as not stated */
+    long v;
+    if (!card_row_int(&c->card, "context length", 0, 1 << 24, &v))
         e.seq_len = (int)v;
-    if (!card_row_num(&c->card, "scored tokens", &v) && !strcmp(e.protocol, "helix"))
-        e.n_tokens = (long)v;
+    if (!card_row_int(&c->card, "scored tokens", 0, 1L << 40, &v) && !strcmp(e.protocol, "helix"))
+        e.n_tokens = v;
+    /* sliding: the card's stride (cards without the row: the default, 512) */
+    if (!card_row_int(&c->card, "stride", 0, 1 << 24, &v) && !strcmp(e.protocol, "sliding"))
+        e.stride = (int)v;
     char tname[256];
     const char *tn = row_word(c, "evaluation text", tname, sizeof tname);
     char *text = c->o->text ? hx_strdup(c->o->text)
@@ -200,6 +206,70 @@ static void perplexity(rv_ctx *c, const char *dir, const char *base)
     claim(c, "top-1 agreement", (const char *const[]){"top-1 agreement", NULL}, e.top1, ft, "%.4f");
 }
 
+/* A base published in another layout (hxzoo_build.json source.layout, e.g.
+ * mamba_ssm): the build converted it before compressing; do the same here,
+ * from the same files (config, safetensors, card; never a pickle) and the
+ * tokenizer at the commit the build used, into a temporary directory.
+ * Returns that directory (caller removes it with hx_layout_remove), or NULL
+ * when the base is in transformers' layout or cannot be converted (then a
+ * check says why). */
+static char *convert_base(rv_ctx *c, const char *repo_dir, const char *base, hub_download_opts *ob)
+{
+    char *p = hx_path_join(repo_dir, "hxzoo_build.json"), *t;
+    size_t n;
+    cJSON *j = NULL;
+    if (!hx_read_file(p, 8u << 20, &t, &n)) {
+        j = cJSON_ParseWithLength(t, n);
+        free(t);
+    }
+    hx_clearerr();
+    free(p);
+    const cJSON *src = cJSON_GetObjectItemCaseSensitive(j, "source");
+    const char *layout = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(src, "layout"));
+    if (!layout) {
+        cJSON_Delete(j);
+        return NULL;
+    }
+    static const char *const ssm_files[] = {"config.json", "*.safetensors", "model.safetensors.index.json",
+                                            "README.md"};
+    static const char *const tok_files[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"};
+    const cJSON *tk = cJSON_GetObjectItemCaseSensitive(src, "tokenizer");
+    const char *trepo = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(tk, "repo"));
+    const char *tcommit = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(tk, "commit"));
+    char *out = NULL;
+    hub_download_result b = {0}, tr = {0};
+    hx_status st;
+    if (strcmp(layout, "mamba_ssm") || !trepo || !tcommit)
+        st = HX_FAIL(HX_EFORMAT, "hxzoo_build.json: source layout %s without a tokenizer repo and commit, or unknown",
+                     layout);
+    else {
+        ob->include = ssm_files, ob->n_include = 4;
+        hub_download_opts ot = {.revision = tcommit, .include = tok_files, .n_include = 3};
+        if (!(st = hub_download(c->hub, base, ob, &b)) && !(st = hub_download(c->hub, trepo, &ot, &tr))) {
+            const char *td = getenv("TMPDIR");
+            out = hx_asprintf("%s/hxzoo-verify-base-XXXXXX", td && *td ? td : "/tmp");
+            if (!mkdtemp(out))
+                st = HX_FAIL(HX_EIO, "cannot create a temporary directory %s", out);
+            else if ((st = hx_layout_mamba_ssm(b.dir, tr.dir, out, NULL)))
+                hx_layout_remove(out);
+        }
+    }
+    if (st) {
+        rv_check(c, "base model", "unchecked", NULL, NULL, "%s is in the %s layout and could not be converted: %s",
+                 base, layout, hx_lasterr());
+        hx_clearerr();
+        free(out);
+        out = NULL;
+    } else {
+        rv_check(c, "base layout", "ok", NULL, NULL,
+                 "%s is in the %s layout: converted as the build did (config.json, safetensors; tokenizer %s@%.12s)",
+                 base, layout, trepo, tcommit);
+    }
+    free(b.dir), free(tr.dir);
+    cJSON_Delete(j);
+    return out ? out : hx_strdup(""); /* "": the base is in another layout and was not converted */
+}
+
 hx_status rv_full(rv_ctx *c)
 {
     hub_download_opts o = {.revision = c->commit};
@@ -221,6 +291,18 @@ hx_status rv_full(rv_ctx *c)
     hub_download_opts ob = {.revision = bc && strlen(bc) == 40 ? bc : "main"};
     if (!bc)
         rv_check(c, "source commit", "not stated", NULL, NULL, "comparing against %s@main", base);
+    char *conv = convert_base(c, d.dir, base, &ob);
+    if (conv) {
+        if (*conv) {
+            if (c->n_modules)
+                cosines(c, d.dir, conv);
+            perplexity(c, d.dir, conv);
+            hx_layout_remove(conv);
+        }
+        free(conv);
+        free(d.dir);
+        return HX_OK;
+    }
     st = hub_download(c->hub, base, &ob, &b);
     if (st) {
         rv_check(c, "base model", "unchecked", NULL, NULL, "cannot download %s: %s", base, hx_lasterr());

@@ -94,6 +94,31 @@ static hx_status parse_model(const cJSON *j, const char *file, zoo_model *m)
         goto out;
     }
     m->pinned = is_commit(m->revision);
+    /* a source in another layout than transformers' (docs/ZOO.md) */
+    if ((st = get_str(j, "layout", 0, what, &m->layout)))
+        goto out;
+    if (m->layout && strcmp(m->layout, "mamba_ssm")) {
+        st = HX_FAIL(HX_EFORMAT, "%s: layout \"%s\" (mamba_ssm, or none for transformers' own)", what, m->layout);
+        goto out;
+    }
+    const cJSON *tk = cJSON_GetObjectItemCaseSensitive(j, "tokenizer");
+    if (m->layout && !cJSON_IsObject(tk)) {
+        st = HX_FAIL(HX_EFORMAT, "%s: layout mamba_ssm needs a \"tokenizer\" object (repo, revision): "
+                                 "mamba_ssm checkpoints come without one", what);
+        goto out;
+    }
+    if (tk && (!m->layout || (st = get_str(tk, "repo", 1, what, &m->tok_repo)) ||
+               (st = get_str(tk, "revision", 0, what, &m->tok_revision)))) {
+        if (!st)
+            st = HX_FAIL(HX_EFORMAT, "%s: \"tokenizer\" is only for a source with a \"layout\"", what);
+        goto out;
+    }
+    if (m->tok_repo && !repo_ok(m->tok_repo)) {
+        st = HX_FAIL(HX_EFORMAT, "%s: tokenizer repo must be ORG/NAME", what);
+        goto out;
+    }
+    if (m->tok_repo && !m->tok_revision)
+        m->tok_revision = hx_strdup("main");
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "codec");
     if ((st = get_num(c, "k", 256, 2, 256, what, &d)))
         goto out;
@@ -145,6 +170,7 @@ out:
 static void model_free(zoo_model *m)
 {
     free(m->name), free(m->source), free(m->revision), free(m->target), free(m->arch);
+    free(m->layout), free(m->tok_repo), free(m->tok_revision);
     free(m->license), free(m->pipeline_tag), free(m->eval.protocol), free(m->eval.text);
     free(m->eval.dataset_type), free(m->eval.dataset_name);
 }

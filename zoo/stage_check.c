@@ -7,6 +7,7 @@
  * build is refused rather than published unchecked.
  * A failed gate writes N-validate.failed.json and returns HX_EGATE. */
 #include "codec/hxq.h"
+#include "common/pyjson.h"
 #include "eval/eval.h"
 #include "verify/repo_verify.h"
 #include "zoo/build_int.h"
@@ -15,8 +16,36 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The manifest's architecture is the card's tag and decides the evaluation
+ * device (the state-space families run on the CPU only): it must be the
+ * source's config.json model_type, or the card would mislabel the model and
+ * the device decision would be made for the wrong family. */
+static hx_status check_architecture(const zoo_ctx *c)
+{
+    char *p = hx_path_join(c->src_dir, "config.json"), *t;
+    size_t n;
+    hx_status st = hx_read_file(p, 16u << 20, &t, &n);
+    free(p);
+    if (st)
+        return hx_preerr("compress: source config.json"), st;
+    cJSON *j = hx_pyjson_parse(t, n);
+    free(t);
+    const char *mt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "model_type"));
+    if (!mt)
+        st = HX_FAIL(HX_EFORMAT, "compress: %s/config.json has no model_type", c->src_dir);
+    else if (strcmp(mt, c->m->arch))
+        st = HX_FAIL(HX_EINVAL, "compress: the manifest says %s is a %s model, its config.json says model_type "
+                                "%s: correct the manifest's \"architecture\"",
+                     c->m->name, c->m->arch, mt);
+    cJSON_Delete(j);
+    return st;
+}
+
 hx_status zoo_stage_compress(zoo_ctx *c)
 {
+    hx_status ast = check_architecture(c);
+    if (ast)
+        return ast;
     hxq_options o;
     hxq_options_default(&o);
     o.params.k = c->m->k;

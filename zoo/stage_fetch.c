@@ -2,6 +2,7 @@
  * (a moved upstream discards the earlier build) and download the snapshot
  * into the shared Hugging Face cache; and the "already published" check. */
 #include "codec/hxq.h"
+#include "codec/layout.h"
 #include "zoo/build_int.h"
 
 #include <stdlib.h>
@@ -37,9 +38,50 @@ hx_status zoo_stage_resolve(zoo_ctx *c)
     return zoo_receipt_write(c, ZOO_ST_RESOLVE, j, NULL);
 }
 
+/* A source in mamba_ssm's layout: only its config, safetensors and card are
+ * downloaded (never pytorch_model.bin), the tokenizer from the manifest's
+ * tokenizer repo, and the two become a transformers directory in
+ * BUILD_DIR/source (codec/layout.h), which the later stages read. */
+static hx_status convert_layout(zoo_ctx *c, const hub_download_result *d, cJSON *j)
+{
+    static const char *const tok_files[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"};
+    hub_download_opts o = {.revision = c->m->tok_revision, .include = tok_files, .n_include = 3};
+    hub_download_result t;
+    hx_status st = hub_download(c->hub, c->m->tok_repo, &o, &t);
+    if (st)
+        return hx_preerr("download the tokenizer %s@%s", c->m->tok_repo, c->m->tok_revision), st;
+    hx_info("  tokenizer: %s@%s = %s (%zu files)", c->m->tok_repo, c->m->tok_revision, t.commit, t.files);
+    char *out = hx_path_join(c->dir, "source");
+    int renamed = 0;
+    if (!(st = zoo_rmtree(out)))
+        st = hx_layout_mamba_ssm(d->dir, t.dir, out, &renamed);
+    if (!st) {
+        hx_info("  mamba_ssm layout converted into %s: transformers Mamba2 config.json, %d tensor renamed "
+                "(backbone.embedding -> backbone.embeddings), data bytes unchanged",
+                out, renamed);
+        cJSON_AddStringToObject(j, "layout", c->m->layout);
+        cJSON_AddStringToObject(j, "snapshot", d->dir);
+        cJSON *tk = cJSON_AddObjectToObject(j, "tokenizer");
+        cJSON_AddStringToObject(tk, "repo", c->m->tok_repo);
+        cJSON_AddStringToObject(tk, "revision", c->m->tok_revision);
+        cJSON_AddStringToObject(tk, "commit", t.commit);
+        free(c->src_dir);
+        c->src_dir = out;
+        out = NULL;
+    }
+    free(out);
+    free(t.dir);
+    return st;
+}
+
 hx_status zoo_stage_download(zoo_ctx *c)
 {
+    /* mamba_ssm repos also hold a pickle (pytorch_model.bin): not fetched */
+    static const char *const ssm_files[] = {"config.json", "*.safetensors", "model.safetensors.index.json",
+                                            "README.md"};
     hub_download_opts o = {.revision = c->commit};
+    if (c->m->layout)
+        o.include = ssm_files, o.n_include = 4;
     hub_download_result d;
     hx_status st = hub_download(c->hub, c->m->source, &o, &d);
     if (st)
@@ -49,9 +91,14 @@ hx_status zoo_stage_download(zoo_ctx *c)
     free(c->src_dir);
     c->src_dir = hx_strdup(d.dir);
     cJSON *j = cJSON_CreateObject();
+    if (c->m->layout && (st = convert_layout(c, &d, j))) {
+        cJSON_Delete(j);
+        free(d.dir);
+        return st;
+    }
     cJSON_AddStringToObject(j, "source", c->m->source);
     cJSON_AddStringToObject(j, "commit", d.commit);
-    cJSON_AddStringToObject(j, "dir", d.dir);
+    cJSON_AddStringToObject(j, "dir", c->src_dir);
     cJSON_AddNumberToObject(j, "files", (double)d.files);
     cJSON_AddNumberToObject(j, "bytes", (double)d.bytes_total);
     cJSON_AddNumberToObject(j, "files_fetched", (double)d.files_fetched);

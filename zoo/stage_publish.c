@@ -35,6 +35,66 @@ static char *source_license(const char *src_dir)
     return lic;
 }
 
+/* A tensor's kind: its name after the first all-digit component (the layer
+ * index), later all-digit components as N ("mixer.conv1d.weight",
+ * "shared_transformer.self_attn.linear_q_adapter_list.N.N.weight"); names
+ * outside the layers whole. Caller frees. */
+static char *tensor_kind(const char *nm)
+{
+    char *out = NULL;
+    for (const char *p = nm; *p;) {
+        const char *e = strchr(p, '.');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        int digits = n && strspn(p, "0123456789") == n;
+        if (out) {
+            char *o2 = hx_asprintf("%s%s%.*s", out, *out ? "." : "", digits ? 1 : (int)n, digits ? "N" : p);
+            free(out);
+            out = o2;
+        } else if (digits && e) {
+            out = hx_strdup("");
+        }
+        p = e ? e + 1 : p + n;
+    }
+    return out && *out ? out : (free(out), hx_strdup(nm));
+}
+
+/* What stays dense, from the receipt: every tensor not compressed, by kind
+ * (tensor_kind), in receipt order, with counts. The card lists these
+ * instead of assuming a transformer's embeddings/norms/biases (SSMs keep
+ * their conv kernels, A_log, D and dt_bias dense too). */
+static cJSON *dense_kinds(const cJSON *hr)
+{
+    cJSON *arr = cJSON_CreateArray();
+    const cJSON *t;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(hr, "tensors"))
+    {
+        const char *nm = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "name"));
+        const char *rt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "route"));
+        if (!nm || !rt || !strcmp(rt, "compress") || !strcmp(rt, "drop"))
+            continue;
+        char *kind = tensor_kind(nm);
+        cJSON *k;
+        int found = 0;
+        cJSON_ArrayForEach(k, arr)
+        {
+            if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(k, "kind")), kind)) {
+                cJSON *c = cJSON_GetObjectItemCaseSensitive(k, "tensors");
+                cJSON_SetNumberValue(c, c->valuedouble + 1);
+                found = 1;
+                break;
+            }
+        }
+        if (!found) {
+            k = cJSON_CreateObject();
+            cJSON_AddStringToObject(k, "kind", kind);
+            cJSON_AddNumberToObject(k, "tensors", 1);
+            cJSON_AddItemToArray(arr, k);
+        }
+        free(kind);
+    }
+    return arr;
+}
+
 static cJSON *summary(zoo_ctx *c, hx_status *st)
 {
     cJSON *val = zoo_receipt_load(c, ZOO_ST_VALIDATE);
@@ -66,6 +126,20 @@ static cJSON *summary(zoo_ctx *c, hx_status *st)
     cJSON_AddStringToObject(src, "repo", c->m->source);
     cJSON_AddStringToObject(src, "revision", c->m->revision);
     cJSON_AddStringToObject(src, "commit", c->commit);
+    /* a converted layout: how, and the tokenizer added (stage 2's receipt) */
+    if (c->m->layout) {
+        cJSON *dl = zoo_receipt_load(c, ZOO_ST_DOWNLOAD);
+        cJSON *tk = cJSON_DetachItemFromObjectCaseSensitive(dl, "tokenizer");
+        cJSON_Delete(dl);
+        if (!cJSON_IsObject(tk)) {
+            cJSON_Delete(tk), cJSON_Delete(j), cJSON_Delete(val), cJSON_Delete(hr);
+            *st = HX_FAIL(HX_EFORMAT, "card: the download receipt does not record the tokenizer of the %s layout",
+                          c->m->layout);
+            return NULL;
+        }
+        cJSON_AddStringToObject(src, "layout", c->m->layout);
+        cJSON_AddItemToObject(src, "tokenizer", tk);
+    }
     const char *ep = hub_client_endpoint(c->hub);
     cJSON_AddStringToObject(src, "endpoint", strstr(ep, "127.0.0.1") || strstr(ep, "localhost") ? "https://huggingface.co" : ep);
     /* sizes */
@@ -101,6 +175,7 @@ static cJSON *summary(zoo_ctx *c, hx_status *st)
     const cJSON *mt = cJSON_GetObjectItemCaseSensitive(vc, "min_cosine_tensor");
     cJSON_AddStringToObject(cp, "min_cosine_tensor", cJSON_IsString(mt) ? mt->valuestring : "");
     cJSON_AddNumberToObject(cp, "mean_cosine", jnum(vc, "mean_cosine"));
+    cJSON_AddItemToObject(cp, "dense", dense_kinds(hr));
     cJSON *ev = cJSON_DetachItemFromObjectCaseSensitive(val, "eval");
     cJSON_DeleteItemFromObjectCaseSensitive(ev, "seconds");
     cJSON_AddItemToObject(j, "eval", ev);

@@ -27,6 +27,10 @@ typedef struct zoo_model {
     char *name;          /* short name: hxzoo build NAME */
     char *source;        /* upstream repo */
     char *revision;      /* branch/tag (followed) or a 40-hex commit (pinned) */
+    char *layout;        /* NULL (transformers) or "mamba_ssm": converted after the
+                          * download (codec/layout.h), which needs a tokenizer: */
+    char *tok_repo;      /* "tokenizer": {"repo", "revision"} (mamba_ssm only) */
+    char *tok_revision;
     int pinned;          /* revision is a commit */
     char *target;        /* published repo (ORG/NAME; --org replaces ORG) */
     char *arch;          /* llama, qwen2, zamba2, mamba2, mamba */

@@ -59,6 +59,42 @@ START_TEST(render_parse_roundtrip)
 }
 END_TEST
 
+/* a sliding-window card states its stride (verify --full re-measures with
+ * it); what stays dense is listed from the summary, by kind with counts;
+ * summaries from before the list keep the transformer families' sentence */
+START_TEST(sliding_stride_and_dense_list)
+{
+    cJSON *j = cJSON_Parse(summary_json);
+    cJSON *ev = cJSON_GetObjectItem(j, "eval"), *cp = cJSON_GetObjectItem(j, "compress");
+    cJSON_ReplaceItemInObject(ev, "protocol", cJSON_CreateString("sliding"));
+    cJSON_AddNumberToObject(ev, "stride", 128);
+    char *legacy = card_render(j, NULL, 0);
+    ck_assert_ptr_nonnull(strstr(legacy, "embeddings, lm_head, norms and biases stay dense."));
+    cJSON *dense = cJSON_Parse("[{\"kind\":\"backbone.embeddings.weight\",\"tensors\":1},"
+                               "{\"kind\":\"mixer.conv1d.weight\",\"tensors\":24}]");
+    cJSON_AddItemToObject(cp, "dense", dense);
+    char *t = card_render(j, NULL, 0);
+    ck_assert_ptr_nonnull(strstr(t, "sidecar fraction 0.001; kept dense (tensors by name, with their count): "
+                                    "`backbone.embeddings.weight` (1), `mixer.conv1d.weight` (24).\n"));
+    ck_assert_ptr_null(strstr(t, "stay dense"));
+    card_doc d;
+    ck_assert_int_eq(card_parse(t, strlen(t), &d), HX_OK);
+    double v;
+    ck_assert_int_eq(card_row_num(&d, "stride", &v), 0);
+    ck_assert(v == 128);
+    ck_assert_str_eq(card_row(&d, "protocol"), "sliding");
+    card_doc_free(&d);
+    cJSON_ReplaceItemInObject(cp, "dense", cJSON_CreateArray());
+    char *none = card_render(j, NULL, 0);
+    ck_assert_ptr_nonnull(strstr(none, "; every tensor is compressed.\n"));
+    cJSON_DeleteItemFromObject(ev, "stride");
+    char *helix = card_render(j, NULL, 0);
+    ck_assert_ptr_null(strstr(helix, "| stride |"));
+    cJSON_Delete(j);
+    free(legacy), free(t), free(none), free(helix);
+}
+END_TEST
+
 START_TEST(original_style_card)
 {
     const char *t = "---\nlibrary_name: transformers\ntags:\n  - hxq\n  - helixcode\nlicense: apache-2.0\n"
@@ -118,6 +154,7 @@ int main(void)
     Suite *s = suite_create("card");
     TCase *tc = tcase_create("card");
     tcase_add_test(tc, render_parse_roundtrip);
+    tcase_add_test(tc, sliding_stride_and_dense_list);
     tcase_add_test(tc, original_style_card);
     tcase_add_test(tc, manifest);
     suite_add_tcase(s, tc);
