@@ -225,3 +225,25 @@ def decompress_numpy(hxq_dir, out_dir):
     for fn in TOKENIZER_FILES + ("generation_config.json",):
         if os.path.exists(os.path.join(hxq_dir, fn)):
             shutil.copyfile(os.path.join(hxq_dir, fn), os.path.join(out_dir, fn))
+
+
+def write_golden(path, name, ids, logits, text=None):
+    """Golden logits in the format build/tools/check_logits reads (every
+    logit when the vocabulary is small; else the top 32 and every 97th, at
+    4 positions). Used by tests/golden/gen_logits.py and tests/interop.py."""
+    import json
+    n, V = logits.shape
+    rows = []
+    if V <= 4096:
+        for p in range(n):
+            rows.append({"pos": p, "idx": list(range(V)), "val": [float(x) for x in logits[p]]})
+    else:
+        for p in sorted({0, n // 3, (2 * n) // 3, n - 1}):
+            top = logits[p].argsort()[::-1][:32].tolist()
+            idx = sorted(set(top) | set(range(0, V, 97)))
+            rows.append({"pos": p, "idx": idx, "val": [float(logits[p][i]) for i in idx]})
+    doc = {"model": name, "ids": ids, "vocab": V, "rows": rows}
+    if text is not None:
+        doc = {"model": name, "text": text, "ids": ids, "vocab": V, "rows": rows}
+    with open(path, "w") as f:
+        json.dump(doc, f)

@@ -53,23 +53,6 @@ TEXT = ("Once upon a time, there was a little girl named Lily. She loved to play
         "in the park with her friends. The capital of France is Paris, and 12 + 30 = 42.")
 
 
-def write_golden(path, name, ids, logits):
-    """The format of tests/golden/gen_logits.py (every logit when the
-    vocabulary is small; else the top 32 and every 97th, at 4 positions)."""
-    n, V = logits.shape
-    rows = []
-    if V <= 4096:
-        for p in range(n):
-            rows.append({"pos": p, "idx": list(range(V)), "val": [float(x) for x in logits[p]]})
-    else:
-        for p in sorted({0, n // 3, (2 * n) // 3, n - 1}):
-            top = logits[p].argsort()[::-1][:32].tolist()
-            idx = sorted(set(top) | set(range(0, V, 97)))
-            rows.append({"pos": p, "idx": idx, "val": [float(logits[p][i]) for i in idx]})
-    with open(path, "w") as f:
-        json.dump({"model": name, "ids": ids, "vocab": V, "rows": rows}, f)
-
-
 def check_routes(src_dir, hxq_dir, check, res):
     """Every tensor's route in hxq_receipt.json against 0.3.3's
     should_compress (hxqlib.route_033); 0.3.3 "skip" is our "copy" (or
@@ -274,7 +257,7 @@ def main():
         work = a.work or os.path.dirname(os.path.abspath(a.json or a.hxq))
         os.makedirs(work, exist_ok=True)
         gl, gg = os.path.join(work, "helix_logits.json"), os.path.join(work, "helix_greedy.json")
-        write_golden(gl, a.name, ids[0].tolist(), lh[0].numpy())
+        hxqlib.write_golden(gl, a.name, ids[0].tolist(), lh[0].numpy())
         with open(gg, "w") as f:
             json.dump({"model": a.name, "prompt_ids": prompt[0].tolist(), "ids": gen_ids["hxq"]}, f)
         r = subprocess.run([a.check_logits, a.hxq, gl, "%g" % a.rtol, gg], capture_output=True, text=True)

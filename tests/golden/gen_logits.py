@@ -9,10 +9,14 @@ for 4 positions, the top-32 logits plus every 97th vocabulary entry.
 (helix-substrate 0.3.3's HF quantizer, CPU naive path, float32).
 Run once with .venv-torch; the outputs are committed."""
 import json
+import os
 import sys
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import hxqlib  # noqa: E402 (tests/hxqlib.py: the golden format)
 
 model_dir, out, text = sys.argv[1], sys.argv[2], sys.argv[3]
 if "--hxq" in sys.argv:
@@ -30,16 +34,5 @@ if model.config.model_type == "zamba2" and len(ids) >= model.config.chunk_size:
 with torch.no_grad():
     logits = model(input_ids=torch.tensor([ids])).logits[0].float().numpy()
 n, V = logits.shape
-rows = []
-if V <= 4096:
-    for p in range(n):
-        rows.append({"pos": p, "idx": list(range(V)), "val": [float(x) for x in logits[p]]})
-else:
-    for p in sorted({0, n // 3, (2 * n) // 3, n - 1}):
-        top = logits[p].argsort()[::-1][:32].tolist()
-        idx = sorted(set(top) | set(range(0, V, 97)))
-        rows.append({"pos": p, "idx": idx, "val": [float(logits[p][i]) for i in idx]})
-with open(out, "w") as f:
-    json.dump({"model": model_dir.rstrip("/").split("/")[-1], "text": text, "ids": ids,
-               "vocab": V, "rows": rows}, f)
+hxqlib.write_golden(out, model_dir.rstrip("/").split("/")[-1], ids, logits, text)
 print(out, n, V, file=sys.stderr)
