@@ -20,7 +20,9 @@
 # no --dtype option": never a silent skip.
 #
 # Writes the receipts into OUT_DIR (eval-NAME-cpu.json, eval-NAME-DEV-f32.json,
-# eval-NAME-DEV-bf16.json, with their logs) and prints one PASS/FAIL line per
+# eval-NAME-DEV-bf16.json, with their logs; on cuda also the state-space
+# fixtures' CPU fallback under --device auto and refusal under --device
+# cuda) and prints one PASS/FAIL line per
 # GPU run with the figures and tokens/s.
 # GPU_EVAL_DEVICE=cpu (scripts/gpu-run.sh's CPU mode) puts the "GPU" side on
 # the CPU too, to check the plumbing on a machine without a device; with it,
@@ -144,4 +146,26 @@ print(n, len(a))' "$ref" "$got")
     fi
   done
 done
+# the state-space families have no CUDA layers: --device auto must evaluate
+# them on the CPU (receipt device "cpu"), --device cuda must refuse saying so
+if [ "$dev" = cuda ]; then
+  for m in tiny-mamba tiny-zamba2; do
+    if "$hx" -q eval "$fx/$m" --text "$text" --protocol gptq --seq-len 128 --max-windows 1 \
+         --device auto --receipt "$out/ssm-$m-auto.json" >"$out/ssm-$m.log" 2>&1 &&
+       python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["settings"]["device"] == "cpu"' \
+         "$out/ssm-$m-auto.json" 2>>"$out/ssm-$m.log"; then
+      echo "PASS $m: --device auto evaluates on the CPU"
+    else
+      echo "FAIL $m: --device auto did not evaluate on the CPU: $(tail -2 "$out/ssm-$m.log" | tr '\n' ' ')"; fail=1
+    fi
+    if "$hx" -q eval "$fx/$m" --text "$text" --protocol gptq --seq-len 128 --max-windows 1 --device cuda \
+         >"$out/ssm-$m-cuda.log" 2>&1; then
+      echo "FAIL $m: --device cuda was not refused"; fail=1
+    elif grep -q "no forward pass" "$out/ssm-$m-cuda.log"; then
+      echo "PASS $m: --device cuda refused ($(grep -m1 'no forward pass' "$out/ssm-$m-cuda.log"))"
+    else
+      echo "FAIL $m: --device cuda failed without saying why: $(tail -2 "$out/ssm-$m-cuda.log" | tr '\n' ' ')"; fail=1
+    fi
+  done
+fi
 exit $fail

@@ -5,6 +5,7 @@
  * protocol, and confirm or contradict each claim of the card. */
 #include "codec/hxq.h"
 #include "codec/layout.h"
+#include "model/model.h"
 #include "eval/eval.h"
 #include "verify/rv_int.h"
 
@@ -154,7 +155,12 @@ static void perplexity(rv_ctx *c, const char *dir, const char *base)
     }
     hx_engine_opts eo;
     hx_engine_opts_default(&eo);
-    eo.device = hx_device_resolve(c->o->device);
+    /* the state-space families run on the CPU only: auto means the CPU
+     * there (an explicit cuda is refused by the engine, saying why) */
+    hx_model_config mc;
+    int ssm = hx_model_config_load(dir, &mc) == HX_OK && mc.arch != HX_ARCH_TRANSFORMER;
+    hx_clearerr();
+    eo.device = ssm && c->o->device == HX_DEV_AUTO ? HX_DEV_CPU : hx_device_resolve(c->o->device);
     /* the card's arithmetic ("| device | cuda bfloat16 (...) |"): re-measure
      * with it where this device can; else float32 with the wider tolerances
      * that a change of arithmetic needs (docs/GPU.md, "BF16 vs F32") */
