@@ -28,6 +28,8 @@ int srv_fault_hit(srv_faults *f, unsigned long n, int every)
     return 1;
 }
 
+void srv_fault_fired(const char *kind) { hx_info("fault injected: %s", kind); }
+
 static int num(const char *s, long *out)
 {
     char *end;

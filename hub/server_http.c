@@ -226,6 +226,8 @@ enum MHD_Result srv_send_file(srv_req *r, const char *path, uint64_t size, const
         drop = srv_fault_hit(f, nb, f->drop_every) && len > f->drop_after;
         if (!drop)
             corrupt = srv_fault_hit(f, nb, f->corrupt_every);
+        if (drop || corrupt)
+            srv_fault_fired(drop ? "drop" : "corrupt");
     }
     struct MHD_Response *resp;
     if (drop || corrupt) {

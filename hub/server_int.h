@@ -130,6 +130,9 @@ hx_status srv_faults_parse(srv_faults *f, const char *spec);
 /* Does event number n (1-based) of a class with period `every` get a
  * fault? Counts against the max budget. */
 int srv_fault_hit(srv_faults *f, unsigned long n, int every);
+/* log that fault KIND was injected ("fault injected: 429"): tests check
+ * that the faults they configured fired */
+void srv_fault_fired(const char *kind);
 extern const char *srv_fault_env;
 
 /* ---- handlers ---- */

@@ -305,11 +305,13 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         srv_faults *f = &s->f;
         unsigned long nr = atomic_fetch_add(&f->nreq, 1) + 1;
         if (srv_fault_hit(f, nr, f->every_429))
-            cx->fault = 429;
+            cx->fault = 429, srv_fault_fired("429");
         else if (srv_fault_hit(f, nr, f->every_500))
-            cx->fault = 500;
-        if (f->slow_every && nr % (unsigned long)f->slow_every == 0)
+            cx->fault = 500, srv_fault_fired("500");
+        if (f->slow_every && nr % (unsigned long)f->slow_every == 0) {
+            srv_fault_fired("slow");
             usleep((useconds_t)f->slow_ms * 1000);
+        }
         int is_put = !strcmp(method, "PUT");
         if (is_put && !strncmp(path, "/_lfs/upload/", 13)) {
             cx->kind = BODY_LFS_PUT;
@@ -327,7 +329,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
             cx->max = strstr(path, "/commit/") ? MAX_COMMIT_BODY : MAX_JSON_BODY;
         }
         if (cx->kind != BODY_MEM && srv_fault_hit(f, atomic_fetch_add(&f->nup, 1) + 1, f->dropup_every))
-            cx->drop_up = 1;
+            cx->drop_up = 1, srv_fault_fired("dropup");
         free(path);
         return MHD_YES;
     }

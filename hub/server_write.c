@@ -444,6 +444,7 @@ enum MHD_Result srv_h_commit(srv_req *r, const char *type, const char *repo_id, 
     }
     srv_faults *f = &r->srv->f;
     if (f->commit_lost && (int)atomic_fetch_add(&f->ncommit, 1) < f->commit_lost) {
+        srv_fault_fired("commitlost");
         ret = MHD_NO; /* fault: the commit is applied but its answer is lost */
         goto out;
     }

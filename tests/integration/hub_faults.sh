@@ -14,7 +14,11 @@ export HF_ENDPOINT=$URL_F HF_HUB_CACHE=$T/cache1
 t0=$(date +%s)
 snap=$(timeout 120 "$HXZOO" -q download org/base --jobs 4) || fail "download under faults"
 same_tree "$T/src" "$snap" || fail "content under faults"
-ok "download completes and verifies under 429/500/drop/slow faults ($(( $(date +%s) - t0 ))s)"
+# the faults did fire (the server logs each one it injects)
+for k in 429 500 drop slow; do
+  grep -q "fault injected: $k\$" "$T/F.log" || fail "no $k fault fired during the download"
+done
+ok "download completes and verifies under 429/500/drop/slow faults, each fired ($(( $(date +%s) - t0 ))s)"
 
 n0=$(commits "$URL_F" org/base)
 make_model "$T/new" 30000000
@@ -25,13 +29,17 @@ n1=$(commits "$URL_F" org/base)
 snap=$(timeout 120 "$HXZOO" -q download org/base) || fail "download after faulty upload"
 same_tree "$T/new" "$snap" || fail "uploaded content"
 grep -q '"committed":false' <<<"$(timeout 60 "$HXZOO" -q upload org/base "$T/new" --json --no-progress)" || fail "re-publish after faults committed again"
-ok "upload under faults (dropped parts, lost commit answer) commits exactly once"
+for k in dropup commitlost; do
+  grep -q "fault injected: $k\$" "$T/F.log" || fail "no $k fault fired during the upload"
+done
+ok "upload under faults (dropped parts, lost commit answer, each fired) commits exactly once"
 stop_server F
 
 # a corrupted body is detected and fetched again
 start_server C "$T/root" --faults "corrupt=2,max=1"
 export HF_ENDPOINT=$URL_C HF_HUB_CACHE=$T/cache2
 snap=$(timeout 60 "$HXZOO" -q download org/base --include 'sub/*' --include config.json 2>"$T/err") || fail "corrupt retry: $(cat "$T/err")"
+grep -q "fault injected: corrupt$" "$T/C.log" || fail "the corrupt fault did not fire"
 grep -q "does not match" "$T/err" || fail "the corruption was not noticed"
 ok "corrupted body detected by hash and fetched again"
 stop_server C

@@ -56,11 +56,20 @@ make_model "$T/new2" 120000000
 n0=$(commits "$URL_K" org/base)
 "$HXZOO" -q upload org/base "$T/new2" --no-progress >/dev/null 2>&1 &
 p=$!
-sleep 0.4
+# kill the server once the upload is under way (bytes of it in the server's
+# tmp/), whatever the machine's speed; the kill must land before the end
+for _ in $(seq 1200); do
+  [ -n "$(find "$T/root/tmp" -type f -size +0 2>/dev/null | head -n 1)" ] && break
+  kill -0 $p 2>/dev/null || break
+  sleep 0.05
+done
+inflight=$(find "$T/root/tmp" -type f -size +0 2>/dev/null | wc -l)
 kill9_server K
 wait $p 2>/dev/null
-[ -z "$(ls "$T/root/tmp" 2>/dev/null | grep -v '^mp-')" ] || true
+[ "$inflight" -gt 0 ] || fail "the server was not killed mid-upload (nothing in transfer in its tmp/)"
 start_server K2 "$T/root" --multipart-chunk 16000000
+# the restarted server drops the crashed transfers (multipart dirs stay, for resuming)
+[ -z "$(find "$T/root/tmp" -maxdepth 1 -type f 2>/dev/null)" ] || fail "crashed uploads left in the server's tmp/ after restart"
 export HF_ENDPOINT=$URL_K2
 n_mid=$(commits "$URL_K2" org/base)
 [ "$n_mid" = "$n0" ] || [ "$n_mid" = $((n0 + 1)) ] || fail "server state after crash: $n0 -> $n_mid commits"
