@@ -2,7 +2,7 @@
  * SPEC` or the HXZOO_FAULTS environment variable. SPEC is a comma list:
  *   429=K        every K-th request answers 429 (Retry-After: 1, RateLimit)
  *   500=K        every K-th request answers 500 (nothing is done)
- *   drop=K:N     every K-th file body (GET) is cut after N bytes
+ *   drop=K:N     every K-th file body (GET) longer than N bytes is cut after N
  *   dropup=K:N   every K-th LFS upload body: connection dropped after N bytes
  *   slow=K:MS    every K-th request waits MS milliseconds first
  *   corrupt=K    every K-th file body has one byte flipped (a lying server)

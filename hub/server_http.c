@@ -223,7 +223,10 @@ enum MHD_Result srv_send_file(srv_req *r, const char *path, uint64_t size, const
     int drop = 0, corrupt = 0;
     if (is_get && (f->drop_every || f->corrupt_every)) {
         unsigned long nb = atomic_fetch_add(&f->nbody, 1) + 1;
-        drop = srv_fault_hit(f, nb, f->drop_every) && len > f->drop_after;
+        /* drop counts only the bodies it can cut (longer than N), so that
+         * every K-th of those is cut whatever order they are asked in */
+        drop = f->drop_every && len > f->drop_after &&
+               srv_fault_hit(f, atomic_fetch_add(&f->nbig, 1) + 1, f->drop_every);
         if (!drop)
             corrupt = srv_fault_hit(f, nb, f->corrupt_every);
         if (drop || corrupt)

@@ -26,7 +26,7 @@ typedef struct srv_faults {
     int commit_lost; /* first N commits: applied, then the connection drops */
     uint64_t drop_after, dropup_after;
     int max; /* at most this many faults in total (0 = unlimited) */
-    atomic_ulong nreq, nbody, nup, ncommit;
+    atomic_ulong nreq, nbody, nbig, nup, ncommit; /* nbig: bodies longer than drop_after */
     atomic_int fired;
 } srv_faults;
 
