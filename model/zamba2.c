@@ -14,15 +14,18 @@
 #include <math.h>
 #include <string.h>
 
-/* y[T, out] (+)= B (A x): the adapter's rank-wide intermediate in m->lora_t */
-static void lora(hx_model *m, const hx_lora *a, const float *x, int T, int64_t o0, int64_t o1,
-                 float *y, int ldy)
+/* y[T, out] += B[o0:o1] (A x) for up to two output ranges (gate_up's two
+ * halves share one A x): the adapter's rank-wide intermediate in m->lora_t */
+static void lora(hx_model *m, const hx_lora *a, const float *x, int T, int64_t o0, int64_t o1, float *y,
+                 int64_t o2, float *y2, int ldy)
 {
     if (!a->on)
         return;
     int r = (int)a->a.rows;
     hx_linear(m, x, T, &a->a, 0, r, NULL, m->lora_t, r);
     hx_linear_acc(m, m->lora_t, T, &a->b, o0, o1, y, ldy);
+    if (y2)
+        hx_linear_acc(m, m->lora_t, T, &a->b, o1, o2, y2, ldy);
 }
 
 static float act(hx_act a, float x)
@@ -65,9 +68,9 @@ void hx_zamba2_shared(hx_model *m, int l, int T, hx_seq *seqs, int nseq, int kv_
     hx_linear(m, m->cat, T, &B->wq, 0, qd, NULL, m->q, qd);
     hx_linear(m, m->cat, T, &B->wk, 0, kvd, NULL, m->k, kvd);
     hx_linear(m, m->cat, T, &B->wv, 0, kvd, NULL, m->v, kvd);
-    lora(m, &L->aq, m->cat, T, 0, qd, m->q, qd);
-    lora(m, &L->ak, m->cat, T, 0, kvd, m->k, kvd);
-    lora(m, &L->av, m->cat, T, 0, kvd, m->v, kvd);
+    lora(m, &L->aq, m->cat, T, 0, qd, m->q, 0, NULL, qd);
+    lora(m, &L->ak, m->cat, T, 0, kvd, m->k, 0, NULL, kvd);
+    lora(m, &L->av, m->cat, T, 0, kvd, m->v, 0, NULL, kvd);
     hx_attend(m, L->use, seqs, nseq, kv_cache, c->use_rope);
     hx_linear(m, m->att, T, &B->wo, 0, dim, NULL, out, dim);
     hx_rmsnorm(out, B->ff_norm, T, dim, c->rms_eps, out);
@@ -76,8 +79,7 @@ void hx_zamba2_shared(hx_model *m, int l, int T, hx_seq *seqs, int nseq, int kv_
         const float *a = out + (size_t)t0 * dim;
         hx_linear(m, a, n, &B->wgu, 0, hid, NULL, m->hb, hid);
         hx_linear(m, a, n, &B->wgu, hid, 2 * (int64_t)hid, NULL, m->hb2, hid);
-        lora(m, &L->agu, a, n, 0, hid, m->hb, hid);
-        lora(m, &L->agu, a, n, hid, 2 * (int64_t)hid, m->hb2, hid);
+        lora(m, &L->agu, a, n, 0, hid, m->hb, 2 * (int64_t)hid, m->hb2, hid);
         struct glu_ctx g = {m->hb, m->hb2, hid, c->act};
         hx_parallel_blocks(m->threads, (uint64_t)n, 64, glu_fn, &g);
         hx_linear(m, m->hb, n, &B->wd, 0, dim, NULL, m->xn + (size_t)t0 * dim, dim);
