@@ -77,6 +77,18 @@ hx_device hx_device_resolve(hx_device d)
     return hxg_probe(NULL, 0, NULL, 0) == HX_OK ? HX_DEV_CUDA : HX_DEV_CPU;
 }
 
+hx_status hx_device_for(hx_device requested, hx_arch arch, const char *what, hx_device *out)
+{
+    if (arch == HX_ARCH_TRANSFORMER) {
+        *out = hx_device_resolve(requested);
+        return HX_OK;
+    }
+    if (requested == HX_DEV_CUDA)
+        return HX_FAIL(HX_EINVAL, "the CUDA backend has no forward pass for %s: use --device cpu", what);
+    *out = HX_DEV_CPU;
+    return HX_OK;
+}
+
 typedef struct sizes {
     hx_model_config c;
     uint64_t layer_max, embed_row, head_block, weights;
@@ -158,15 +170,10 @@ hx_status hx_eval_estimate_pair(const char *model_dir, const char *base_dir, con
         if (s)
             return hx_preerr("%s", dirs[i]), s;
     }
-    e->device = hx_device_resolve(o->device);
-    /* the CUDA backend runs transformers only: auto falls back to the CPU
-     * for the state-space families, an explicit cuda is refused */
-    if (e->device == HX_DEV_CUDA && (z[0].c.arch != HX_ARCH_TRANSFORMER || z[ns - 1].c.arch != HX_ARCH_TRANSFORMER)) {
-        if (o->device == HX_DEV_CUDA)
-            return HX_FAIL(HX_EINVAL, "the CUDA backend has no forward pass for %s: use --device cpu",
-                           z[0].c.model_type);
-        e->device = HX_DEV_CPU;
-    }
+    const hx_model_config *fam = z[0].c.arch != HX_ARCH_TRANSFORMER ? &z[0].c : &z[ns - 1].c;
+    hx_status dvs = hx_device_for(o->device, fam->arch, fam->model_type, &e->device);
+    if (dvs)
+        return dvs;
     hx_status ds = hx_compute_dtype_resolve(e->device, o->dtype, &e->dtype);
     if (ds)
         return ds;

@@ -127,6 +127,10 @@ const char *hx_device_name(hx_device d);
 uint64_t hx_eval_default_budget(void);
 /* The device `auto` resolves to here (and why, in hx_lasterr() when CPU). */
 hx_device hx_device_resolve(hx_device d);
+/* The device a model of family `arch` (named `what` in the refusal) runs
+ * on: hx_device_resolve for transformers; the CPU for the state-space
+ * families, which the CUDA backend cannot run (auto: CPU; cuda: refused). */
+hx_status hx_device_for(hx_device requested, hx_arch arch, const char *what, hx_device *out);
 
 /* The engine's plan for a pair of models (model, and base or NULL): how the
  * windows are grouped, what it will hold at its peak and roughly how long

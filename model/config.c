@@ -257,6 +257,21 @@ static hx_status zamba2(const cJSON *j, hx_model_config *c)
     return act_of(j, "gelu", &c->act);
 }
 
+int hx_arch_of(const char *t, hx_arch *a)
+{
+    if (!strcmp(t, "qwen2") || !strcmp(t, "llama") || !strcmp(t, "mistral"))
+        *a = HX_ARCH_TRANSFORMER;
+    else if (!strcmp(t, "mamba"))
+        *a = HX_ARCH_MAMBA;
+    else if (!strcmp(t, "mamba2"))
+        *a = HX_ARCH_MAMBA2;
+    else if (!strcmp(t, "zamba2"))
+        *a = HX_ARCH_ZAMBA2;
+    else
+        return -1;
+    return 0;
+}
+
 static hx_status parse(const cJSON *j, hx_model_config *c)
 {
     const cJSON *mt = item(j, "model_type");
@@ -264,15 +279,7 @@ static hx_status parse(const cJSON *j, hx_model_config *c)
         return HX_FAIL(HX_EFORMAT, "config.json: no model_type");
     snprintf(c->model_type, sizeof c->model_type, "%s", mt->valuestring);
     const char *t = mt->valuestring;
-    if (!strcmp(t, "qwen2") || !strcmp(t, "llama") || !strcmp(t, "mistral"))
-        c->arch = HX_ARCH_TRANSFORMER;
-    else if (!strcmp(t, "mamba"))
-        c->arch = HX_ARCH_MAMBA;
-    else if (!strcmp(t, "mamba2"))
-        c->arch = HX_ARCH_MAMBA2;
-    else if (!strcmp(t, "zamba2"))
-        c->arch = HX_ARCH_ZAMBA2;
-    else
+    if (hx_arch_of(t, &c->arch))
         return HX_FAIL(HX_EINVAL, "config.json: model_type %s is not supported (llama, qwen2, mistral, "
                                   "mamba, mamba2, zamba2)", t);
     c->vocab = geti(j, "vocab_size", 0);

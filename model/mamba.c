@@ -54,7 +54,8 @@ HX_MULTIVERSION HX_VECTORIZE static void scan_block(hx_model *m, const hx_mixer 
         memcpy(state + (size_t)c0 * N, h, (size_t)nc * N * sizeof *h);
 }
 
-struct scan_ctx {
+/* what the conv and scan tasks share: the layer and the batch's sequences */
+struct ctx {
     hx_model *m;
     const hx_mixer *M;
     const hx_seq *seqs;
@@ -64,24 +65,17 @@ struct scan_ctx {
 static void scan_fn(void *vc, uint64_t blk, uint64_t c0, uint64_t c1)
 {
     (void)blk;
-    struct scan_ctx *c = vc;
+    struct ctx *c = vc;
     for (int q = 0; q < c->nseq; q++)
         for (uint64_t b = c0; b < c1; b += CB)
             scan_block(c->m, c->M, &c->seqs[q], (int)b, (int)(c1 - b < CB ? c1 : b + CB),
                        c->carry ? hx_ssm_state(c->m, c->l) : NULL);
 }
 
-struct conv_ctx {
-    hx_model *m;
-    const hx_mixer *M;
-    const hx_seq *seqs;
-    int nseq, l, carry;
-};
-
 static void conv_fn(void *vc, uint64_t blk, uint64_t c0, uint64_t c1)
 {
     (void)blk;
-    struct conv_ctx *c = vc;
+    struct ctx *c = vc;
     hx_model *m = c->m;
     int di = m->cfg.ssm.d_inner;
     for (int q = 0; q < c->nseq; q++) {
@@ -115,7 +109,7 @@ void hx_mamba_mixer(hx_model *m, int l, const float *in, int T, const hx_seq *se
     const hx_mixer *M = &m->layers[l].mix;
     int di = s->d_inner, N = s->d_state, R = s->dt_rank, W = R + 2 * N;
     hx_linear(m, in, T, &M->in_proj, 0, 2 * di, M->in_b, m->s_in, 2 * di);
-    struct conv_ctx cc = {m, M, seqs, nseq, l, carry};
+    struct ctx cc = {m, M, seqs, nseq, carry, l};
     hx_parallel_blocks(m->threads, (uint64_t)di, 64, conv_fn, &cc);
     hx_linear(m, m->s_conv, T, &M->x_proj, 0, W, NULL, m->s_xdbl, W);
     for (int t = 0; t < T; t++) /* the dt columns, contiguous for dt_proj */
@@ -123,7 +117,6 @@ void hx_mamba_mixer(hx_model *m, int l, const float *in, int T, const hx_seq *se
     hx_linear(m, m->s_dtin, T, &M->dt_proj, 0, di, NULL, m->s_dt, di);
     struct dt_ctx dc = {m->s_dt, M->dt_b, di};
     hx_parallel_blocks(m->threads, (uint64_t)T, 64, dt_fn, &dc);
-    struct scan_ctx sc = {m, M, seqs, nseq, carry, l};
-    hx_parallel_blocks(m->threads, (uint64_t)di, 16, scan_fn, &sc);
+    hx_parallel_blocks(m->threads, (uint64_t)di, 16, scan_fn, &cc);
     hx_linear(m, m->s_y, T, &M->out_proj, 0, m->cfg.dim, M->out_b, out, m->cfg.dim);
 }

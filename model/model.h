@@ -81,6 +81,10 @@ typedef struct hx_model_config {
 
 typedef struct hx_model hx_model;
 
+/* The family of a config.json model_type ("qwen2", "mamba", ...): 0, or -1
+ * when hxzoo has no forward pass for it. */
+int hx_arch_of(const char *model_type, hx_arch *a);
+
 /* Parse DIR/config.json. */
 hx_status hx_model_config_load(const char *dir, hx_model_config *c);
 

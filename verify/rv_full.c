@@ -158,9 +158,11 @@ static void perplexity(rv_ctx *c, const char *dir, const char *base)
     /* the state-space families run on the CPU only: auto means the CPU
      * there (an explicit cuda is refused by the engine, saying why) */
     hx_model_config mc;
-    int ssm = hx_model_config_load(dir, &mc) == HX_OK && mc.arch != HX_ARCH_TRANSFORMER;
+    if (hx_model_config_load(dir, &mc) != HX_OK)
+        mc.arch = HX_ARCH_TRANSFORMER; /* the engine reports the bad config */
     hx_clearerr();
-    eo.device = ssm && c->o->device == HX_DEV_AUTO ? HX_DEV_CPU : hx_device_resolve(c->o->device);
+    if (hx_device_for(c->o->device, mc.arch, mc.model_type, &eo.device) != HX_OK)
+        eo.device = HX_DEV_CUDA; /* refused again by the engine, which says why */
     /* the card's arithmetic ("| device | cuda bfloat16 (...) |"): re-measure
      * with it where this device can; else float32 with the wider tolerances
      * that a change of arithmetic needs (docs/GPU.md, "BF16 vs F32") */

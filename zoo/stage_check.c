@@ -87,31 +87,21 @@ static void gate(cJSON *arr, const char *name, double limit, double value, int p
     cJSON_AddItemToArray(arr, g);
 }
 
-/* 1: a transformer (CPU and CUDA backends), 2: a state-space family (CPU
- * backend only), 0: no forward pass */
-static int arch_kind(const char *a)
-{
-    if (!strcmp(a, "llama") || !strcmp(a, "qwen2") || !strcmp(a, "mistral"))
-        return 1;
-    return !strcmp(a, "mamba") || !strcmp(a, "mamba2") || !strcmp(a, "zamba2") ? 2 : 0;
-}
-
 /* Can the evaluation run here? HX_OK, or a refusal naming the reason. The
  * memory check is the engine's own estimate (hx_eval_models). */
 static hx_status eval_device(const zoo_ctx *c, hx_engine_opts *eo)
 {
-    int kind = arch_kind(c->m->arch);
-    if (!kind)
+    hx_arch arch;
+    if (hx_arch_of(c->m->arch, &arch))
         return HX_FAIL(HX_EINVAL, "no forward pass for architecture %s (the evaluator covers llama, "
                                   "qwen2, mistral, mamba, mamba2 and zamba2): refusing to publish %s "
                                   "without evaluating it",
                        c->m->arch, c->m->name);
     hx_engine_opts_default(eo);
-    eo->device = c->o->device == ZOO_DEV_CUDA ? HX_DEV_CUDA : c->o->device == ZOO_DEV_CPU ? HX_DEV_CPU : HX_DEV_AUTO;
-    if (kind == 2 && eo->device == HX_DEV_CUDA)
-        return HX_FAIL(HX_EINVAL, "the CUDA backend has no forward pass for %s: build %s with --device "
-                                  "cpu or auto", c->m->arch, c->m->name);
-    eo->device = kind == 2 ? HX_DEV_CPU : hx_device_resolve(eo->device);
+    hx_device want = c->o->device == ZOO_DEV_CUDA ? HX_DEV_CUDA : c->o->device == ZOO_DEV_CPU ? HX_DEV_CPU : HX_DEV_AUTO;
+    hx_status st = hx_device_for(want, arch, c->m->arch, &eo->device);
+    if (st)
+        return hx_preerr("%s", c->m->name), st;
     eo->dtype = (hx_compute_dtype)c->o->dtype;
     return HX_OK;
 }
