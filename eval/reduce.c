@@ -2,10 +2,13 @@
  * at a time: running max and sum of exp (rescaled when the max grows) give
  * log-sum-exp; KL(base || model) = E_b[b - a] - lse(b) + lse(a), where
  * E_b[b - a] is accumulated with the same rescaling; the argmax keeps the
- * lowest index on ties. Sums are in double, in vocabulary order per row,
- * so results do not depend on the thread count. */
+ * lowest index on ties. The exponentials are hx_exp_nonpos_d's (double,
+ * vectorized), summed in double in a fixed 16-lane order per row (element
+ * i in lane i % 16), so results depend neither on the thread count nor on
+ * the vector width. */
 #include "common/parallel.h"
 #include "eval/backend.h"
+#include "model/fastmath.h"
 
 #include <math.h>
 
@@ -22,18 +25,61 @@ struct red_ctx {
     const int32_t *tgt;
 };
 
-/* fold x[0, n) into running max *m, sum *sum (and argmax *am) */
-static float block_max(const float *x, int n, int *at)
+/* max of x[0, n) (exact whatever the order: a vectorized pass), and
+ * *at, its first index */
+HX_MULTIVERSION HX_VECTORIZE static float block_max(const float *x, int n, int *at)
 {
     float mx = x[0];
-    int a = 0;
+#pragma omp simd reduction(max : mx)
     for (int i = 1; i < n; i++)
-        if (x[i] > mx) {
-            mx = x[i];
-            a = i;
-        }
-    *at = a;
+        mx = x[i] > mx ? x[i] : mx;
+    int a = 0;
+    while (a < n && x[a] != mx) /* none equal: x[0] is a NaN */
+        a++;
+    *at = a < n ? a : 0;
     return mx;
+}
+
+/* sum of e^(x[i] - m) over [0, n), x[i] <= m */
+HX_MULTIVERSION HX_VECTORIZE static double sum_exp(const float *x, int n, float m)
+{
+    double acc[16] = {0};
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int l = 0; l < 16; l++)
+            acc[l] += hx_exp_nonpos_d((double)x[i + l] - m);
+    for (int l = 0; i + l < n; l++)
+        acc[l] += hx_exp_nonpos_d((double)x[i + l] - m);
+    for (int w = 8; w >= 1; w /= 2)
+        for (int l = 0; l < w; l++)
+            acc[l] += acc[l + w];
+    return acc[0];
+}
+
+/* *sum += sum of e^(b[i] - m), *u += sum of e^(b[i] - m) (b[i] - a[i]) */
+HX_MULTIVERSION HX_VECTORIZE static void sum_exp_kl(const float *b, const float *a, int n, float m,
+                                                    double *sum, double *u)
+{
+    double acc[16] = {0}, acu[16] = {0};
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int l = 0; l < 16; l++) {
+            double e = hx_exp_nonpos_d((double)b[i + l] - m);
+            acc[l] += e;
+            acu[l] += e * ((double)b[i + l] - a[i + l]);
+        }
+    for (int l = 0; i + l < n; l++) {
+        double e = hx_exp_nonpos_d((double)b[i + l] - m);
+        acc[l] += e;
+        acu[l] += e * ((double)b[i + l] - a[i + l]);
+    }
+    for (int w = 8; w >= 1; w /= 2)
+        for (int l = 0; l < w; l++) {
+            acc[l] += acc[l + w];
+            acu[l] += acu[l + w];
+        }
+    *sum += acc[0];
+    *u += acu[0];
 }
 
 static void red_fn(void *vc, uint64_t blk, uint64_t r0, uint64_t r1)
@@ -51,10 +97,7 @@ static void red_fn(void *vc, uint64_t blk, uint64_t r0, uint64_t r1)
             s->ma = mx;
             s->aa = c->v0 + at;
         }
-        double sa = 0;
-        for (int i = 0; i < V; i++)
-            sa += exp((double)a[i] - s->ma);
-        s->sa += sa;
+        s->sa += sum_exp(a, V, s->ma);
         int t = c->tgt[r] - c->v0;
         if (t >= 0 && t < V)
             s->ta = a[t], s->tb = b ? b[t] : 0;
@@ -68,14 +111,7 @@ static void red_fn(void *vc, uint64_t blk, uint64_t r0, uint64_t r1)
             s->mb = mx;
             s->ab = c->v0 + at;
         }
-        double sb = 0, u = 0;
-        for (int i = 0; i < V; i++) {
-            double e = exp((double)b[i] - s->mb);
-            sb += e;
-            u += e * ((double)b[i] - a[i]);
-        }
-        s->sb += sb;
-        s->u += u;
+        sum_exp_kl(b, a, V, s->mb, &s->sb, &s->u);
     }
 }
 

@@ -31,6 +31,41 @@ static inline float hx_exp_nonpos(float x)
     return x < -87.0f ? 0.0f : p * sc;
 }
 
+/* e^x for x <= 0 in double, vectorizable: the same scheme as
+ * hx_exp_nonpos with a double ln2 split (ln2_hi has 11 trailing zero bits,
+ * so n ln2_hi is exact) and the Taylor series to r^12 (truncation
+ * < 2e-16 relative); 0 below -708 (no subnormals). For sums that must keep
+ * double accuracy (the evaluation's log-sum-exp and KL divergence). */
+static inline double hx_exp_nonpos_d(double x)
+{
+    const double magic = 6755399441055744.0; /* 1.5 * 2^52 */
+    double xc = x < -708.0 ? -708.0 : x;
+    double t = xc * 1.4426950408889634 + magic;
+    double n = t - magic;
+    int64_t ti, mi;
+    memcpy(&ti, &t, 8);
+    memcpy(&mi, &magic, 8);
+    int64_t e = ti - mi; /* n as an integer, in [-1022, 0] */
+    double r = xc - n * 6.93147180369123816490e-01 - n * 1.90821492927058770002e-10;
+    double p = 1.0 / 479001600.0;
+    p = 1.0 / 39916800.0 + r * p;
+    p = 1.0 / 3628800.0 + r * p;
+    p = 1.0 / 362880.0 + r * p;
+    p = 1.0 / 40320.0 + r * p;
+    p = 1.0 / 5040.0 + r * p;
+    p = 1.0 / 720.0 + r * p;
+    p = 1.0 / 120.0 + r * p;
+    p = 1.0 / 24.0 + r * p;
+    p = 1.0 / 6.0 + r * p;
+    p = 0.5 + r * p;
+    p = 1.0 + r * p;
+    p = 1.0 + r * p;
+    int64_t sb = (e + 1023) << 52;
+    double sc;
+    memcpy(&sc, &sb, 8);
+    return x < -708.0 ? 0.0 : p * sc;
+}
+
 /* gcc's -O2 cost model ("very cheap") refuses simd loops that need an
  * epilogue: functions marked HX_VECTORIZE ask for the dynamic one (gcc
  * only). */

@@ -68,9 +68,76 @@ static void lin_fn(void *vc, uint64_t blk, uint64_t n0, uint64_t n1)
                 c->y[(size_t)t * c->ldy + o] += c->b[o];
 }
 
+/* Token split: threads take blocks of the T input rows against one shared
+ * float32 panel of the weight (converted by all threads first), so every
+ * input row is packed by BLAS once per panel, not once per block of output
+ * rows. */
+struct conv_ctx {
+    const hx_weight *W;
+    int64_t r0;
+    int in;
+    float *panel;
+};
+
+static void conv_fn(void *vc, uint64_t blk, uint64_t n0, uint64_t n1)
+{
+    (void)blk;
+    const struct conv_ctx *c = vc;
+    hx_weight_rows_f32(c->W, c->r0 + (int64_t)n0, c->r0 + (int64_t)n1, c->panel + n0 * (uint64_t)c->in);
+}
+
+struct tok_ctx {
+    const float *x, *w, *b;
+    int in, n, ldy;
+    float beta;
+    float *y;
+};
+
+static void tok_fn(void *vc, uint64_t blk, uint64_t t0, uint64_t t1)
+{
+    (void)blk;
+    const struct tok_ctx *c = vc;
+    float *y = c->y + t0 * (uint64_t)c->ldy;
+    hx_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(t1 - t0), c->n, c->in, 1.0f,
+             c->x + t0 * (uint64_t)c->in, c->in, c->w, c->in, c->beta, y, c->ldy);
+    if (c->b)
+        for (uint64_t t = 0; t < t1 - t0; t++)
+            for (int o = 0; o < c->n; o++)
+                y[t * (uint64_t)c->ldy + (uint64_t)o] += c->b[o];
+}
+
+/* rows of x each thread needs before the token split pays (below it, the
+ * weight packing each thread repeats costs more than x's) */
+#define HX_SPLIT_MIN_ROWS 128
+
+static int token_split(hx_model *m, const float *x, int T, const hx_weight *W, int64_t o0, int64_t o1,
+                       const float *b, float *y, int ldy, float beta)
+{
+    int in = (int)W->cols, th = m->threads;
+    const float *direct = hx_weight_f32_direct(W);
+    int64_t cap = (int64_t)((uint64_t)m->nslots * HX_TILE_BYTES / sizeof(float) / (uint64_t)in);
+    if (T < HX_SPLIT_MIN_ROWS * th || (!direct && cap < 64))
+        return 0;
+    cap = cap / 16 * 16;
+    uint64_t tb = ((uint64_t)T + (uint64_t)th - 1) / (uint64_t)th;
+    for (int64_t p0 = o0; p0 < o1; p0 += direct ? o1 - o0 : cap) {
+        int64_t p1 = direct || o1 - p0 <= cap ? o1 : p0 + cap;
+        const float *w = direct ? direct + (size_t)p0 * in : m->tiles;
+        if (!direct) {
+            struct conv_ctx cc = {W, p0, in, m->tiles};
+            hx_parallel_blocks(th, (uint64_t)(p1 - p0), 32, conv_fn, &cc);
+        }
+        struct tok_ctx tc = {x, w, b ? b + (p0 - o0) : NULL, in, (int)(p1 - p0), ldy, beta, y + (p0 - o0)};
+        hx_parallel_blocks(th, (uint64_t)T, tb, tok_fn, &tc);
+    }
+    return 1;
+}
+
 static void linear(hx_model *m, const float *x, int T, const hx_weight *W, int64_t o0, int64_t o1,
                    const float *b, float *y, int ldy, float beta)
 {
+    if (token_split(m, x, T, W, o0, o1, b ? b + o0 : NULL, y, ldy, beta))
+        return;
     struct lin_ctx c = {m, x, b ? b + o0 : NULL, W, o0, T, ldy, beta, y};
     uint64_t out = (uint64_t)(o1 - o0), th = (uint64_t)m->threads;
     uint64_t chunk = (out + 2 * th - 1) / (2 * th);
@@ -97,17 +164,26 @@ void hx_linear_acc(hx_model *m, const float *x, int T, const hx_weight *W, int64
     linear(m, x, T, W, o0, o1, NULL, y, ldy, 1.0f);
 }
 
-void hx_rmsnorm(const float *x, const float *w, int T, int dim, double eps, float *y)
+/* RMSNorm of each row; the squares are summed in double in hx_sum16's
+ * fixed 16-lane order (the same on every vector width) */
+HX_MULTIVERSION HX_VECTORIZE void hx_rmsnorm(const float *x, const float *w, int T, int dim, double eps, float *y)
 {
     for (int t = 0; t < T; t++) {
         const float *a = x + (size_t)t * dim;
         float *o = y + (size_t)t * dim;
-        double ss = 0;
-        for (int i = 0; i < dim; i++)
-            ss += (double)a[i] * a[i];
-        float r = (float)(1.0 / sqrt(ss / dim + eps));
-        for (int i = 0; i < dim; i++)
-            o[i] = w[i] * (a[i] * r);
+        double acc[16] = {0};
+        int i = 0;
+        for (; i + 16 <= dim; i += 16)
+            for (int l = 0; l < 16; l++)
+                acc[l] += (double)a[i + l] * a[i + l];
+        for (int l = 0; i + l < dim; l++)
+            acc[l] += (double)a[i + l] * a[i + l];
+        for (int k = 8; k >= 1; k /= 2)
+            for (int l = 0; l < k; l++)
+                acc[l] += acc[l + k];
+        float r = (float)(1.0 / sqrt(acc[0] / dim + eps));
+        for (int j = 0; j < dim; j++)
+            o[j] = w[j] * (a[j] * r);
     }
 }
 
@@ -136,31 +212,43 @@ HX_MULTIVERSION HX_VECTORIZE static float softmax_row(float *row, int n, int ld)
 #pragma omp simd reduction(max : mx)
     for (int j = 1; j < n; j++)
         mx = row[j] > mx ? row[j] : mx;
-    for (int j = 0; j < n; j++)
-        row[j] = hx_exp_nonpos(row[j] - mx);
-    float sum = hx_sum16(row, n);
-    for (int j = n; j < ld; j++)
+    /* the exponentials and hx_sum16's lanes in one pass (same sum) */
+    float acc[16] = {0};
+    int j = 0;
+    for (; j + 16 <= n; j += 16)
+        for (int l = 0; l < 16; l++) {
+            float e = hx_exp_nonpos(row[j + l] - mx);
+            row[j + l] = e;
+            acc[l] += e;
+        }
+    for (int l = 0; j + l < n; l++) {
+        float e = hx_exp_nonpos(row[j + l] - mx);
+        row[j + l] = e;
+        acc[l] += e;
+    }
+    for (int w = 8; w >= 1; w /= 2)
+        for (int l = 0; l < w; l++)
+            acc[l] += acc[l + w];
+    float sum = acc[0];
+    for (j = n; j < ld; j++)
         row[j] = 0;
     return 1.0f / sum;
 }
 
-/* one attention task: query block `blk` of sequence `seq` */
+/* one attention task: query block `blk` of sequence `seq`, for the heads
+ * of one key/value group */
 typedef struct { int seq, blk; } att_item;
 
 struct key_cmp_ctx {
     const hx_seq *seqs;
+    int qrows;
 };
-
-static int keys_of(const hx_seq *seqs, const att_item *a)
-{
-    return seqs[a->seq].pos0 + a->blk * QBLOCK;
-}
 
 static int heavier(const void *x, const void *y, void *ctx)
 {
-    const hx_seq *seqs = ((const struct key_cmp_ctx *)ctx)->seqs;
+    const struct key_cmp_ctx *kc = ctx;
     const att_item *a = x, *b = y;
-    int ka = keys_of(seqs, a), kb = keys_of(seqs, b);
+    int ka = kc->seqs[a->seq].pos0 + a->blk * kc->qrows, kb = kc->seqs[b->seq].pos0 + b->blk * kc->qrows;
     if (ka != kb)
         return ka > kb ? -1 : 1;
     return a->seq != b->seq ? a->seq - b->seq : a->blk - b->blk;
@@ -171,8 +259,13 @@ struct attn_ctx {
     const hx_seq *seqs;
     const att_item *items;
     int *busy; /* one flag per scratch slot */
+    int qrows; /* query rows per head of a task */
 };
 
+/* Rows (j, r) of a task are head g*grp + j, query row r of the block: with
+ * one head per group they are read from q and written to att in place;
+ * otherwise gathered into the slot first (one product for the group) and
+ * scattered back. */
 static void attn_fn(void *vc, uint64_t item, uint64_t b0, uint64_t b1)
 {
     (void)b0;
@@ -180,46 +273,61 @@ static void attn_fn(void *vc, uint64_t item, uint64_t b0, uint64_t b1)
     struct attn_ctx *c = vc;
     hx_model *m = c->m;
     const hx_model_config *cf = &m->cfg;
-    int hd = cf->head_dim, nh = cf->n_heads, grp = nh / cf->n_kv_heads;
-    int qd = nh * hd, kvd = cf->n_kv_heads * hd;
-    const att_item *it = &c->items[item / (uint64_t)nh];
+    int hd = cf->head_dim, nkv = cf->n_kv_heads, grp = cf->n_heads / nkv;
+    int qd = cf->n_heads * hd, kvd = nkv * hd;
+    const att_item *it = &c->items[item / (uint64_t)nkv];
     const hx_seq *s = &c->seqs[it->seq];
-    int h = (int)(item % (uint64_t)nh), g = h / grp;
-    int r0 = it->blk * QBLOCK, rows = s->n - r0 < QBLOCK ? s->n - r0 : QBLOCK;
+    int g = (int)(item % (uint64_t)nkv);
+    int r0 = it->blk * c->qrows, rows = s->n - r0 < c->qrows ? s->n - r0 : c->qrows, R = grp * rows;
     int L = s->pos0 + r0 + rows; /* keys visible to the last row */
     int slot = acquire(c->busy, m->nslots);
-    float *S = m->scores + (size_t)slot * QBLOCK * m->max_ctx;
+    float *S = m->scores + (size_t)slot * hx_att_slot_floats(cf, m->max_ctx);
+    float *Q = S + (size_t)R * L, *O = Q + (size_t)R * hd, *inv = O + (size_t)R * hd;
     size_t row0 = (size_t)s->off + r0;
-    hx_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, L, hd, cf->attn_scale,
-             m->q + row0 * qd + (size_t)h * hd, qd, s->K + (size_t)g * hd, kvd, 0.0f, S, L);
-    float inv[QBLOCK];
-    for (int r = 0; r < rows; r++)
-        inv[r] = softmax_row(S + (size_t)r * L, s->pos0 + r0 + r + 1, L);
-    float *out = m->att + row0 * qd + (size_t)h * hd;
-    hx_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, L, 1.0f, S, L,
-             s->V + (size_t)g * hd, kvd, 0.0f, out, qd);
-    for (int r = 0; r < rows; r++) /* normalization after the product: hd, not L, columns */
-        for (int i = 0; i < hd; i++)
-            out[(size_t)r * qd + i] *= inv[r];
+    const float *q = m->q + row0 * qd + (size_t)g * grp * hd;
+    int ldq = qd;
+    if (grp > 1) {
+        for (int j = 0; j < grp; j++)
+            for (int r = 0; r < rows; r++)
+                memcpy(Q + ((size_t)j * rows + r) * hd, q + (size_t)r * qd + (size_t)j * hd, (size_t)hd * sizeof(float));
+        q = Q;
+        ldq = hd;
+    }
+    hx_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, R, L, hd, cf->attn_scale, q, ldq,
+             s->K + (size_t)g * hd, kvd, 0.0f, S, L);
+    for (int j = 0; j < grp; j++)
+        for (int r = 0; r < rows; r++)
+            inv[j * rows + r] = softmax_row(S + ((size_t)j * rows + r) * L, s->pos0 + r0 + r + 1, L);
+    float *out = m->att + row0 * qd + (size_t)g * grp * hd;
+    hx_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, R, hd, L, 1.0f, S, L, s->V + (size_t)g * hd, kvd,
+             0.0f, grp > 1 ? O : out, grp > 1 ? hd : qd);
+    /* normalization after the product: hd, not L, columns */
+    for (int j = 0; j < grp; j++)
+        for (int r = 0; r < rows; r++) {
+            const float *o = grp > 1 ? O + ((size_t)j * rows + r) * hd : out + (size_t)r * qd;
+            float *d = out + (size_t)r * qd + (size_t)j * hd, f = inv[j * rows + r];
+            for (int i = 0; i < hd; i++)
+                d[i] = o[i] * f;
+        }
     release_slot(c->busy, slot);
 }
 
 void hx_attention(hx_model *m, const hx_seq *seqs, int nseq)
 {
-    int nitems = 0;
+    int qrows = hx_att_qrows(&m->cfg), nitems = 0;
     for (int i = 0; i < nseq; i++)
-        nitems += (seqs[i].n + QBLOCK - 1) / QBLOCK;
+        nitems += (seqs[i].n + qrows - 1) / qrows;
     att_item stack[64], *items = nitems <= 64 ? stack : hx_malloc((size_t)nitems * sizeof *items);
     int k = 0;
     for (int i = 0; i < nseq; i++)
-        for (int blk = 0; blk < (seqs[i].n + QBLOCK - 1) / QBLOCK; blk++)
+        for (int blk = 0; blk < (seqs[i].n + qrows - 1) / qrows; blk++)
             items[k++] = (att_item){i, blk};
     /* heaviest (most keys) blocks first */
-    struct key_cmp_ctx kc = {seqs};
+    struct key_cmp_ctx kc = {seqs, qrows};
     qsort_r(items, (size_t)k, sizeof *items, heavier, &kc);
     int busy[HX_MAX_SLOTS] = {0};
-    struct attn_ctx ac = {m, seqs, items, busy};
-    hx_parallel_blocks(m->threads, (uint64_t)k * m->cfg.n_heads, 1, attn_fn, &ac);
+    struct attn_ctx ac = {m, seqs, items, busy, qrows};
+    hx_parallel_blocks(m->threads, (uint64_t)k * m->cfg.n_kv_heads, 1, attn_fn, &ac);
     if (items != stack)
         free(items);
 }
@@ -230,14 +338,21 @@ struct swiglu_ctx {
     int hidden;
 };
 
+/* g = silu(g) * u over [0, n): sigmoid from e^-|g| (hx_exp_nonpos) */
+HX_MULTIVERSION HX_VECTORIZE static void swiglu_rows(float *g, const float *u, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float x = g[i], e = hx_exp_nonpos(x < 0 ? x : -x);
+        g[i] = (x < 0 ? x * e : x) / (1.0f + e) * u[i];
+    }
+}
+
 static void swiglu_fn(void *vc, uint64_t blk, uint64_t r0, uint64_t r1)
 {
     (void)blk;
     struct swiglu_ctx *c = vc;
-    for (size_t i = r0 * c->hidden; i < r1 * c->hidden; i++) {
-        float g = c->g[i];
-        c->g[i] = g / (1.0f + expf(-g)) * c->u[i];
-    }
+    size_t at = r0 * (size_t)c->hidden;
+    swiglu_rows(c->g + at, c->u + at, (r1 - r0) * (size_t)c->hidden);
 }
 
 void hx_attend(hx_model *m, int cache, hx_seq *seqs, int nseq, int kv_cache, int rope)

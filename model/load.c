@@ -192,7 +192,7 @@ uint64_t hx_model_buffer_bytes(const hx_model_config *c, int max_ctx, int max_to
 {
     uint64_t T = (uint64_t)max_tokens, att = has_attention(c);
     uint64_t fl = T * row_floats(c) + att * 2 * (uint64_t)mlp_rows(c, max_tokens) * c->hidden +
-                  att * (uint64_t)n_threads() * QBLOCK * max_ctx + att * 2 * (uint64_t)max_ctx * (c->head_dim / 2);
+                  att * (uint64_t)n_threads() * hx_att_slot_floats(c, max_ctx) + att * 2 * (uint64_t)max_ctx * (c->head_dim / 2);
     return fl * 4 + (uint64_t)n_threads() * HX_TILE_BYTES;
 }
 
@@ -272,7 +272,7 @@ hx_status hx_model_open(const char *dir, int max_ctx, int max_tokens, hx_model *
         m->att = hx_malloc(T * qd * sizeof(float));
         m->hb = hx_malloc((size_t)m->mlp_rows * c->hidden * sizeof(float));
         m->hb2 = hx_malloc((size_t)m->mlp_rows * c->hidden * sizeof(float));
-        m->scores = hx_malloc((size_t)m->nslots * QBLOCK * m->max_ctx * sizeof(float));
+        m->scores = hx_malloc((size_t)m->nslots * hx_att_slot_floats(c, m->max_ctx) * sizeof(float));
         rope_tables(m);
     }
     if (c->arch != HX_ARCH_TRANSFORMER) {

@@ -10,7 +10,8 @@
 #include "model/model.h"
 #include "model/weight.h"
 
-#define QBLOCK 128               /* query rows per attention task */
+#define QBLOCK 128               /* most query rows of one head per attention task */
+#define HX_ATT_ROWS 384          /* query rows of all heads of a task, about */
 #define HX_MAX_SLOTS 64          /* per-thread scratch slots (>= threads) */
 #define HX_TILE_BYTES (4u << 20) /* float32 weight tile of one linear task */
 
@@ -70,7 +71,10 @@ struct hx_model {
     float *rope_cos, *rope_sin; /* [max_ctx][head_dim/2] */
     /* activations and scratch for max_tokens rows (hb, hb2: mlp_rows) */
     float *x, *xn, *q, *k, *v, *att, *hb, *hb2;
-    float *scores; /* nslots attention slots of QBLOCK x max_ctx */
+    /* nslots attention slots of hx_att_slot_floats: the scores of the
+     * task's query rows (all heads of a key/value group), their queries
+     * gathered, their outputs and their 1 / softmax sums */
+    float *scores;
     /* state-space layers: in_proj output, conv output, scan output, and
      * for Mamba-1 the x_proj output, its dt columns and dt (max_tokens rows
      * each); Zamba2: the embeddings of the rows, the shared block's input
@@ -88,6 +92,25 @@ struct hx_model {
     int batch_T, batch_n;
     hx_seq *batch;
 };
+
+/* Query rows of one head in an attention task: the task takes a block of
+ * rows of every head of one key/value group (their keys and values are
+ * packed once for all of them), about HX_ATT_ROWS rows in all. */
+static inline int hx_att_qrows(const hx_model_config *c)
+{
+    int grp = c->n_kv_heads > 0 ? c->n_heads / c->n_kv_heads : 1;
+    int r = HX_ATT_ROWS / (grp > 0 ? grp : 1) / 16 * 16;
+    return r > QBLOCK ? QBLOCK : r < 16 ? 16 : r;
+}
+
+/* floats of one attention slot (scores, gathered queries and outputs,
+ * inverse sums) for max_ctx keys */
+static inline size_t hx_att_slot_floats(const hx_model_config *c, int max_ctx)
+{
+    int grp = c->n_kv_heads > 0 ? c->n_heads / c->n_kv_heads : 1;
+    size_t rows = (size_t)hx_att_qrows(c) * (size_t)(grp > 0 ? grp : 1);
+    return rows * ((size_t)max_ctx + 2 * (size_t)c->head_dim + 1);
+}
 
 /* forward.c */
 /* y[T, ldy] columns [0, o1-o0) += x[T, in] * W[o0:o1, in]^T */
