@@ -5,13 +5,17 @@
  * logits on top of it.
  *
  * Threading is ours, BLAS runs single-threaded inside each task (OpenBLAS's
- * own pool would spin while the non-BLAS parts run): a linear is split into
- * blocks of output rows; each task converts its block of the weight to
- * float32 in a private tile (unless the weight is stored as aligned F32)
- * and multiplies all T input rows with it in one sgemm. Attention is split
- * into (sequence, query block, head) tasks, each computing only the causal
- * part of its score block (sgemm), the softmax and the product with V
- * (sgemm) in a private scratch slot; the SwiGLU activation is split by rows.
+ * own pool would spin while the non-BLAS parts run). A linear over many
+ * rows converts a panel of the weight to float32 (all threads), then the
+ * threads split the rows of x and multiply them with the whole panel, so
+ * BLAS packs each row of x once per panel; over few rows (generation) it is
+ * split into blocks of output rows, each task converting its block to a
+ * private tile (unless the weight is stored as aligned F32) and
+ * multiplying all T rows with it. Attention is split into (sequence, query
+ * block, key/value group) tasks, each gathering the block's rows of the
+ * group's heads, computing only the causal part of their score block
+ * (sgemm), the softmax and the product with V (sgemm) in a private scratch
+ * slot; the SwiGLU activation is split by rows.
  * The MLP runs in chunks of m->mlp_rows rows (bounded intermediates). */
 #include "common/parallel.h"
 #include "model/fastmath.h"
