@@ -300,6 +300,82 @@ def names_seeds():
         put("fuzz_hub_names", name, "\0".join(f))
 
 
+def server_seeds():
+    """HTTP requests to the in-process server (tests/fuzz/fuzz_hub_server.c;
+    @NAME@ placeholders become signed paths there)"""
+    def req(method, path, body=b"", token="hf_w", headers=()):
+        if isinstance(body, str):
+            body = body.encode()
+        h = [f"{method} {path} HTTP/1.1", "Host: fuzz"]
+        if token:
+            h.append(f"Authorization: Bearer {token}")
+        h += list(headers)
+        if body or method in ("POST", "PUT"):
+            h.append(f"Content-Length: {len(body)}")
+        return ("\r\n".join(h) + "\r\n\r\n").encode() + body
+    ndjson = "\n".join(json.dumps(x) for x in [
+        {"key": "header", "value": {"summary": "fuzz", "description": ""}},
+        {"key": "file", "value": {"path": "sub/b.txt", "content": "aGVsbG8=", "encoding": "base64"}},
+        {"key": "lfsFile", "value": {"path": "m.bin", "algo": "sha256", "oid": "ab" * 32, "size": 3000}},
+        {"key": "deletedFile", "value": {"path": "sub/a.txt"}},
+        {"key": "deletedFolder", "value": {"path": "old"}},
+    ]) + "\n"
+    pre = json.dumps({"files": [{"path": "x.safetensors", "size": 12, "sample": "aGVsbG8="},
+                                {"path": "sub/y.txt", "size": 5, "sample": "aGVsbG8="}],
+                      "gitIgnore": ["*.tmp", "[!a]*"], "gitAttributes": "*.bin filter=lfs diff=lfs merge=lfs -text\n"})
+    batch = json.dumps({"operation": "upload", "transfers": ["basic", "multipart"], "hash_algo": "sha256",
+                        "objects": [{"oid": "cd" * 32, "size": 5000}, {"oid": "x", "size": 1e300}]})
+    seeds = {
+        "info": req("GET", "/api/models/org/pub", token=None),
+        "info-rev-expand": req("GET", "/api/models/org/pub/revision/main?expand=siblings&expand=lastModified",
+                               token="hf_r"),
+        "info-private": req("GET", "/api/models/org/priv", token="hf_r"),
+        "tree": req("GET", "/api/models/org/pub/tree/main/sub?recursive=1&expand=1&limit=1&cursor=x&p=3"),
+        "paths-info": req("POST", "/api/models/org/pub/paths-info/main", "paths=sub&paths=config.json&expand=1",
+                          headers=("Content-Type: application/x-www-form-urlencoded",)),
+        "resolve-range": req("GET", "/org/pub/resolve/main/config.json", token=None,
+                             headers=("Range: bytes=3-9,-4",)),
+        "resolve-lfs-head": req("HEAD", "/org/pub/resolve/main/model.safetensors"),
+        "refs-commits": req("GET", "/api/models/org/pub/refs?include_prs=1") +
+                        req("GET", "/api/models/org/pub/commits/main?p=1e18&limit=9"),
+        "create-delete": req("POST", "/api/repos/create", json.dumps({"name": "n", "organization": "org",
+                                                                      "type": "dataset", "private": True})) +
+                         req("DELETE", "/api/repos/delete", json.dumps({"name": "n", "organization": "org",
+                                                                        "type": "dataset"})),
+        "preupload": req("POST", "/api/models/org/pub/preupload/main", pre),
+        "commit": req("POST", "/api/models/org/pub/commit/main", ndjson,
+                      headers=("Content-Type: application/x-ndjson",)),
+        "lfs-batch": req("POST", "/org/pub.git/info/lfs/objects/batch", batch,
+                         headers=("Content-Type: application/vnd.git-lfs+json",)),
+        "basic-upload": req("PUT", "@BASIC@", b"b" * 100, token=None),
+        "multipart": req("PUT", "@PART1@", b"m" * 1024, token=None) + req("PUT", "@PART2@", b"m" * 1024, token=None)
+                     + req("PUT", "@PART3@", b"m" * 952, token=None)
+                     + req("POST", "@COMPLETE@", json.dumps({"oid": "x", "parts": [
+                         {"partNumber": i, "etag": "e"} for i in (1, 2, 3)]}), token=None)
+                     + req("POST", "@VERIFY@", json.dumps({"oid": "x", "size": 3000})),
+        "complete": req("POST", "@COMPLETE@", '{"oid": "x", "parts": [{"partNumber": 1, "etag": @ETAG1@___________________________}, '
+                        '{"partNumber": 2, "etag": @ETAG2@___________________________}, '
+                        '{"partNumber": 3, "etag": @ETAG3@___________________________}]}', token=None),
+        "commit-inline": req("POST", "/api/models/org/pub/commit/main", "\n".join(json.dumps(x) for x in [
+            {"key": "header", "value": {"summary": "s", "description": "d"}},
+            {"key": "file", "value": {"path": "sub/c.txt", "content": "aGVsbG8=", "encoding": "base64"}},
+            {"key": "file", "value": {"path": "x.safetensors", "content": "", "encoding": "base64"}}]),
+                             headers=("Content-Type: application/x-ndjson",)),
+        "lfs-get": req("GET", "@GET@", token=None, headers=("Range: bytes=0-10",)),
+        "settings-gated": req("PUT", "/api/models/org/pub/settings", json.dumps({"gated": "auto", "private": False}),
+                              headers=("Content-Type: application/json",)),
+        "branch-tag": req("POST", "/api/models/org/pub/branch/dev", json.dumps({"startingPoint": "main"}))
+                      + req("POST", "/api/models/org/pub/tag/main", json.dumps({"tag": "v1", "message": "m"})),
+        "validate-yaml": req("POST", "/api/validate-yaml", json.dumps({"content": "---\nlicense: mit\n---\n",
+                                                                       "repoType": "model"})),
+        "query-only": b"GET ?a HTTP/1.1\r\nHost: x\r\n\r\n",
+        "bad-token": req("GET", "/api/models/org/priv/tree/main", token="hf_nope"),
+        "whoami": req("GET", "/api/whoami-v2"),
+    }
+    for name, data in seeds.items():
+        put("fuzz_hub_server", name, data)
+
+
 def main():
     build = sys.argv[1] if len(sys.argv) > 1 else "build"
     if os.path.isdir(OUT):
@@ -308,6 +384,7 @@ def main():
     json_seeds(hxq, meta)
     tokenizer_seeds()
     names_seeds()
+    server_seeds()
     hub_seeds(build)
     total = 0
     for d in sorted(os.listdir(OUT)):
