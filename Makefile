@@ -31,7 +31,7 @@ CFLAGS_ALL = -std=c11 -Wall -Wextra -Werror -Wshadow -Wvla -D_GNU_SOURCE -pthrea
              -I/usr/include/cjson $(OPT) $(SAN) $(CFLAGS)
 DEPFLAGS = -MMD -MP
 # OpenBLAS is not linked: model/blas.c opens it on first use (see there).
-LDLIBS_ALL = -lcurl -lmicrohttpd -lcjson -lpcre2-8 -licuuc -licudata -ldl -lssl -lcrypto -lzstd -lm -lpthread $(EXTRA_LDLIBS) $(LDLIBS)
+LDLIBS_ALL = -lcurl -lmicrohttpd -lcjson -lyaml -lpcre2-8 -licuuc -licudata -ldl -lssl -lcrypto -lzstd -lm -lpthread $(EXTRA_LDLIBS) $(LDLIBS)
 
 CODEC_DIRS := common codec
 LIB_DIRS   := hub verify zoo cards eval model
@@ -234,8 +234,9 @@ test-asan: deps
 	    build/asan/hxzoo $(patsubst $(BUILD)/%,build/asan/%,$(TEST_BINS) $(FUZZ_REPLAY_BINS))
 	bash tests/run-unit.sh build/asan
 
-# the threaded Hub code under ThreadSanitizer (tests/integration/hub_tsan.sh
-# runs the hub tests with it); no CUDA in this build
+# the threaded code under ThreadSanitizer: tests/integration/hub_tsan.sh runs
+# the hub tests with it, tsan_codec_eval.sh hxzoo compress and eval; no CUDA
+# in this build
 test-tsan: deps
 	$(MAKE) BUILD=build/tsan OPT="-O1 -g" SAN="-fsanitize=thread" NVCC= build/tsan/hxzoo
 

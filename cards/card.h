@@ -56,4 +56,13 @@ int card_row_num(const card_doc *d, const char *key, double *v);
  * range (a card may say 1e300). */
 int card_row_int(const card_doc *d, const char *key, long lo, long hi, long *v);
 
+/* ---- the Hub's metadata check (POST /api/validate-yaml; validate.c) ---- */
+/* Check a README.md's YAML front matter as the Hub does before it accepts
+ * the card: appends {"message": ...} objects to errors (the card is
+ * refused: YAML that does not parse, metadata that is not a mapping, a
+ * license not in the Hub's list, a bad base_model_relation or model-index)
+ * and to warnings (accepted: no metadata at all). repo_type is "model",
+ * "dataset" or "space". */
+void card_validate_metadata(const char *text, size_t len, const char *repo_type, cJSON *errors, cJSON *warnings);
+
 #endif

@@ -17,6 +17,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: hxzoo serve --root DIR [--port N] [--host 127.0.0.1] [--tokens FILE]\n"
                "                  [--faults SPEC] [--multipart-chunk BYTES] [--port-file FILE]\n"
+               "                  [--max-connections N]\n"
                "       hxzoo serve --root DIR --import LOCAL_DIR REPO [--branch B] [--private]\n"
                "Serves the Hugging Face Hub HTTP API from DIR (see docs/HUB.md).\n"
                "Without --tokens any token may read and write.\n");
@@ -42,6 +43,8 @@ int cmd_serve(int argc, char **argv)
             o.faults = argv[++i];
         else if (!strcmp(a, "--multipart-chunk") && more)
             o.multipart_chunk = (uint64_t)cli_parse_long(a, argv[++i], 1024, 1L << 40);
+        else if (!strcmp(a, "--max-connections") && more)
+            o.max_connections = (unsigned)cli_parse_long(a, argv[++i], 1, 65536);
         else if (!strcmp(a, "--port-file") && more)
             port_file = argv[++i];
         else if (!strcmp(a, "--import") && i + 2 < argc) {

@@ -590,7 +590,7 @@ static int cmp_str(const void *a, const void *b)
 
 /* One writer per output directory: an exclusive lock on OUT_DIR/.hxq-lock
  * (released by the kernel if the process dies). Holding it, leftover temp
- * files of an interrupted run ("NAME.tmp.PID") can be removed safely. */
+ * files of an interrupted run ("NAME.tmp.PID.N") can be removed safely. */
 static hx_status lock_out_dir(const char *out_dir, int *fd_out)
 {
     char *lp = hx_path_join(out_dir, ".hxq-lock");
@@ -606,7 +606,7 @@ static hx_status lock_out_dir(const char *out_dir, int *fd_out)
     struct dirent *de;
     while (d && (de = readdir(d))) {
         const char *t = strstr(de->d_name, ".tmp.");
-        if (!t || !t[5] || strspn(t + 5, "0123456789") != strlen(t + 5))
+        if (!t || !t[5] || strspn(t + 5, "0123456789.") != strlen(t + 5))
             continue;
         char *p = hx_path_join(out_dir, de->d_name);
         hx_info("removing %s (left by an interrupted run)", p);

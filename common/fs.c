@@ -108,8 +108,16 @@ hx_status hx_afile_open(hx_afile *af, const char *path)
     memset(af, 0, sizeof *af);
     af->fd = -1;
     af->path = hx_strdup(path);
-    af->tmp = hx_asprintf("%s.tmp.%ld", path, (long)getpid());
-    af->fd = open(af->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* a name of its own: two writers of one path (threads of one process
+     * too) must not truncate each other's temp file */
+    static unsigned seq;
+    for (int tries = 0; tries < 1000; tries++) {
+        free(af->tmp);
+        af->tmp = hx_asprintf("%s.tmp.%ld.%u", path, (long)getpid(), __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
+        af->fd = open(af->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (af->fd >= 0 || errno != EEXIST)
+            break;
+    }
     if (af->fd < 0) {
         hx_seterr("cannot create %s: %s", af->tmp, strerror(errno));
         free(af->path);

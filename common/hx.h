@@ -71,7 +71,8 @@ int hx_file_exists(const char *path);
 int hx_dir_exists(const char *path);
 char *hx_path_join(const char *a, const char *b);
 
-/* Atomic file writer: data goes to "<path>.tmp.<pid>", hx_afile_commit
+/* Atomic file writer: data goes to "<path>.tmp.<pid>.<n>" (created
+ * exclusively: concurrent writers of one path never share it), hx_afile_commit
  * fsyncs, renames onto path and fsyncs the directory. hx_afile_abort (or
  * committing after an error) removes the temp file. Nothing half-written is
  * ever visible under the final name. */

@@ -1,6 +1,7 @@
 /* client.h - internals shared by the client files of hub/: the client
  * object (config.c), the HTTP layer with retries (http.c), cache layout
- * helpers (cache.c) and progress reporting (report.c). */
+ * helpers (cache.c) and progress reporting (report.c); and the card check
+ * against the Hub that the build's publish step calls (repo_api.c). */
 #ifndef HX_HUB_CLIENT_H
 #define HX_HUB_CLIENT_H
 
@@ -91,6 +92,13 @@ hx_status hub_http_error(const hub_http_resp *rs, const char *what);
 hx_status hub_api_json(hub_client *c, CURL *h, const char *method, const char *url, const char *ctype,
                        const char *body, size_t blen, int retry, long *status, cJSON **out, const char *what);
 char *hub_repo_api(hub_client *c, const char *repo); /* <ep>/api/models/<repo> */
+
+/* ---- repo_api.c, also for the build's publish step (zoo/) ---- */
+/* Check a model card (README.md text) with the Hub's POST
+ * /api/validate-yaml before publishing it: HX_EFORMAT with the Hub's
+ * error messages when it refuses the metadata; *warnings (caller frees;
+ * NULL if none) = the warnings of an accepted card, joined with "; ". */
+hx_status hub_validate_card(hub_client *c, const char *readme, char **warnings);
 
 /* ---- answer parsers: what the client reads from one answer's body or
  * header line. The client's own code paths, named here so that the fuzz

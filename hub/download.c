@@ -45,6 +45,7 @@ typedef struct dl_file {
     uint64_t nchunks;
     atomic_ullong chunks_left;
     atomic_int failed;
+    atomic_int norange; /* a chunk's Range request was answered 200 (whole file) */
     hx_status st;
     char err[600];
     pthread_mutex_t mu; /* guards st/err and the in-order hashing state */
@@ -117,6 +118,7 @@ typedef struct sink_ctx {
     dl_file *f;       /* chunks: advance the file's in-order hash */
     int slot;         /* progress line */
     int checked;
+    int ranged;       /* a Range was asked for */
     int restart;      /* server ignored Range: caller restarts from 0 */
     hub_gather g;     /* received, not yet written */
     char err[300];
@@ -241,7 +243,9 @@ static int sink(void *ud, const void *buf, size_t n)
         s->checked = 1;
         long code = 0;
         curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &code);
-        if (s->start > 0) {
+        if (s->ranged) {
+            /* 200 to a Range request is the whole file from byte 0 (also
+             * for a range that starts at 0): never written at an offset */
             if (code == 200) {
                 s->restart = 1;
                 snprintf(s->err, sizeof s->err, "server ignored Range");
@@ -296,7 +300,7 @@ static hx_status fetch_span(dl_ctx *x, CURL *h, dl_file *f, uint64_t start, uint
         snprintf(range, sizeof range, "bytes=%" PRIu64 "-%" PRIu64, a, start + len - 1);
         hub_http_resp rs = {0};
         sink_ctx s = {.c = c, .h = h, .rs = &rs, .fd = f->fd, .start = a, .limit = len - done, .hash = hash,
-                      .f = f->written ? f : NULL, .slot = f->slot, .g = {.buf = wb}};
+                      .f = f->written ? f : NULL, .slot = f->slot, .ranged = !whole, .g = {.buf = wb}};
         hub_http_req rq = {.method = "GET", .url = url, .follow = 1, .range = whole ? NULL : range,
                            .sink = sink, .sink_ctx = &s};
         st = hub_http(c, h, &rq, &rs);
@@ -424,6 +428,98 @@ static void file_done(dl_ctx *x, dl_file *f)
     }
 }
 
+/* A file as one stream: resumes a prefix already in the .incomplete file
+ * (re-hashed first), restarts from byte 0 when the server ignores Range,
+ * and fetches it once more after a hash mismatch. Failures go to f. */
+static void fetch_whole(dl_ctx *x, CURL *h, dl_file *f)
+{
+    for (int round = 0; round < 2; round++) {
+        struct stat sb;
+        fstat(f->fd, &sb);
+        uint64_t have = (uint64_t)sb.st_size;
+        if (have > f->e->size) {
+            if (ftruncate(f->fd, 0) != 0) {
+                file_fail(f, HX_EIO, "cannot truncate partial file");
+                break;
+            }
+            have = 0;
+        }
+        hub_hasher hs;
+        hub_hasher_init(&hs, f->e->size, f->e->sha256[0] == 0);
+        if (have) {
+            char *buf = hx_malloc(1 << 20);
+            for (uint64_t off = 0; off < have;) {
+                size_t want = have - off < (1 << 20) ? (size_t)(have - off) : (1 << 20);
+                ssize_t r = pread(f->fd, buf, want, (off_t)off);
+                if (r <= 0) {
+                    have = off;
+                    break;
+                }
+                hub_hasher_update(&hs, buf, (size_t)r);
+                off += (uint64_t)r;
+            }
+            free(buf);
+            hub_progress_resumed(x->c, f->slot, have);
+        }
+        int restart = 0;
+        hx_status st = have < f->e->size ? fetch_span(x, h, f, have, f->e->size - have, &hs, &restart) : HX_OK;
+        if (restart) {
+            hub_hasher_abort(&hs);
+            if (ftruncate(f->fd, 0) != 0) {
+                file_fail(f, HX_EIO, "cannot truncate partial file");
+                break;
+            }
+            continue;
+        }
+        if (st) {
+            hub_hasher_abort(&hs);
+            file_fail(f, st, hx_lasterr());
+            break;
+        }
+        char s256[65], s1[41];
+        hub_hasher_final(&hs, s256, s1);
+        st = finalize(x, f, s256, s1);
+        if (st == HX_EINTEGRITY && round == 0) {
+            /* maybe a corrupted transfer: start over once */
+            hx_warn("%s; downloading it again", hx_lasterr());
+            close(f->fd);
+            f->fd = open(f->incomplete, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+            if (f->fd < 0) {
+                file_fail(f, HX_EIO, "cannot reopen partial file");
+                break;
+            }
+            continue;
+        }
+        if (st)
+            file_fail(f, st, hx_lasterr());
+        break;
+    }
+}
+
+/* The chunks of a file whose server ignores Range are all in: drop the
+ * chunk state (hashing thread, journal) and fetch it as one stream from
+ * byte 0. */
+static void refetch_whole(dl_ctx *x, CURL *h, dl_file *f)
+{
+    hx_debug("%s: the server answers Range requests with the whole file; fetching it as one stream", f->e->path);
+    hasher_join(f);
+    if (f->hs_live)
+        hub_hasher_abort(&f->hs);
+    f->hs_live = 0;
+    free(f->written);
+    f->written = NULL;
+    if (f->jfd >= 0)
+        close(f->jfd);
+    f->jfd = -1;
+    if (f->journal)
+        unlink(f->journal);
+    if (ftruncate(f->fd, 0) != 0) {
+        file_fail(f, HX_EIO, "cannot truncate partial file");
+        return;
+    }
+    fetch_whole(x, h, f);
+}
+
 static void run_task(void *ud, size_t i, CURL *h)
 {
     dl_ctx *x = ud;
@@ -436,86 +532,27 @@ static void run_task(void *ud, size_t i, CURL *h)
     if (atomic_load(&f->failed))
         goto chunk_end;
     if (t->chunk == UINT64_MAX) {
-        /* single stream, resuming an existing prefix (re-hashed first) */
-        for (int round = 0; round < 2; round++) {
-            struct stat sb;
-            fstat(f->fd, &sb);
-            uint64_t have = (uint64_t)sb.st_size;
-            if (have > f->e->size) {
-                if (ftruncate(f->fd, 0) != 0) {
-                    file_fail(f, HX_EIO, "cannot truncate partial file");
-                    break;
-                }
-                have = 0;
-            }
-            hub_hasher hs;
-            hub_hasher_init(&hs, f->e->size, f->e->sha256[0] == 0);
-            if (have) {
-                char *buf = hx_malloc(1 << 20);
-                for (uint64_t off = 0; off < have;) {
-                    size_t want = have - off < (1 << 20) ? (size_t)(have - off) : (1 << 20);
-                    ssize_t r = pread(f->fd, buf, want, (off_t)off);
-                    if (r <= 0) {
-                        have = off;
-                        break;
-                    }
-                    hub_hasher_update(&hs, buf, (size_t)r);
-                    off += (uint64_t)r;
-                }
-                free(buf);
-                hub_progress_resumed(x->c, f->slot, have);
-            }
-            int restart = 0;
-            hx_status st = have < f->e->size ? fetch_span(x, h, f, have, f->e->size - have, &hs, &restart) : HX_OK;
-            if (restart) {
-                hub_hasher_abort(&hs);
-                if (ftruncate(f->fd, 0) != 0) {
-                    file_fail(f, HX_EIO, "cannot truncate partial file");
-                    break;
-                }
-                continue;
-            }
-            if (st) {
-                hub_hasher_abort(&hs);
-                file_fail(f, st, hx_lasterr());
-                break;
-            }
-            char s256[65], s1[41];
-            hub_hasher_final(&hs, s256, s1);
-            st = finalize(x, f, s256, s1);
-            if (st == HX_EINTEGRITY && round == 0) {
-                /* maybe a corrupted transfer: start over once */
-                hx_warn("%s; downloading it again", hx_lasterr());
-                close(f->fd);
-                f->fd = open(f->incomplete, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-                if (f->fd < 0) {
-                    file_fail(f, HX_EIO, "cannot reopen partial file");
-                    break;
-                }
-                continue;
-            }
-            if (st)
-                file_fail(f, st, hx_lasterr());
-            break;
-        }
+        fetch_whole(x, h, f);
         file_done(x, f);
         return;
     }
-    if (t->chunk < f->nchunks) {
+    if (t->chunk < f->nchunks && !atomic_load(&f->norange)) {
         uint64_t a = t->chunk * CHUNK;
         uint64_t len = f->e->size - a < CHUNK ? f->e->size - a : CHUNK;
         int restart = 0;
         hx_status st = fetch_span(x, h, f, a, len, NULL, &restart);
         if (restart)
-            st = HX_FAIL(HX_ENET, "%s: the server ignores Range requests", f->e->path);
-        if (st)
+            atomic_store(&f->norange, 1); /* the last chunk task fetches the whole file */
+        else if (st)
             file_fail(f, st, hx_lasterr());
         else if (f->jfd >= 0 && pwrite(f->jfd, "1", 1, (off_t)t->chunk) != 1)
             file_fail(f, HX_EIO, "cannot update the chunk journal");
     }
 chunk_end:
     if (t->chunk != UINT64_MAX && atomic_fetch_sub(&f->chunks_left, 1) == 1) {
-        if (!atomic_load(&f->failed)) {
+        if (!atomic_load(&f->failed) && atomic_load(&f->norange)) {
+            refetch_whole(x, h, f);
+        } else if (!atomic_load(&f->failed)) {
             hx_status st = finalize(x, f, NULL, NULL);
             if (st)
                 file_fail(f, st, hx_lasterr());

@@ -2,9 +2,12 @@
  * verification always on, manual redirect following that sends the token
  * only to the endpoint's origin (never to a redirect target elsewhere),
  * header capture (ETag, X-Linked-*, X-Repo-Commit, X-Error-*, Link,
- * Retry-After, RateLimit), bounded in-memory bodies or a streaming sink,
- * retries with backoff on 408/429/5xx and dropped connections, and the
- * mapping of Hub errors to hx_status with a clear message. */
+ * Retry-After, RateLimit), bounded in-memory bodies or a streaming sink
+ * (file bytes asked for with Accept-Encoding: identity), retries with
+ * backoff on 408/429/5xx and dropped connections (never on other 4xx),
+ * redirects that turn a POST into a GET without its body (303, and
+ * 301/302 after a POST, like browsers and httpx), and the mapping of Hub
+ * errors to hx_status with a clear message. */
 #include "hub/client.h"
 
 #include <ctype.h>
@@ -231,6 +234,10 @@ static hx_status once(hub_client *c, CURL *h, const hub_http_req *rq, const char
         ac = hx_asprintf("Accept: %s", rq->accept);
         hdrs = curl_slist_append(hdrs, ac);
     }
+    /* file bytes (ranges above all) must arrive as stored: offsets, sizes
+     * and hashes are of the identity encoding */
+    if (rq->range || rq->sink)
+        hdrs = curl_slist_append(hdrs, "Accept-Encoding: identity");
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(h, CURLOPT_USERAGENT, ua);
@@ -292,6 +299,8 @@ static hx_status once(hub_client *c, CURL *h, const hub_http_req *rq, const char
     return HX_OK;
 }
 
+/* Only what may succeed when asked again: a 4xx other than 408/429 (403
+ * storage limit, 401, 404, 413, 422 ...) is the same answer next time. */
 int hub_http_retryable(const hub_http_resp *rs)
 {
     if (rs->transport_error)
@@ -314,15 +323,31 @@ void hub_http_backoff(hub_client *c, int attempt, const hub_http_resp *rs)
         ;
 }
 
+/* The request to send to a redirect's target: GET without the body after
+ * a 303 (any method but HEAD), or after a 301/302 answering a POST (what
+ * browsers, curl and httpx do); other redirects repeat the request. */
+static void redirect_method(hub_http_req *rq, long status)
+{
+    const char *m = rq->method ? rq->method : "GET";
+    if ((status == 303 && strcmp(m, "HEAD") && strcmp(m, "GET")) ||
+        ((status == 301 || status == 302) && !strcmp(m, "POST"))) {
+        rq->method = "GET";
+        rq->body = NULL;
+        rq->body_len = 0;
+        rq->body_file = 0;
+        rq->content_type = NULL;
+    }
+}
+
 hx_status hub_http(hub_client *c, CURL *h, const hub_http_req *rq0, hub_http_resp *rs)
 {
-    hub_http_req rq = *rq0;
     if (c->offline)
-        return HX_FAIL(HX_ENET, "offline mode (HF_HUB_OFFLINE) forbids %s %s", rq.method ? rq.method : "GET",
-                       rq.url);
+        return HX_FAIL(HX_ENET, "offline mode (HF_HUB_OFFLINE) forbids %s %s", rq0->method ? rq0->method : "GET",
+                       rq0->url);
     char *ep_origin = origin_of(c->endpoint);
     hx_status st = HX_OK;
     for (int attempt = 0;; attempt++) {
+        hub_http_req rq = *rq0; /* a retry starts over with the original request */
         char *url = hx_strdup(rq.url);
         int hops = 0;
         for (;;) {
@@ -345,8 +370,7 @@ hx_status hub_http(hub_client *c, CURL *h, const hub_http_req *rq0, hub_http_res
             }
             free(url);
             url = next;
-            if (!strcmp(rq.method ? rq.method : "GET", "POST") && rs->status == 303)
-                rq.method = "GET";
+            redirect_method(&rq, rs->status);
         }
         free(url);
         if (!rq.retry || attempt >= c->max_retries || rs->sink_aborted)

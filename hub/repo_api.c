@@ -243,3 +243,54 @@ hx_status hub_create_repo(hub_client *c, const char *repo, int private_, int exi
         return HX_FAIL(HX_ENET, "%s: HTTP 412", what);
     return HX_OK;
 }
+
+hx_status hub_validate_card(hub_client *c, const char *readme, char **warnings)
+{
+    *warnings = NULL;
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "content", readme);
+    cJSON_AddStringToObject(b, "repoType", "model");
+    char *body = cJSON_PrintUnformatted(b);
+    cJSON_Delete(b);
+    char *url = hx_asprintf("%s/api/validate-yaml", c->endpoint);
+    char what[300];
+    snprintf(what, sizeof what, "checking the card with %.200s", url);
+    hub_http_req rq = {.method = "POST", .url = url, .content_type = "application/json", .accept = "application/json",
+                       .body = body, .body_len = strlen(body), .follow = 1, .retry = 1, .max_resp = (size_t)1 << 20};
+    hub_http_resp rs = {0};
+    CURL *h = hub_curl_new(c);
+    hx_status st = hub_http(c, h, &rq, &rs);
+    curl_easy_cleanup(h);
+    free(body);
+    free(url);
+    if (st) {
+        hx_preerr("%s", what);
+        hub_http_resp_free(&rs);
+        return st;
+    }
+    /* {"errors": [{"message"}], "warnings": [...]}: each list joined */
+    cJSON *j = rs.body ? cJSON_ParseWithLength(rs.body, rs.len) : NULL;
+    char *msg[2] = {NULL, NULL};
+    for (int k = 0; k < 2; k++) {
+        cJSON *m, *list = cJSON_GetObjectItem(j, k ? "warnings" : "errors");
+        cJSON_ArrayForEach(m, list)
+        {
+            const char *t = cJSON_GetStringValue(cJSON_GetObjectItem(m, "message"));
+            char *s = hx_asprintf("%s%s%s", msg[k] ? msg[k] : "", msg[k] ? "; " : "", t ? t : "(no message)");
+            free(msg[k]);
+            msg[k] = s;
+        }
+    }
+    cJSON_Delete(j);
+    if (rs.status == 400)
+        st = HX_FAIL(HX_EFORMAT, "the Hub refused the card's metadata: %.1500s",
+                     msg[0] ? msg[0] : "(no message; HTTP 400)");
+    else if (rs.status < 200 || rs.status >= 300)
+        st = hub_http_error(&rs, what);
+    else
+        *warnings = msg[1], msg[1] = NULL;
+    free(msg[0]);
+    free(msg[1]);
+    hub_http_resp_free(&rs);
+    return st;
+}

@@ -21,12 +21,17 @@ typedef struct hub_server_opts {
     uint64_t multipart_chunk;/* LFS objects larger than this go multipart;
                                 0 = default 64 MiB */
     int threads;             /* unused with thread-per-connection; 0 */
+    unsigned max_connections;/* concurrent connections; 0 = $HXZOO_SERVE_MAX_CONNECTIONS,
+                                else 128 (docs/HUB.md "Limits") */
 } hub_server_opts;
 
 typedef struct hub_server hub_server;
 
 hx_status hub_server_start(const hub_server_opts *o, hub_server **out);
 int hub_server_port(const hub_server *s);
+/* Connections open now, including ones being torn down (tests wait for 0:
+ * the server has finished with every request). */
+unsigned hub_server_connections(const hub_server *s);
 void hub_server_stop(hub_server *s);
 
 /* Put a local folder into the store as one commit on `branch` of repo

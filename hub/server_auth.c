@@ -3,7 +3,8 @@
  * one (lines "TOKEN USER read|write [ORG,ORG...]", '#' comments), unknown
  * tokens get 401, writes need a write token for the namespace (the user or
  * one of its orgs), private repos answer 401/404 RepoNotFound to others
- * like the Hub, and gated repos answer 401/403 GatedRepo. */
+ * like the Hub, and gated repos answer 401/403 GatedRepo to file reads
+ * (their info and listings stay readable by anyone, as on the Hub). */
 #include "hub/server_int.h"
 
 #include <stdlib.h>
@@ -133,7 +134,7 @@ int srv_access(srv_req *r, const st_repo *repo, int write, enum MHD_Result *ret)
                        r->path);
         return 0;
     }
-    if (write) {
+    if (write > 0) {
         if (r->anon) {
             *ret = srv_err(r, 401, NULL, "You must be authenticated to write to %s", repo->id);
             return 0;
@@ -145,7 +146,9 @@ int srv_access(srv_req *r, const st_repo *repo, int write, enum MHD_Result *ret)
         }
         return 1;
     }
-    if (repo->gated[0] && !member) {
+    /* a public gated repo's info, listing and history are readable by
+     * anyone; only its files (resolve, raw, LFS download) are gated */
+    if (repo->gated[0] && !member && write != SRV_READ_META) {
         int granted = 0;
         cJSON *g;
         if (r->tok && repo->granted)

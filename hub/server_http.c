@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,11 +116,60 @@ int srv_query_bool(const srv_req *r, const char *key)
     return b;
 }
 
+cJSON *srv_json_parse(const char *txt, size_t len, size_t max_values)
+{
+    /* every value but the first follows a '[', ',' or ':' outside a
+     * string: their count bounds the parse tree before it is built */
+    size_t n = 1;
+    int in_str = 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = txt[i];
+        if (in_str) {
+            if (ch == '\\')
+                i++;
+            else if (ch == '"')
+                in_str = 0;
+        } else if (ch == '"') {
+            in_str = 1;
+        } else if (ch == '[' || ch == ',' || ch == ':') {
+            if (++n > max_values)
+                return NULL;
+        }
+    }
+    return cJSON_ParseWithLength(txt, len);
+}
+
 cJSON *srv_body_json(srv_req *r)
 {
     if (!r->cx->body || !r->cx->len)
         return NULL;
-    return cJSON_ParseWithLength(r->cx->body, r->cx->len);
+    return srv_json_parse(r->cx->body, r->cx->len, SRV_JSON_VALUES);
+}
+
+int srv_json_uint(const cJSON *v, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    if (!cJSON_IsNumber(v))
+        return 0;
+    double d = v->valuedouble;
+    /* the comparisons fail for NaN; 2^53 bounds the exact integers */
+    if (!(d >= (double)lo && d <= (double)hi && d <= 9007199254740992.0) || d != floor(d))
+        return 0;
+    if (out)
+        *out = (uint64_t)d;
+    return 1;
+}
+
+int srv_parse_u64(const char *s, uint64_t hi, uint64_t *out)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 20 || strspn(s, "0123456789") != n)
+        return 0;
+    errno = 0;
+    unsigned long long v = strtoull(s, NULL, 10);
+    if (errno == ERANGE || v > hi)
+        return 0;
+    *out = v;
+    return 1;
 }
 
 /* ---- file bodies ---- */

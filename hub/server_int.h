@@ -1,5 +1,6 @@
 /* server_int.h - what the server_*.c files share: the server object, the
- * per-request context, response helpers (server_http.c), access control
+ * per-request context, the limits on what a request may carry (docs/HUB.md
+ * "Limits"), response helpers (server_http.c), access control
  * (server_auth.c), fault injection (server_fault.c) and the route handlers
  * (server_read.c, server_write.c, server_lfs.c). */
 #ifndef HX_HUB_SERVER_INT_H
@@ -13,6 +14,23 @@
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdatomic.h>
+
+/* ---- limits (docs/HUB.md "Limits" says why each value) ----
+ * Request bodies: a body longer than its route's limit is answered 413 at
+ * the headers when Content-Length says so, else (chunked) it is counted,
+ * not kept, and answered 413 at its end. */
+#define SRV_BODY_SMALL ((size_t)1 << 20)      /* create/delete/settings/branch/tag/verify, LFS batch, completion */
+#define SRV_BODY_PREUPLOAD ((size_t)4 << 20)  /* <= 1000 files of path + 512-byte sample */
+#define SRV_BODY_PATHS ((size_t)8 << 20)      /* paths-info: <= 2000 paths of <= 1000 characters */
+#define SRV_BODY_DEFAULT ((size_t)16 << 20)   /* any other body (validate-yaml carries a README) */
+#define SRV_COMMIT_LINE ((size_t)16 << 20)    /* one NDJSON line, or a legacy JSON commit: a regular
+                                                 file (< 10 MiB) in base64 plus its path */
+#define SRV_COMMIT_OPS 100000                 /* operations in one commit (the Hub: < 100k files a repo) */
+#define SRV_JSON_VALUES 100000                /* JSON values in one body or line (parse tree ~64 B each) */
+#define SRV_LFS_MAX_SIZE ((uint64_t)500 << 30)/* one LFS object (the Hub's hard limit: 500 GB a file) */
+#define SRV_MP_MAX_PARTS 10000                /* parts of a multipart upload (S3's limit) */
+#define SRV_URL_TTL 86400                     /* lifetime of a signed LFS URL, seconds */
+#define SRV_MAX_CONNECTIONS 128               /* default cap on concurrent connections */
 
 typedef struct srv_token {
     char *token, *user;
@@ -39,6 +57,8 @@ struct hub_server {
     int open_mode;
     srv_faults f;
     uint64_t mp_chunk;
+    unsigned max_conn;   /* concurrent connections (MHD_OPTION_CONNECTION_LIMIT) */
+    atomic_uint nconn;   /* connections open now */
     /* multipart uploads in progress: SHA-256 of the parts in order as they
      * complete (server_lfs.c) */
     pthread_mutex_t mp_mu;
@@ -46,13 +66,21 @@ struct hub_server {
     struct srv_mp *mps;
 };
 
-/* Per-request state that lives across the MHD access-handler calls. */
-enum { BODY_MEM = 0, BODY_LFS_PUT, BODY_LFS_PART };
+/* Per-request state that lives across the MHD access-handler calls.
+ * BODY_MEM keeps the body (up to max bytes); BODY_LFS_* stream it into
+ * a file; BODY_COMMIT parses an NDJSON commit line by line as it arrives
+ * (server_write.c); BODY_DISCARD counts it and keeps nothing (a request
+ * already answered or refused at its headers). */
+enum { BODY_MEM = 0, BODY_LFS_PUT, BODY_LFS_PART, BODY_COMMIT, BODY_DISCARD };
+typedef struct srv_commit_in srv_commit_in;
 typedef struct srv_conn {
     int kind;
     char *body;
     size_t len, cap, max;
     int too_big;
+    uint64_t seen;        /* body bytes received, whatever the kind */
+    int answered;         /* a response was queued at the headers */
+    srv_commit_in *cm;    /* BODY_COMMIT: the operations parsed so far */
     /* streamed uploads */
     int fd;
     char *tmp;
@@ -100,7 +128,16 @@ const char *srv_header(const srv_req *r, const char *name);
  * response; applies the drop/corrupt faults to GET bodies. */
 enum MHD_Result srv_send_file(srv_req *r, const char *path, uint64_t size, const char *etag,
                               const char *repo_commit, const char *filename);
-cJSON *srv_body_json(srv_req *r); /* NULL when missing or malformed */
+cJSON *srv_body_json(srv_req *r); /* NULL when missing, malformed or over SRV_JSON_VALUES values */
+/* Parse JSON text of len bytes that has at most max_values values (counted
+ * before parsing, so that a small text cannot expand into a huge parse
+ * tree); NULL when malformed or over. */
+cJSON *srv_json_parse(const char *txt, size_t len, size_t max_values);
+/* Is v a JSON number that is an integer in [lo, hi]? (NaN, infinities,
+ * fractions and values out of range are not; checked before converting.) */
+int srv_json_uint(const cJSON *v, uint64_t lo, uint64_t hi, uint64_t *out);
+/* A decimal unsigned integer of at most 20 digits, nothing else, <= hi. */
+int srv_parse_u64(const char *s, uint64_t hi, uint64_t *out);
 
 /* ---- server_auth.c ---- */
 hx_status srv_tokens_load(hub_server *s, const char *path);
@@ -109,6 +146,10 @@ void srv_identify(srv_req *r);
 /* May the caller read/write repo? Returns 1; or 0 after queueing the
  * Hub's answer into *ret. */
 int srv_access(srv_req *r, const st_repo *repo, int write, enum MHD_Result *ret);
+/* `write` of srv_access and the calls below: 1 write, 0 read of file
+ * content, SRV_READ_META read of metadata (a gated repo's info and
+ * listings are readable by anyone). */
+#define SRV_READ_META (-1)
 /* May the caller create/write repos under namespace ns? */
 int srv_may_write_ns(srv_req *r, const char *ns);
 /* Resolve rev (branch, tag or commit) of a repo and load that commit;
@@ -137,6 +178,7 @@ extern const char *srv_fault_env;
 
 /* ---- handlers ---- */
 enum MHD_Result srv_h_whoami(srv_req *r);
+enum MHD_Result srv_h_validate_yaml(srv_req *r); /* POST /api/validate-yaml */
 enum MHD_Result srv_h_repo_info(srv_req *r, const char *type, const char *repo, const char *rev);
 enum MHD_Result srv_h_tree(srv_req *r, const char *type, const char *repo, const char *rev, const char *path);
 enum MHD_Result srv_h_paths_info(srv_req *r, const char *type, const char *repo, const char *rev);
@@ -163,6 +205,9 @@ enum MHD_Result srv_h_lfs_verify(srv_req *r, const char *oid);
 void srv_conn_free(srv_conn *cx);
 /* A part upload that did not finish: release its multipart state. */
 /* multipart uploads: the object's SHA-256 in part order (server_mp.c) */
+/* The chunk size of an object of `size` bytes: the server's chunk, made
+ * larger when the object would have more than SRV_MP_MAX_PARTS parts. */
+uint64_t srv_mp_chunk_for(const hub_server *s, uint64_t size);
 void srv_mp_part_begin(srv_conn *cx, uint64_t size, uint64_t chunk);
 void srv_mp_part_end(srv_conn *cx, int ok);
 void srv_mp_abandon(srv_conn *cx);
@@ -170,8 +215,25 @@ void srv_mp_wait_room(srv_conn *cx, uint64_t off); /* backpressure before writin
 /* 1 and sha set when every part was hashed in order; 0: hash the file */
 int srv_mp_take_hash(hub_server *s, const char *oid, uint64_t size, char sha[65]);
 void srv_mp_free_all(hub_server *s);
-/* URL signature helpers */
-char *srv_sign(hub_server *s, const char *what, const char *oid, uint64_t size, uint64_t chunk);
+/* ---- signed LFS URLs (server_lfs.c; docs/HUB.md "Security") ----
+ * An HMAC-SHA256 with the store's secret over the operation ("get", "up",
+ * "mp", "verify"), the repo (type/id), the object id, its size and chunk,
+ * and an expiry time. */
+/* The query of a signed URL (without '?'): repo=..&size=..&chunk=..&exp=..&sig=..;
+ * caller frees. */
+char *srv_sign_query(hub_server *s, const char *op, const char *type, const char *repo, const char *oid,
+                     uint64_t size, uint64_t chunk);
+/* Check the signature in the request's query for op and oid: NULL when it
+ * is valid (then *size and *chunk are filled when not NULL), else why not
+ * ("missing", "expired", ...). */
+const char *srv_sig_verify(srv_req *r, const char *op, const char *oid, uint64_t *size, uint64_t *chunk);
 int srv_check_sig(srv_req *r, const char *what, const char *oid, uint64_t *size, uint64_t *chunk);
+
+/* ---- streamed NDJSON commits (server_write.c) ---- */
+/* Set up at the headers of POST .../commit/REV (after the access check). */
+void srv_commit_in_begin(srv_req *r);
+/* Feed body bytes: complete lines are parsed, regular file contents stored. */
+void srv_commit_in_data(srv_req *r, const char *data, size_t n);
+void srv_commit_in_free(srv_commit_in *cm);
 
 #endif

@@ -1,24 +1,27 @@
 /* server_main.c - the Hub-compatible server's daemon (libmicrohttpd,
- * thread per connection, loopback by default) and its router: it splits a
- * raw request path into API route, repo id, revision and file path, and
- * calls the handlers of server_read.c / server_write.c / server_lfs.c. */
+ * thread per connection, at most max_conn connections, loopback by
+ * default) and its router: it splits a raw request path into API route,
+ * repo id, revision and file path, and calls the handlers of
+ * server_read.c / server_write.c / server_lfs.c. A request that carries a
+ * body is checked at its headers, before any of the body is read: token,
+ * access to the repo, URL signature, and the route's body limit against
+ * Content-Length (docs/HUB.md "Limits"); a refused one is answered there. */
 #include "hub/server_int.h"
 
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define MAX_JSON_BODY ((size_t)16 << 20)
-#define MAX_COMMIT_BODY ((size_t)512 << 20)
-
 void srv_conn_free(srv_conn *cx)
 {
     if (!cx)
         return;
     free(cx->body);
+    srv_commit_in_free(cx->cm);
     if (cx->fd >= 0)
         close(cx->fd);
     if (cx->tmp) {
@@ -38,6 +41,22 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
     (void)cls, (void)c, (void)toe;
     srv_conn_free(*con_cls);
     *con_cls = NULL;
+}
+
+/* Count connections; say when the cap is reached (connections beyond it
+ * wait in the listen queue until one closes). */
+static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_ctx,
+                        enum MHD_ConnectionNotificationCode code)
+{
+    (void)c, (void)socket_ctx;
+    hub_server *s = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        unsigned n = atomic_fetch_add(&s->nconn, 1) + 1;
+        if (n >= s->max_conn)
+            hx_info("connection limit reached (%u connections): new connections wait until one closes", n);
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        atomic_fetch_sub(&s->nconn, 1);
+    }
 }
 
 /* Keep the URL raw: we decode each component ourselves so that %2F in a
@@ -206,7 +225,7 @@ static enum MHD_Result route(srv_req *r)
         else if (n == 2 && !strcmp(seg[1], "agent-harnesses"))
             ret = srv_text(r, 200, "application/json", "{\"standardEnvVars\":[],\"harnesses\":{}}");
         else if (n == 2 && !strcmp(seg[1], "validate-yaml"))
-            ret = srv_text(r, 200, "application/json", "{\"errors\":[],\"warnings\":[]}");
+            ret = srv_h_validate_yaml(r);
         else if (n == 3 && !strcmp(seg[1], "repos") && !strcmp(seg[2], "create") && is_method(r, "POST"))
             ret = srv_h_create_repo(r);
         else if (n == 3 && !strcmp(seg[1], "repos") && !strcmp(seg[2], "delete") && is_method(r, "DELETE"))
@@ -280,6 +299,186 @@ static enum MHD_Result route(srv_req *r)
     return srv_err(r, 404, NULL, "Sorry, we can't find the page you are looking for.");
 }
 
+/* ---- the headers stage ---- */
+
+static void set_base(srv_req *r)
+{
+    const char *host = MHD_lookup_connection_value(r->c, MHD_HEADER_KIND, "Host");
+    if (host && strlen(host) < 256 && !strpbrk(host, "/ \t\r\n@"))
+        r->base = hx_asprintf("http://%s", host);
+    else
+        r->base = hx_asprintf("http://127.0.0.1:%d", r->srv->port);
+}
+
+static enum MHD_Result answer_bad_token(srv_req *r)
+{
+    static const char body[] = "{\"error\":\"Invalid credentials in Authorization header\"}";
+    struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(resp, "X-Error-Message", "Invalid credentials in Authorization header");
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    return srv_send(r, 401, resp);
+}
+
+/* The access check at the headers of a request to repo TYPE/ID: write
+ * (1), or may see it at all (SRV_READ_META). 0 and the answer queued if
+ * not. */
+static int early_repo_ok(srv_req *r, const char *type, const char *id, int write)
+{
+    enum MHD_Result ret;
+    return srv_check_repo(r, type, id, write, &ret);
+}
+
+/* Where a request with a body goes and what it may carry; 0 when it was
+ * answered here (refused). Sets cx->kind and cx->max. */
+static int classify(srv_req *r, srv_conn *cx)
+{
+    cx->kind = BODY_MEM;
+    cx->max = SRV_BODY_DEFAULT;
+    const char *m = r->method;
+    int post = !strcmp(m, "POST"), put = !strcmp(m, "PUT");
+    if (r->path[0] != '/')
+        return 1; /* route() answers 400 */
+    char *p = hx_strdup(r->path + 1);
+    char *seg[64];
+    size_t n = split(p, seg, 64);
+    int ok = 1;
+    if (n >= 3 && !strcmp(seg[0], "_lfs")) {
+        const char *oid = seg[2];
+        if (put && !strcmp(seg[1], "upload") && n == 3) {
+            cx->kind = BODY_LFS_PUT;
+            ok = srv_lfs_upload_begin(r, "upload", oid, 0);
+        } else if (put && !strcmp(seg[1], "part") && n == 4) {
+            cx->kind = BODY_LFS_PART;
+            uint64_t part = 0;
+            srv_parse_u64(seg[3], SRV_MP_MAX_PARTS, &part); /* 0: refused as a bad part number */
+            ok = srv_lfs_upload_begin(r, "part", oid, (int)part);
+        } else if (hub_is_hex(oid, 64) && n == 3 && (!strcmp(seg[1], "complete") || !strcmp(seg[1], "verify"))) {
+            cx->max = SRV_BODY_SMALL;
+            const char *why = srv_sig_verify(r, !strcmp(seg[1], "verify") ? "verify" : "mp", oid, NULL, NULL);
+            if (why) {
+                srv_err(r, 403, NULL, "LFS %s of %s refused: %s", seg[1], oid, why);
+                ok = 0;
+            }
+        }
+        if (!ok && cx->upload_err) /* queued by srv_lfs_upload_begin's failure */
+            srv_err(r, cx->upload_err, NULL, "%s", cx->upload_msg);
+    } else if (n >= 1 && !strcmp(seg[0], "api")) {
+        if (n == 3 && !strcmp(seg[1], "repos")) {
+            cx->max = SRV_BODY_SMALL;
+            if (r->anon && !r->srv->open_mode) {
+                srv_err(r, 401, NULL, "You must be authenticated to %s a repo",
+                        !strcmp(seg[2], "delete") ? "delete" : "create");
+                ok = 0;
+            }
+        } else if (n >= 4 && type_from_plural(seg[1])) {
+            /* api/{type}s/{repo: 1 or 2 segments}/{marker}/... */
+            char **rs = seg + 2;
+            size_t rn = n - 2, idn = 0;
+            if (rn >= 3 && is_marker(rs[2]))
+                idn = 2;
+            else if (rn >= 2 && is_marker(rs[1]))
+                idn = 1;
+            if (idn) {
+                const char *type = type_from_plural(seg[1]), *mk = rs[idn];
+                char *repo = join(rs, 0, idn);
+                int write = !strcmp(mk, "commit") || !strcmp(mk, "preupload") || !strcmp(mk, "settings") ||
+                            !strcmp(mk, "branch") || !strcmp(mk, "tag");
+                if (!strcmp(mk, "preupload"))
+                    cx->max = SRV_BODY_PREUPLOAD;
+                else if (!strcmp(mk, "paths-info"))
+                    cx->max = SRV_BODY_PATHS;
+                else if (write)
+                    cx->max = SRV_BODY_SMALL;
+                ok = early_repo_ok(r, type, repo, write ? 1 : SRV_READ_META);
+                if (ok && post && !strcmp(mk, "commit")) {
+                    const char *ct = srv_header(r, "Content-Type");
+                    if (!ct || strstr(ct, "ndjson") || !strstr(ct, "json")) {
+                        cx->kind = BODY_COMMIT; /* parsed line by line as it arrives */
+                        srv_commit_in_begin(r);
+                    } else {
+                        cx->max = SRV_COMMIT_LINE; /* a legacy JSON commit is one document */
+                    }
+                }
+                free(repo);
+            }
+        }
+    } else if (post) {
+        /* [datasets/|spaces/]repo.git/info/lfs/objects/batch */
+        size_t off = n >= 1 && (!strcmp(seg[0], "datasets") || !strcmp(seg[0], "spaces")) ? 1 : 0;
+        char **s2 = seg + off;
+        size_t k = n - off;
+        if (k >= 5 && k <= 6 && !strcmp(s2[k - 1], "batch") && !strcmp(s2[k - 2], "objects") &&
+            !strcmp(s2[k - 3], "lfs") && !strcmp(s2[k - 4], "info")) {
+            cx->max = SRV_BODY_SMALL;
+            char *repo = join(s2, 0, k - 4);
+            size_t rl = strlen(repo);
+            if (rl > 4 && !strcmp(repo + rl - 4, ".git")) {
+                repo[rl - 4] = 0;
+                ok = early_repo_ok(r, off ? type_from_plural(seg[0]) : "model", repo, SRV_READ_META);
+            }
+            free(repo);
+        }
+    }
+    free(p);
+    if (!ok)
+        return 0;
+    /* a body longer than the route takes is refused before it is read */
+    const char *cl = srv_header(r, "Content-Length");
+    uint64_t len = 0;
+    if (cx->kind == BODY_MEM && cl && srv_parse_u64(cl, UINT64_MAX / 2, &len) && len > cx->max) {
+        srv_err(r, 413, NULL, "request body of %" PRIu64 " bytes is larger than the %zu bytes %s takes", len,
+                cx->max, r->path);
+        return 0;
+    }
+    return 1;
+}
+
+/* The first call of a request (its headers): faults, then the checks. */
+static void begin_request(srv_req *r, srv_conn *cx)
+{
+    hub_server *s = r->srv;
+    srv_faults *f = &s->f;
+    unsigned long nr = atomic_fetch_add(&f->nreq, 1) + 1;
+    if (srv_fault_hit(f, nr, f->every_429))
+        cx->fault = 429, srv_fault_fired("429");
+    else if (srv_fault_hit(f, nr, f->every_500))
+        cx->fault = 500, srv_fault_fired("500");
+    if (f->slow_every && nr % (unsigned long)f->slow_every == 0) {
+        srv_fault_fired("slow");
+        usleep((useconds_t)f->slow_ms * 1000);
+    }
+    int lfs_up = !strcmp(r->method, "PUT") &&
+                 (!strncmp(r->path, "/_lfs/upload/", 13) || !strncmp(r->path, "/_lfs/part/", 11));
+    if (lfs_up && srv_fault_hit(f, atomic_fetch_add(&f->nup, 1) + 1, f->dropup_every))
+        cx->drop_up = 1, srv_fault_fired("dropup");
+    /* nothing is done for a faulted request, GET and HEAD take no body */
+    if (cx->fault || !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD")) {
+        cx->kind = BODY_DISCARD;
+        return;
+    }
+    srv_identify(r);
+    set_base(r);
+    int ok;
+    if (r->bad_token) {
+        answer_bad_token(r);
+        ok = 0;
+    } else {
+        ok = classify(r, cx);
+    }
+    free(r->base);
+    r->base = NULL;
+    if (!ok) {
+        /* answered: MHD sends it without reading the body (and without
+         * "100 Continue" to a client that waits for one), then closes */
+        cx->answered = 1;
+        if (cx->kind == BODY_COMMIT) {
+            srv_commit_in_free(cx->cm);
+            cx->cm = NULL;
+        }
+        cx->kind = BODY_DISCARD;
+    }
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                const char *version, const char *upload_data, size_t *upload_data_size,
                                void **con_cls)
@@ -301,35 +500,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         cx->fd = -1;
         *con_cls = cx;
         r.cx = cx;
-        /* Faults are decided once per request. */
-        srv_faults *f = &s->f;
-        unsigned long nr = atomic_fetch_add(&f->nreq, 1) + 1;
-        if (srv_fault_hit(f, nr, f->every_429))
-            cx->fault = 429, srv_fault_fired("429");
-        else if (srv_fault_hit(f, nr, f->every_500))
-            cx->fault = 500, srv_fault_fired("500");
-        if (f->slow_every && nr % (unsigned long)f->slow_every == 0) {
-            srv_fault_fired("slow");
-            usleep((useconds_t)f->slow_ms * 1000);
-        }
-        int is_put = !strcmp(method, "PUT");
-        if (is_put && !strncmp(path, "/_lfs/upload/", 13)) {
-            cx->kind = BODY_LFS_PUT;
-            srv_lfs_upload_begin(&r, "upload", path + 13, 0);
-        } else if (is_put && !strncmp(path, "/_lfs/part/", 11)) {
-            cx->kind = BODY_LFS_PART;
-            const char *oid = path + 11;
-            const char *sl = strchr(oid, '/');
-            char o[65] = "";
-            if (sl && sl - oid == 64)
-                memcpy(o, oid, 64);
-            srv_lfs_upload_begin(&r, "part", o, sl ? atoi(sl + 1) : 0);
-        } else {
-            cx->kind = BODY_MEM;
-            cx->max = strstr(path, "/commit/") ? MAX_COMMIT_BODY : MAX_JSON_BODY;
-        }
-        if (cx->kind != BODY_MEM && srv_fault_hit(f, atomic_fetch_add(&f->nup, 1) + 1, f->dropup_every))
-            cx->drop_up = 1, srv_fault_fired("dropup");
+        begin_request(&r, cx);
         free(path);
         return MHD_YES;
     }
@@ -337,9 +508,17 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
+        if (cx->drop_up && cx->seen + n > s->f.dropup_after) {
+            free(path);
+            return MHD_NO; /* fault: drop the connection mid-upload */
+        }
+        cx->seen += n;
         if (cx->kind == BODY_MEM) {
-            if (cx->len + n > cx->max) {
-                cx->too_big = 1;
+            if (cx->too_big || cx->len + n > cx->max) {
+                cx->too_big = 1; /* counted to the end, not kept */
+                free(cx->body);
+                cx->body = NULL;
+                cx->len = cx->cap = 0;
             } else {
                 if (cx->len + n + 1 > cx->cap) {
                     cx->cap = (cx->len + n + 1) * 2;
@@ -351,23 +530,21 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
                 cx->len += n;
                 cx->body[cx->len] = 0;
             }
-        } else {
-            if (cx->drop_up && cx->got + n > s->f.dropup_after) {
-                free(path);
-                return MHD_NO; /* fault: drop the connection mid-upload */
-            }
+        } else if (cx->kind == BODY_COMMIT) {
+            srv_commit_in_data(&r, upload_data, n);
+        } else if (cx->kind == BODY_LFS_PUT || cx->kind == BODY_LFS_PART) {
             srv_lfs_upload_data(&r, upload_data, n);
         }
         free(path);
         return MHD_YES;
     }
-    /* Final call: answer. */
+    /* Final call: answer (unless that was done at the headers). */
+    if (cx->answered) {
+        free(path);
+        return MHD_YES;
+    }
     srv_identify(&r);
-    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
-    if (host && strlen(host) < 256 && !strpbrk(host, "/ \t\r\n@"))
-        r.base = hx_asprintf("http://%s", host);
-    else
-        r.base = hx_asprintf("http://127.0.0.1:%d", s->port);
+    set_base(&r);
     enum MHD_Result ret;
     if (cx->fault == 429) {
         struct MHD_Response *resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
@@ -379,20 +556,37 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     } else if (cx->fault == 500) {
         ret = srv_err(&r, 500, NULL, "Internal Error (injected fault)");
     } else if (r.bad_token) {
-        struct MHD_Response *resp = MHD_create_response_from_buffer(
-            strlen("{\"error\":\"Invalid credentials in Authorization header\"}"),
-            "{\"error\":\"Invalid credentials in Authorization header\"}", MHD_RESPMEM_PERSISTENT);
-        MHD_add_response_header(resp, "X-Error-Message", "Invalid credentials in Authorization header");
-        MHD_add_response_header(resp, "Content-Type", "application/json");
-        ret = srv_send(&r, 401, resp);
+        ret = answer_bad_token(&r);
     } else if (cx->kind == BODY_MEM && cx->too_big) {
-        ret = srv_err(&r, 413, NULL, "request body larger than %zu bytes", cx->max);
+        ret = srv_err(&r, 413, NULL, "request body larger than the %zu bytes %s takes", cx->max, r.path);
     } else {
         ret = route(&r);
     }
     free(r.base);
     free(path);
     return ret;
+}
+
+/* The connection cap: opts, else $HXZOO_SERVE_MAX_CONNECTIONS, else the
+ * default. */
+static hx_status max_connections(const hub_server_opts *o, unsigned *out)
+{
+    *out = SRV_MAX_CONNECTIONS;
+    if (o->max_connections) {
+        *out = o->max_connections;
+    } else {
+        const char *e = getenv("HXZOO_SERVE_MAX_CONNECTIONS");
+        uint64_t v;
+        if (e && *e) {
+            if (!srv_parse_u64(e, 65536, &v) || v < 1)
+                return HX_FAIL(HX_EINVAL, "HXZOO_SERVE_MAX_CONNECTIONS must be a number from 1 to 65536, got '%.40s'",
+                               e);
+            *out = (unsigned)v;
+        }
+    }
+    if (*out < 1 || *out > 65536)
+        return HX_FAIL(HX_EINVAL, "max_connections must be from 1 to 65536, got %u", *out);
+    return HX_OK;
 }
 
 hx_status hub_server_start(const hub_server_opts *o, hub_server **out)
@@ -408,6 +602,8 @@ hx_status hub_server_start(const hub_server_opts *o, hub_server **out)
     pthread_cond_init(&s->mp_cv, NULL);
     const char *fs = o->faults ? o->faults : getenv(srv_fault_env);
     if ((st = srv_faults_parse(&s->f, fs)))
+        goto fail;
+    if ((st = max_connections(o, &s->max_conn)))
         goto fail;
     if (o->tokens_file) {
         if ((st = srv_tokens_load(s, o->tokens_file)))
@@ -428,7 +624,8 @@ hx_status hub_server_start(const hub_server_opts *o, hub_server **out)
                             (uint16_t)o->port, NULL, NULL, handler, s, MHD_OPTION_SOCK_ADDR, &sa,
                             MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape,
                             NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)1 << 20,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120, MHD_OPTION_END);
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120, MHD_OPTION_CONNECTION_LIMIT,
+                            s->max_conn, MHD_OPTION_NOTIFY_CONNECTION, conn_notify, s, MHD_OPTION_END);
     if (!s->d) {
         st = HX_FAIL(HX_EIO, "cannot listen on %s:%d (port in use?)", host, o->port);
         goto fail;
@@ -447,6 +644,12 @@ fail:
 }
 
 int hub_server_port(const hub_server *s) { return s->port; }
+
+unsigned hub_server_connections(const hub_server *s)
+{
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+    return di ? di->num_connections : 0;
+}
 
 void hub_server_stop(hub_server *s)
 {

@@ -1,11 +1,17 @@
 /* server_read.c - the read side of the Hub API: whoami, repo info, tree
- * listings (recursive, paginated with absolute Link headers), paths-info
- * (form or JSON bodies), refs, commit history, and /resolve/ + /raw/ with
- * the Hub's headers (ETag, X-Repo-Commit, X-Linked-Etag, X-Linked-Size)
- * and 302 redirects of LFS files to the object route. */
+ * listings (recursive, paginated with absolute Link headers; folders named
+ * by their git tree ids; with expand, each entry's last commit from one
+ * walk of the history), paths-info (form or JSON bodies), refs, commit
+ * history, /resolve/ + /raw/ with the Hub's headers (ETag, X-Repo-Commit,
+ * X-Linked-Etag, X-Linked-Size) and 302 redirects of LFS files to the
+ * object route, and /api/validate-yaml (cards/validate.c). A gated repo's
+ * metadata is readable by anyone; only its files are gated. */
+#include "cards/card.h"
 #include "hub/server_int.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,7 +54,7 @@ static void add_lfs(srv_req *r, cJSON *parent, const char *idkey, const st_file 
     cJSON_AddNumberToObject(l, "pointerSize", (double)hub_lfs_pointer(f->lfs, f->size, ptr));
 }
 
-static cJSON *file_entry(srv_req *r, const st_file *f, const st_commit *c, int expand)
+static cJSON *file_entry(srv_req *r, const st_file *f)
 {
     cJSON *e = cJSON_CreateObject();
     cJSON_AddStringToObject(e, "type", "file");
@@ -57,31 +63,251 @@ static cJSON *file_entry(srv_req *r, const st_file *f, const st_commit *c, int e
     cJSON_AddStringToObject(e, "path", f->path);
     if (f->lfs[0])
         add_lfs(r, e, "oid", f);
-    if (expand) {
-        char ts[32];
-        hub_iso_time(c->date, ts);
-        cJSON *lc = cJSON_AddObjectToObject(e, "lastCommit");
-        cJSON_AddStringToObject(lc, "id", c->id);
-        cJSON_AddStringToObject(lc, "title", c->title);
-        cJSON_AddStringToObject(lc, "date", ts);
-    }
     return e;
 }
 
-static cJSON *dir_entry(const st_commit *c, const char *path, size_t len)
+/* ---- folders: git tree ids ---- */
+
+typedef struct tree_ids {
+    struct tree_id {
+        const char *path; /* a file path whose first len bytes name the folder */
+        size_t len;
+        char oid[41];
+    } * v;
+    size_t n, cap;
+} tree_ids;
+
+static void put_bytes(char **buf, size_t *n, size_t *cap, const void *p, size_t len)
+{
+    if (*n + len > *cap) {
+        *cap = (*n + len) * 2;
+        *buf = hx_realloc(*buf, *cap);
+    }
+    memcpy(*buf + *n, p, len);
+    *n += len;
+}
+
+static void hex_bytes(const char *hex, unsigned char out[20])
+{
+    for (int i = 0; i < 20; i++) {
+        unsigned v = 0;
+        for (int k = 0; k < 2; k++) {
+            unsigned ch = (unsigned char)hex[2 * i + k];
+            v = v * 16 + (ch <= '9' ? ch - '0' : (ch | 0x20) - 'a' + 10);
+        }
+        out[i] = (unsigned char)v;
+    }
+}
+
+/* The git tree id of the folder holding c->files[lo, hi), the files whose
+ * paths start with the folder's pl-byte prefix ("" or "dir/"): entries
+ * "100644 name" + blob id (of the content, or of the LFS pointer) and
+ * "40000 name" + tree id, in git's order. Files are sorted by path, so a
+ * folder's files are contiguous and its children come in git's order (a
+ * folder compares as its name + '/', as in the paths). Every subfolder's id
+ * is added to ids. */
+static void tree_oid(const st_commit *c, size_t lo, size_t hi, size_t pl, tree_ids *ids, char out[41])
+{
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    unsigned char raw[20];
+    for (size_t i = lo; i < hi;) {
+        const char *rel = c->files[i].path + pl;
+        const char *sl = strchr(rel, '/');
+        if (!sl) {
+            put_bytes(&buf, &n, &cap, "100644 ", 7);
+            put_bytes(&buf, &n, &cap, rel, strlen(rel) + 1);
+            hex_bytes(c->files[i].oid, raw);
+            put_bytes(&buf, &n, &cap, raw, 20);
+            i++;
+            continue;
+        }
+        size_t dl = pl + (size_t)(sl - rel) + 1; /* "dir/sub/" */
+        size_t j = i + 1;
+        while (j < hi && !strncmp(c->files[j].path, c->files[i].path, dl))
+            j++;
+        char sub[41];
+        tree_oid(c, i, j, dl, ids, sub);
+        if (ids->n == ids->cap)
+            ids->v = hx_realloc(ids->v, (ids->cap = ids->cap ? 2 * ids->cap : 64) * sizeof *ids->v);
+        ids->v[ids->n].path = c->files[i].path;
+        ids->v[ids->n].len = dl - 1;
+        memcpy(ids->v[ids->n++].oid, sub, 41);
+        put_bytes(&buf, &n, &cap, "40000 ", 6);
+        put_bytes(&buf, &n, &cap, rel, (size_t)(sl - rel));
+        put_bytes(&buf, &n, &cap, "", 1);
+        hex_bytes(sub, raw);
+        put_bytes(&buf, &n, &cap, raw, 20);
+        i = j;
+    }
+    char hdr[32];
+    int hl = snprintf(hdr, sizeof hdr, "tree %zu", n) + 1; /* with its NUL */
+    unsigned char md[20];
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) || !EVP_DigestUpdate(ctx, hdr, (size_t)hl) ||
+        !EVP_DigestUpdate(ctx, buf ? buf : "", n) || !EVP_DigestFinal_ex(ctx, md, NULL))
+        abort(); /* OpenSSL without SHA-1: nothing sensible to answer */
+    EVP_MD_CTX_free(ctx);
+    hub_hex(md, 20, out);
+    free(buf);
+}
+
+static int tree_id_cmp(const void *a, const void *b)
+{
+    const struct tree_id *x = a, *y = b;
+    size_t m = x->len < y->len ? x->len : y->len;
+    int d = memcmp(x->path, y->path, m);
+    return d ? d : (x->len > y->len) - (x->len < y->len);
+}
+
+/* Every folder's tree id of commit c, sorted for folder_oid(). */
+static void tree_ids_build(const st_commit *c, tree_ids *ids)
+{
+    char root[41];
+    memset(ids, 0, sizeof *ids);
+    tree_oid(c, 0, c->n, 0, ids, root);
+    if (ids->n)
+        qsort(ids->v, ids->n, sizeof *ids->v, tree_id_cmp);
+}
+
+static const char *folder_oid(const tree_ids *ids, const char *path, size_t len)
+{
+    struct tree_id key = {.path = path, .len = len};
+    const struct tree_id *t = ids->n ? bsearch(&key, ids->v, ids->n, sizeof key, tree_id_cmp) : NULL;
+    return t ? t->oid : NULL;
+}
+
+static cJSON *dir_entry(const tree_ids *ids, const char *path, size_t len)
 {
     cJSON *e = cJSON_CreateObject();
     char *p = hx_asprintf("%.*s", (int)len, path);
-    char *k = hx_asprintf("tree %s %s", c->id, p);
-    char oid[41];
-    hub_git_sha1_buf(k, strlen(k), oid);
-    free(k);
+    const char *oid = folder_oid(ids, path, len);
     cJSON_AddStringToObject(e, "type", "directory");
-    cJSON_AddStringToObject(e, "oid", oid);
+    cJSON_AddStringToObject(e, "oid", oid ? oid : "");
     cJSON_AddNumberToObject(e, "size", 0);
     cJSON_AddStringToObject(e, "path", p);
     free(p);
     return e;
+}
+
+/* ---- lastCommit: the newest commit that changed each listed path ---- */
+
+/* [*lo, *hi): the files of c under folder "pre" (pre ends with '/'). */
+static void folder_range(const st_commit *c, const char *pre, size_t pl, size_t *lo, size_t *hi)
+{
+    size_t a = 0, b = c->n;
+    while (a < b) { /* first path >= pre */
+        size_t m = a + (b - a) / 2;
+        if (strcmp(c->files[m].path, pre) < 0)
+            a = m + 1;
+        else
+            b = m;
+    }
+    *lo = a;
+    while (a < c->n && !strncmp(c->files[a].path, pre, pl))
+        a++;
+    *hi = a;
+}
+
+/* Does the file or folder (pre = "path/") differ between commit c and its
+ * parent p? */
+static int path_changed(const st_commit *c, const st_commit *p, const char *path, const char *pre)
+{
+    if (!pre) {
+        const st_file *a = st_commit_find(c, path), *b = st_commit_find(p, path);
+        return !a || !b || strcmp(a->oid, b->oid) != 0;
+    }
+    size_t pl = strlen(pre), alo, ahi, blo, bhi;
+    folder_range(c, pre, pl, &alo, &ahi);
+    folder_range(p, pre, pl, &blo, &bhi);
+    if (ahi - alo != bhi - blo)
+        return 1;
+    for (size_t k = 0; k < ahi - alo; k++)
+        if (strcmp(c->files[alo + k].path, p->files[blo + k].path) ||
+            strcmp(c->files[alo + k].oid, p->files[blo + k].oid))
+            return 1;
+    return 0;
+}
+
+static void add_last_commit(cJSON *e, const st_commit *c)
+{
+    char ts[32];
+    hub_iso_time(c->date, ts);
+    cJSON *lc = cJSON_AddObjectToObject(e, "lastCommit");
+    cJSON_AddStringToObject(lc, "id", c->id);
+    cJSON_AddStringToObject(lc, "title", c->title);
+    cJSON_AddStringToObject(lc, "date", ts);
+}
+
+/* Add "lastCommit" to every entry (tree entries of head's revision): one
+ * walk from head through its parents, comparing the still-unresolved
+ * paths of each commit with its parent's; a path is resolved by the first
+ * commit that changed it (or by the root commit). */
+static void add_last_commits(srv_req *r, const char *type, const char *repo, const st_commit *head, cJSON *entries)
+{
+    size_t n = (size_t)cJSON_GetArraySize(entries), left = 0;
+    if (!n)
+        return;
+    cJSON **ent = hx_calloc(n, sizeof *ent);
+    char **pre = hx_calloc(n, sizeof *pre); /* "dir/" for folders */
+    cJSON *e;
+    cJSON_ArrayForEach(e, entries)
+    {
+        const char *t = cJSON_GetStringValue(cJSON_GetObjectItem(e, "type"));
+        const char *p = cJSON_GetStringValue(cJSON_GetObjectItem(e, "path"));
+        if (!t || !p)
+            continue;
+        if (!strcmp(t, "directory"))
+            pre[left] = hx_asprintf("%s/", p);
+        ent[left++] = e;
+    }
+    const st_commit *c = head;
+    st_commit own = {0}; /* c when it is not head */
+    for (long steps = 0; left && steps < 1000000; steps++) {
+        st_commit par;
+        int has_parent = c->parent[0] && store_commit_load(r->srv->st, type, repo, c->parent, &par) == HX_OK;
+        if (!has_parent)
+            hx_clearerr();
+        for (size_t k = 0; k < left;) {
+            const char *p = cJSON_GetStringValue(cJSON_GetObjectItem(ent[k], "path"));
+            if (has_parent && !path_changed(c, &par, p, pre[k])) {
+                k++;
+                continue;
+            }
+            add_last_commit(ent[k], c);
+            free(pre[k]); /* resolved: swap in the last unresolved entry */
+            ent[k] = ent[--left];
+            pre[k] = pre[left];
+            pre[left] = NULL;
+        }
+        st_commit_free(&own);
+        if (!has_parent)
+            break;
+        own = par;
+        c = &own;
+    }
+    st_commit_free(&own);
+    for (size_t k = 0; k < n; k++)
+        free(pre[k]);
+    free(pre);
+    free(ent);
+}
+
+/* A count in a query parameter: absent or empty (*v unchanged), or digits
+ * only. Returns 0 when malformed; a value above max reads as max. */
+static int query_count(srv_req *r, const char *key, long max, long *v)
+{
+    char *s = srv_query(r, key);
+    if (!s)
+        return 1;
+    int ok = strspn(s, "0123456789") == strlen(s);
+    if (ok && s[0]) {
+        errno = 0;
+        long long x = strtoll(s, NULL, 10);
+        *v = errno == ERANGE || x > max ? max : (long)x;
+    }
+    free(s);
+    return ok;
 }
 
 /* Resolve a revision and load the commit; answers the error itself. */
@@ -89,7 +315,7 @@ enum MHD_Result srv_h_repo_info(srv_req *r, const char *type, const char *repo_i
 {
     st_repo repo;
     enum MHD_Result ret;
-    if (!srv_open_repo(r, type, repo_id, &repo, 0, &ret))
+    if (!srv_open_repo(r, type, repo_id, &repo, SRV_READ_META, &ret))
         return ret;
     st_commit c;
     if (!srv_load_rev(r, type, repo_id, rev ? rev : "main", &c, &ret)) {
@@ -164,24 +390,26 @@ enum MHD_Result srv_h_repo_info(srv_req *r, const char *type, const char *repo_i
 enum MHD_Result srv_h_tree(srv_req *r, const char *type, const char *repo_id, const char *rev, const char *path)
 {
     enum MHD_Result ret;
-    st_commit c;
-    if (!srv_open_rev(r, type, repo_id, rev, 0, &c, &ret))
-        return ret;
     int recursive = srv_query_bool(r, "recursive");
     int expand = srv_query_bool(r, "expand");
-    char *lim = srv_query(r, "limit"), *cur = srv_query(r, "cursor");
-    long limit = lim ? strtol(lim, NULL, 10) : 0;
+    /* limit: 1..10000 (else the Hub's default); cursor: the index of the
+     * page's first entry, range-checked (past the end: an empty page) */
+    long limit = 0, start = 0;
+    if (!query_count(r, "limit", 1000000, &limit))
+        return srv_err(r, 400, NULL, "Invalid limit: expected a whole number");
+    if (!query_count(r, "cursor", LONG_MAX, &start))
+        return srv_err(r, 400, NULL, "Invalid cursor");
     if (limit <= 0 || limit > 10000)
         limit = expand ? 100 : 1000;
-    long start = cur ? strtol(cur, NULL, 10) : 0;
-    if (start < 0)
-        start = 0;
-    free(lim);
-    free(cur);
+    st_commit c;
+    if (!srv_open_rev(r, type, repo_id, rev, SRV_READ_META, &c, &ret))
+        return ret;
     char *pfx = hx_strdup(path);
     size_t pl = strlen(pfx);
     while (pl && pfx[pl - 1] == '/')
         pfx[--pl] = 0;
+    tree_ids ids;
+    tree_ids_build(&c, &ids);
     /* Build the whole listing (files and directories), then page it. */
     cJSON *all = cJSON_CreateArray();
     int found = pl == 0;
@@ -191,7 +419,7 @@ enum MHD_Result srv_h_tree(srv_req *r, const char *type, const char *repo_id, co
         if (pl) {
             if (!strcmp(fp, pfx)) {
                 found = 1;
-                cJSON_AddItemToArray(all, file_entry(r, &c.files[i], &c, expand));
+                cJSON_AddItemToArray(all, file_entry(r, &c.files[i]));
                 continue;
             }
             if (strncmp(fp, pfx, pl) != 0 || fp[pl] != '/')
@@ -204,16 +432,17 @@ enum MHD_Result srv_h_tree(srv_req *r, const char *type, const char *repo_id, co
         for (const char *sl = strchr(rel, '/'); sl; sl = strchr(sl + 1, '/')) {
             size_t dl = (size_t)(sl - fp);
             if (!(prev && !strncmp(prev, fp, dl) && prev[dl] == '/'))
-                cJSON_AddItemToArray(all, dir_entry(&c, fp, dl));
+                cJSON_AddItemToArray(all, dir_entry(&ids, fp, dl));
             if (!recursive)
                 break;
         }
         prev = fp;
         if (!recursive && strchr(rel, '/'))
             continue;
-        cJSON_AddItemToArray(all, file_entry(r, &c.files[i], &c, expand));
+        cJSON_AddItemToArray(all, file_entry(r, &c.files[i]));
     }
     free(pfx);
+    free(ids.v);
     if (!found) {
         cJSON_Delete(all);
         st_commit_free(&c);
@@ -221,16 +450,20 @@ enum MHD_Result srv_h_tree(srv_req *r, const char *type, const char *repo_id, co
     }
     long total = cJSON_GetArraySize(all);
     cJSON *page = cJSON_CreateArray();
-    for (long i = start; i < total && i < start + limit; i++)
-        cJSON_AddItemToArray(page, cJSON_Duplicate(cJSON_GetArrayItem(all, (int)i), 1));
+    long end = start < total ? (total - start > limit ? start + limit : total) : start;
+    cJSON *it = start < total ? cJSON_GetArrayItem(all, (int)start) : NULL; /* walked, not indexed per entry */
+    for (long i = start; i < end && it; i++, it = it->next)
+        cJSON_AddItemToArray(page, cJSON_Duplicate(it, 1));
     cJSON_Delete(all);
+    if (expand)
+        add_last_commits(r, type, repo_id, &c, page);
     char *txt = cJSON_PrintUnformatted(page);
     cJSON_Delete(page);
     struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(txt), txt, MHD_RESPMEM_MUST_FREE);
     MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
-    if (start + limit < total) {
+    if (end < total) {
         char *l = hx_asprintf("<%s%s?recursive=%s&expand=%s&limit=%ld&cursor=%ld>; rel=\"next\"", r->base, r->path,
-                              recursive ? "true" : "false", expand ? "true" : "false", limit, start + limit);
+                              recursive ? "true" : "false", expand ? "true" : "false", limit, end);
         MHD_add_response_header(resp, "Link", l);
         free(l);
     }
@@ -242,7 +475,7 @@ enum MHD_Result srv_h_paths_info(srv_req *r, const char *type, const char *repo_
 {
     enum MHD_Result ret;
     st_commit c;
-    if (!srv_open_rev(r, type, repo_id, rev, 0, &c, &ret))
+    if (!srv_open_rev(r, type, repo_id, rev, SRV_READ_META, &c, &ret))
         return ret;
     /* Paths from a JSON body or a form body (paths=a&paths=b&expand=x). */
     char **paths = NULL;
@@ -290,22 +523,27 @@ enum MHD_Result srv_h_paths_info(srv_req *r, const char *type, const char *repo_
         }
     }
     cJSON *out = cJSON_CreateArray();
+    tree_ids ids = {0};
+    int have_ids = 0;
     for (size_t i = 0; i < np; i++) {
         const char *p = paths[i];
         const st_file *f = st_commit_find(&c, p);
+        size_t l = strlen(p), lo, hi;
+        char *pre = hx_asprintf("%s/", p);
         if (f) {
-            cJSON_AddItemToArray(out, file_entry(r, f, &c, expand));
-        } else {
-            size_t l = strlen(p);
-            for (size_t k = 0; k < c.n; k++)
-                if (l && !strncmp(c.files[k].path, p, l) && c.files[k].path[l] == '/') {
-                    cJSON_AddItemToArray(out, dir_entry(&c, p, l));
-                    break;
-                }
+            cJSON_AddItemToArray(out, file_entry(r, f));
+        } else if (l && (folder_range(&c, pre, l + 1, &lo, &hi), lo < hi)) {
+            if (!have_ids)
+                tree_ids_build(&c, &ids), have_ids = 1;
+            cJSON_AddItemToArray(out, dir_entry(&ids, p, l));
         }
+        free(pre);
         free(paths[i]);
     }
     free(paths);
+    free(ids.v);
+    if (expand)
+        add_last_commits(r, type, repo_id, &c, out);
     st_commit_free(&c);
     return srv_json(r, 200, out);
 }
@@ -313,7 +551,7 @@ enum MHD_Result srv_h_paths_info(srv_req *r, const char *type, const char *repo_
 enum MHD_Result srv_h_refs(srv_req *r, const char *type, const char *repo_id)
 {
     enum MHD_Result ret;
-    if (!srv_check_repo(r, type, repo_id, 0, &ret))
+    if (!srv_check_repo(r, type, repo_id, SRV_READ_META, &ret))
         return ret;
     cJSON *j = store_refs_json(r->srv->st, type, repo_id);
     if (srv_query_bool(r, "include_prs"))
@@ -324,26 +562,28 @@ enum MHD_Result srv_h_refs(srv_req *r, const char *type, const char *repo_id)
 enum MHD_Result srv_h_commits(srv_req *r, const char *type, const char *repo_id, const char *rev)
 {
     enum MHD_Result ret;
-    if (!srv_check_repo(r, type, repo_id, 0, &ret))
+    /* p (page) and limit: whole numbers, range-checked before page*limit
+     * (p=10^18 is a page past the end: empty; p=-1 or 1e18: 400) */
+    long page = 0, limit = 50;
+    if (!query_count(r, "p", LONG_MAX, &page))
+        return srv_err(r, 400, NULL, "Invalid p: expected a whole number");
+    if (!query_count(r, "limit", 1000000, &limit))
+        return srv_err(r, 400, NULL, "Invalid limit: expected a whole number");
+    if (limit <= 0 || limit > 1000)
+        limit = 50;
+    long first = page < LONG_MAX / limit - 1 ? page * limit : LONG_MAX - limit, last = first + limit;
+    if (!srv_check_repo(r, type, repo_id, SRV_READ_META, &ret))
         return ret;
     char id[41];
     if (store_resolve(r->srv->st, type, repo_id, rev, id) != HX_OK)
         return srv_err(r, 404, "RevisionNotFound", "Invalid rev id: %s", rev);
-    char *ps = srv_query(r, "p"), *ls = srv_query(r, "limit");
-    long page = ps ? strtol(ps, NULL, 10) : 0, limit = ls ? strtol(ls, NULL, 10) : 50;
-    free(ps);
-    free(ls);
-    if (limit <= 0 || limit > 1000)
-        limit = 50;
-    if (page < 0)
-        page = 0;
     cJSON *arr = cJSON_CreateArray();
     long idx = 0, total = 0;
     for (int guard = 0; id[0] && guard < 1000000; guard++) {
         st_commit c;
         if (store_commit_load(r->srv->st, type, repo_id, id, &c) != HX_OK)
             break;
-        if (idx >= page * limit && idx < (page + 1) * limit) {
+        if (idx >= first && idx < last) {
             cJSON *o = cJSON_CreateObject();
             char ts[32];
             hub_iso_time(c.date, ts);
@@ -372,7 +612,7 @@ enum MHD_Result srv_h_commits(srv_req *r, const char *type, const char *repo_id,
     char tc[32];
     snprintf(tc, sizeof tc, "%ld", total);
     MHD_add_response_header(resp, "X-Total-Count", tc);
-    if ((page + 1) * limit < total) {
+    if (last < total) {
         char *l = hx_asprintf("<%s%s?p=%ld&limit=%ld>; rel=\"next\"", r->base, r->path, page + 1, limit);
         MHD_add_response_header(resp, "Link", l);
         free(l);
@@ -416,11 +656,11 @@ enum MHD_Result srv_h_resolve(srv_req *r, const char *type, const char *repo_id,
         return srv_send(r, 200, resp);
     }
     if (f->lfs[0]) {
-        char *sig = srv_sign(r->srv, "get", f->lfs, 0, 0);
+        char *q = srv_sign_query(r->srv, "get", type, repo_id, f->lfs, 0, 0);
         /* Python follows same-host redirects and reads the metadata from the
          * final response, so the object route repeats it (commit in query). */
-        char *loc = hx_asprintf("%s/_lfs/objects/%s?commit=%s&sig=%s", r->base, f->lfs, c.id, sig);
-        free(sig);
+        char *loc = hx_asprintf("%s/_lfs/objects/%s?commit=%s&%s", r->base, f->lfs, c.id, q);
+        free(q);
         const char *note = "Found. Redirecting to the object storage.";
         struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(note), (void *)note,
                                                                     MHD_RESPMEM_PERSISTENT);
@@ -465,4 +705,56 @@ enum MHD_Result srv_h_lfs_object(srv_req *r, const char *oid)
     free(commit);
     free(p);
     return ret;
+}
+
+/* POST /api/validate-yaml {"content": README text, "repoType": ...}: the
+ * Hub's metadata check (cards/validate.c). JSON answer {"errors":
+ * [{"message"}], "warnings": [...]} (what HfApi reads before committing a
+ * README.md), or, for "Accept: text/plain" (RepoCard.validate), one
+ * "- Error: ..." / "- Warning: ..." line each; 400 when there are errors. */
+enum MHD_Result srv_h_validate_yaml(srv_req *r)
+{
+    if (strcmp(r->method, "POST"))
+        return srv_err(r, 405, NULL, "method not allowed");
+    cJSON *j = srv_body_json(r);
+    cJSON *content = cJSON_GetObjectItem(j, "content"), *rt = cJSON_GetObjectItem(j, "repoType");
+    cJSON *errors = cJSON_CreateArray(), *warnings = cJSON_CreateArray();
+    const char *type = cJSON_IsString(rt) ? rt->valuestring : "model";
+    if (!cJSON_IsObject(j) || !cJSON_IsString(content)) {
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "message", "\"content\" is required and must be a string");
+        cJSON_AddItemToArray(errors, m);
+    } else if (rt && !cJSON_IsNull(rt) && (!cJSON_IsString(rt) || (strcmp(type, "model") && strcmp(type, "dataset") &&
+                                                                   strcmp(type, "space")))) {
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "message", "\"repoType\" must be one of [model, dataset, space]");
+        cJSON_AddItemToArray(errors, m);
+    } else {
+        card_validate_metadata(content->valuestring, strlen(content->valuestring), type, errors, warnings);
+    }
+    cJSON_Delete(j);
+    int status = cJSON_GetArraySize(errors) ? 400 : 200;
+    const char *accept = srv_header(r, "Accept");
+    if (accept && strstr(accept, "text/plain") && !strstr(accept, "json")) {
+        char *txt = hx_strdup("");
+        for (int pass = 0; pass < 2; pass++) {
+            cJSON *m, *list = pass ? warnings : errors;
+            cJSON_ArrayForEach(m, list)
+            {
+                char *t2 = hx_asprintf("%s- %s: %s\n", txt, pass ? "Warning" : "Error",
+                                       cJSON_GetStringValue(cJSON_GetObjectItem(m, "message")));
+                free(txt);
+                txt = t2;
+            }
+        }
+        cJSON_Delete(errors);
+        cJSON_Delete(warnings);
+        enum MHD_Result ret = srv_text(r, status, "text/plain; charset=utf-8", txt);
+        free(txt);
+        return ret;
+    }
+    cJSON *out = cJSON_CreateObject();
+    cJSON_AddItemToObject(out, "errors", errors);
+    cJSON_AddItemToObject(out, "warnings", warnings);
+    return srv_json(r, status, out);
 }

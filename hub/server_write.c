@@ -1,7 +1,8 @@
 /* server_write.c - the write side of the Hub API: create/delete repo,
  * settings, preupload (regular vs LFS decision, remote oids for no-op
- * detection), NDJSON/JSON commits applied atomically by the store,
- * branches and tags. */
+ * detection), NDJSON/JSON commits applied atomically by the store (an
+ * NDJSON body is parsed line by line as it arrives, so that memory holds
+ * one line and the operations, never the whole body), branches and tags. */
 #include "hub/server_int.h"
 
 #include <inttypes.h>
@@ -30,8 +31,9 @@ enum MHD_Result srv_h_create_repo(srv_req *r)
     if (!type)
         type = "model";
     if (strcmp(type, "model") && strcmp(type, "dataset") && strcmp(type, "space")) {
+        enum MHD_Result bad = srv_err(r, 400, NULL, "unsupported repo type '%.50s'", type); /* type is j's */
         cJSON_Delete(j);
-        return srv_err(r, 400, NULL, "unsupported repo type '%.50s'", type);
+        return bad;
     }
     if (!name) {
         cJSON_Delete(j);
@@ -201,15 +203,22 @@ enum MHD_Result srv_h_preupload(srv_req *r, const char *type, const char *repo_i
     cJSON *oarr = cJSON_AddArrayToObject(out, "files");
     cJSON *f;
     ret = MHD_YES;
-    int bad = 0;
+    int bad = 0, idx = 0;
     cJSON_ArrayForEach(f, files)
     {
         const char *path = cJSON_GetStringValue(cJSON_GetObjectItem(f, "path"));
         cJSON *szj = cJSON_GetObjectItem(f, "size");
         const char *sample = cJSON_GetStringValue(cJSON_GetObjectItem(f, "sample"));
-        if (!path || !cJSON_IsNumber(szj) || szj->valuedouble < 0) {
+        if (!path || !cJSON_IsNumber(szj)) {
             bad = 1;
             ret = srv_err(r, 422, NULL, "each file needs a string 'path' and a numeric 'size'");
+            break;
+        }
+        uint64_t size = 0;
+        if (!srv_json_uint(szj, 0, SRV_LFS_MAX_SIZE, &size)) {
+            bad = 1;
+            ret = srv_err(r, 400, NULL, "files[%d].size must be an integer from 0 to %" PRIu64, idx,
+                          SRV_LFS_MAX_SIZE);
             break;
         }
         if (!hub_path_safe(path)) {
@@ -217,7 +226,7 @@ enum MHD_Result srv_h_preupload(srv_req *r, const char *type, const char *repo_i
             ret = srv_err(r, 422, NULL, "%s", hx_lasterr());
             break;
         }
-        uint64_t size = (uint64_t)szj->valuedouble;
+        idx++;
         int binary = 0;
         if (sample) {
             size_t sl = 0;
@@ -257,7 +266,7 @@ static void free_ops(st_op *ops, size_t n)
 }
 
 /* Parse one commit operation (NDJSON line value, or legacy JSON entry). */
-static int parse_op(srv_req *r, const char *key, cJSON *v, st_op *op, char *err, size_t errlen)
+static int parse_op(srv_req *r, const char *key, cJSON *v, st_op *op, char *err, size_t errlen, int *http)
 {
     memset(op, 0, sizeof *op);
     const char *path = cJSON_GetStringValue(cJSON_GetObjectItem(v, "path"));
@@ -325,7 +334,13 @@ static int parse_op(srv_req *r, const char *key, cJSON *v, st_op *op, char *err,
         }
         op->kind = ST_ADD_LFS;
         memcpy(op->oid, oid, 65);
-        op->size = cJSON_IsNumber(sz) && sz->valuedouble >= 0 ? (uint64_t)sz->valuedouble : UINT64_MAX;
+        op->size = UINT64_MAX; /* no size: a server-side copy, the stored object's */
+        if (sz && !srv_json_uint(sz, 0, SRV_LFS_MAX_SIZE, &op->size)) {
+            snprintf(err, errlen, "lfsFile %.200s: size must be an integer from 0 to %" PRIu64, path,
+                     SRV_LFS_MAX_SIZE);
+            *http = 400;
+            return 0;
+        }
         return 1;
     }
     if (!strcmp(key, "deletedFile") || !strcmp(key, "deletedEntry")) {
@@ -340,6 +355,149 @@ static int parse_op(srv_req *r, const char *key, cJSON *v, st_op *op, char *err,
     return 0;
 }
 
+/* ---- commits ---- */
+
+/* The operations of one commit, parsed as its NDJSON body arrives. After
+ * the first error the rest of the body is ignored (the error is answered
+ * at its end). */
+struct srv_commit_in {
+    char *line;          /* the line being received */
+    size_t len, cap;
+    int line_no;
+    st_op *ops;
+    size_t nops, ops_cap;
+    char *summary, *desc, *parent;
+    char err[512];
+    int http;            /* status for err */
+};
+
+void srv_commit_in_free(srv_commit_in *cm)
+{
+    if (!cm)
+        return;
+    free(cm->line);
+    free_ops(cm->ops, cm->nops);
+    free(cm->summary);
+    free(cm->desc);
+    free(cm->parent);
+    free(cm);
+}
+
+void srv_commit_in_begin(srv_req *r)
+{
+    srv_commit_in *cm = hx_calloc(1, sizeof *cm);
+    cm->http = 400;
+    r->cx->cm = cm;
+}
+
+static void cm_header(srv_commit_in *cm, cJSON *v)
+{
+    const char *s = cJSON_GetStringValue(cJSON_GetObjectItem(v, "summary"));
+    const char *d = cJSON_GetStringValue(cJSON_GetObjectItem(v, "description"));
+    const char *p = cJSON_GetStringValue(cJSON_GetObjectItem(v, "parentCommit"));
+    free(cm->summary);
+    free(cm->desc);
+    free(cm->parent);
+    cm->summary = s ? hx_strdup(s) : NULL;
+    cm->desc = d ? hx_strdup(d) : NULL;
+    cm->parent = p ? hx_strdup(p) : NULL;
+}
+
+/* One operation (an NDJSON line's value, or an entry of a legacy JSON
+ * commit's lists) appended to cm; 0 with cm->err set on error. */
+static int cm_op(srv_req *r, srv_commit_in *cm, const char *key, cJSON *v)
+{
+    if (cm->nops >= SRV_COMMIT_OPS) {
+        snprintf(cm->err, sizeof cm->err, "a commit has at most %d operations", SRV_COMMIT_OPS);
+        cm->http = 413;
+        return 0;
+    }
+    if (cm->nops == cm->ops_cap) {
+        cm->ops_cap = cm->ops_cap ? 2 * cm->ops_cap : 64;
+        cm->ops = hx_realloc(cm->ops, cm->ops_cap * sizeof *cm->ops);
+    }
+    cm->http = 422;
+    if (!parse_op(r, key, v, &cm->ops[cm->nops], cm->err, sizeof cm->err, &cm->http)) {
+        free(cm->ops[cm->nops].path);
+        return 0;
+    }
+    cm->nops++;
+    return 1;
+}
+
+static void cm_line(srv_req *r, srv_commit_in *cm, const char *line, size_t n)
+{
+    cm->line_no++;
+    while (n && (line[n - 1] == '\r' || line[n - 1] == ' '))
+        n--;
+    if (!n)
+        return;
+    cJSON *l = srv_json_parse(line, n, SRV_JSON_VALUES);
+    const char *key = l ? cJSON_GetStringValue(cJSON_GetObjectItem(l, "key")) : NULL;
+    cJSON *v = l ? cJSON_GetObjectItem(l, "value") : NULL;
+    if (!key || !cJSON_IsObject(v)) {
+        snprintf(cm->err, sizeof cm->err, "line %d of the commit is not {\"key\":..,\"value\":{..}}", cm->line_no);
+        cm->http = 400;
+    } else if (!strcmp(key, "header")) {
+        cm_header(cm, v);
+    } else {
+        cm_op(r, cm, key, v);
+    }
+    cJSON_Delete(l);
+}
+
+void srv_commit_in_data(srv_req *r, const char *data, size_t n)
+{
+    srv_commit_in *cm = r->cx->cm;
+    while (n && !cm->err[0]) {
+        const char *nl = memchr(data, '\n', n);
+        size_t take = nl ? (size_t)(nl - data) : n;
+        if (cm->len + take > SRV_COMMIT_LINE) {
+            snprintf(cm->err, sizeof cm->err, "line %d of the commit is longer than %zu bytes", cm->line_no + 1,
+                     SRV_COMMIT_LINE);
+            cm->http = 413;
+            return;
+        }
+        if (nl && cm->len == 0) { /* a whole line in this piece: parse it in place */
+            cm_line(r, cm, data, take);
+        } else {
+            if (cm->len + take + 1 > cm->cap) {
+                size_t want = 2 * (cm->len + take + 1);
+                cm->cap = want < SRV_COMMIT_LINE + 1 ? want : SRV_COMMIT_LINE + 1;
+                cm->line = hx_realloc(cm->line, cm->cap);
+            }
+            memcpy(cm->line + cm->len, data, take);
+            cm->len += take;
+            if (nl) {
+                cm_line(r, cm, cm->line, cm->len);
+                cm->len = 0;
+            }
+        }
+        if (!nl)
+            return;
+        data = nl + 1;
+        n -= take + 1;
+    }
+}
+
+/* A legacy JSON commit {"summary",..,"files":[..],"lfsFiles":[..],..}. */
+static void cm_json(srv_req *r, srv_commit_in *cm)
+{
+    cJSON *j = srv_body_json(r);
+    if (!j) {
+        snprintf(cm->err, sizeof cm->err, "malformed JSON commit body");
+        return;
+    }
+    cm_header(cm, j);
+    const char *lists[] = {"files", "lfsFiles", "deletedFiles", "deletedEntries"};
+    const char *keys[] = {"file", "lfsFile", "deletedFile", "deletedEntry"};
+    for (int k = 0; k < 4 && !cm->err[0]; k++) {
+        cJSON *arr = cJSON_GetObjectItem(j, lists[k]), *e;
+        cJSON_ArrayForEach(e, arr) if (!cm_op(r, cm, keys[k], e)) break;
+    }
+    cJSON_Delete(j);
+}
+
 enum MHD_Result srv_h_commit(srv_req *r, const char *type, const char *repo_id, const char *rev)
 {
     if (strcmp(r->method, "POST"))
@@ -349,104 +507,49 @@ enum MHD_Result srv_h_commit(srv_req *r, const char *type, const char *repo_id, 
         return ret;
     if (srv_query_bool(r, "create_pr"))
         return srv_err(r, 400, NULL, "pull requests are not supported by hxzoo serve");
-    if (!r->cx->body)
-        return srv_err(r, 400, NULL, "empty commit body");
-    size_t cap = 64, nops = 0;
-    st_op *ops = hx_calloc(cap, sizeof *ops);
-    char *summary = NULL, *desc = NULL, *parent = NULL;
-    char err[512] = "";
-    int http = 400;
-    const char *ct = srv_header(r, "Content-Type");
-    int ndjson = !ct || strstr(ct, "ndjson") || !strstr(ct, "json");
-    if (ndjson) {
-        char *save = NULL;
-        int line_no = 0;
-        for (char *line = strtok_r(r->cx->body, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-            line_no++;
-            if (!*line || !strcmp(line, "\r"))
-                continue;
-            cJSON *l = cJSON_Parse(line);
-            const char *key = l ? cJSON_GetStringValue(cJSON_GetObjectItem(l, "key")) : NULL;
-            cJSON *v = l ? cJSON_GetObjectItem(l, "value") : NULL;
-            if (!key || !cJSON_IsObject(v)) {
-                snprintf(err, sizeof err, "line %d of the commit is not {\"key\":..,\"value\":{..}}", line_no);
-                cJSON_Delete(l);
-                break;
-            }
-            if (!strcmp(key, "header")) {
-                const char *s = cJSON_GetStringValue(cJSON_GetObjectItem(v, "summary"));
-                const char *d = cJSON_GetStringValue(cJSON_GetObjectItem(v, "description"));
-                const char *p = cJSON_GetStringValue(cJSON_GetObjectItem(v, "parentCommit"));
-                free(summary);
-                free(desc);
-                free(parent);
-                summary = s ? hx_strdup(s) : NULL;
-                desc = d ? hx_strdup(d) : NULL;
-                parent = p ? hx_strdup(p) : NULL;
-            } else {
-                if (nops == cap)
-                    ops = hx_realloc(ops, (cap *= 2) * sizeof *ops);
-                if (!parse_op(r, key, v, &ops[nops], err, sizeof err)) {
-                    free(ops[nops].path);
-                    http = 422;
-                    cJSON_Delete(l);
-                    break;
-                }
-                nops++;
-            }
-            cJSON_Delete(l);
-        }
+    srv_commit_in *cm = r->cx->cm;
+    if (cm) { /* NDJSON streamed: the last line may lack its newline (JS) */
+        if (!cm->err[0] && cm->len)
+            cm_line(r, cm, cm->line, cm->len);
+        cm->len = 0;
+        if (!cm->err[0] && !r->cx->seen)
+            snprintf(cm->err, sizeof cm->err, "empty commit body");
     } else {
-        cJSON *j = srv_body_json(r);
-        if (!j) {
-            snprintf(err, sizeof err, "malformed JSON commit body");
+        if (!r->cx->body)
+            return srv_err(r, 400, NULL, "empty commit body");
+        srv_commit_in_begin(r);
+        cm = r->cx->cm;
+        const char *ct = srv_header(r, "Content-Type");
+        if (!ct || strstr(ct, "ndjson") || !strstr(ct, "json")) {
+            srv_commit_in_data(r, r->cx->body, r->cx->len);
+            if (!cm->err[0] && cm->len)
+                cm_line(r, cm, cm->line, cm->len);
         } else {
-            const char *s = cJSON_GetStringValue(cJSON_GetObjectItem(j, "summary"));
-            const char *d = cJSON_GetStringValue(cJSON_GetObjectItem(j, "description"));
-            const char *p = cJSON_GetStringValue(cJSON_GetObjectItem(j, "parentCommit"));
-            summary = s ? hx_strdup(s) : NULL;
-            desc = d ? hx_strdup(d) : NULL;
-            parent = p ? hx_strdup(p) : NULL;
-            const char *lists[] = {"files", "lfsFiles", "deletedFiles", "deletedEntries"};
-            const char *keys[] = {"file", "lfsFile", "deletedFile", "deletedEntry"};
-            for (int k = 0; k < 4 && !err[0]; k++) {
-                cJSON *arr = cJSON_GetObjectItem(j, lists[k]), *e;
-                cJSON_ArrayForEach(e, arr)
-                {
-                    if (nops == cap)
-                        ops = hx_realloc(ops, (cap *= 2) * sizeof *ops);
-                    if (!parse_op(r, keys[k], e, &ops[nops], err, sizeof err)) {
-                        free(ops[nops].path);
-                        http = 422;
-                        break;
-                    }
-                    nops++;
-                }
-            }
-            cJSON_Delete(j);
+            cm_json(r, cm);
         }
     }
-    if (!err[0] && (!summary || !*summary))
-        snprintf(err, sizeof err, "the commit needs a non-empty header.summary");
-    if (!err[0] && parent && !(strlen(parent) >= 5 && strlen(parent) <= 40 && hub_is_hex(parent, strlen(parent))))
-        snprintf(err, sizeof err, "parentCommit must be 5 to 40 hex characters");
-    if (err[0]) {
-        ret = srv_err(r, http, NULL, "%s", err);
-        goto out;
+    if (!cm->err[0] && (!cm->summary || !*cm->summary)) {
+        snprintf(cm->err, sizeof cm->err, "the commit needs a non-empty header.summary");
+        cm->http = 400;
     }
+    if (!cm->err[0] && cm->parent &&
+        !(strlen(cm->parent) >= 5 && strlen(cm->parent) <= 40 && hub_is_hex(cm->parent, strlen(cm->parent)))) {
+        snprintf(cm->err, sizeof cm->err, "parentCommit must be 5 to 40 hex characters");
+        cm->http = 400;
+    }
+    if (cm->err[0])
+        return srv_err(r, cm->http, NULL, "%s", cm->err);
     char oid[41];
+    int http = 500;
     const char *branch = !strcmp(rev, "HEAD") ? "main" : rev;
-    hx_status st = store_commit(r->srv->st, type, repo_id, branch, parent, ops, nops, r->user, summary, desc, oid,
-                                &http);
-    if (st) {
-        ret = srv_err(r, http, http == 404 ? "RevisionNotFound" : NULL, "%s", hx_lasterr());
-        goto out;
-    }
+    hx_status st = store_commit(r->srv->st, type, repo_id, branch, cm->parent, cm->ops, cm->nops, r->user,
+                                cm->summary, cm->desc, oid, &http);
+    if (st)
+        return srv_err(r, http, http == 404 ? "RevisionNotFound" : NULL, "%s", hx_lasterr());
     srv_faults *f = &r->srv->f;
     if (f->commit_lost && (int)atomic_fetch_add(&f->ncommit, 1) < f->commit_lost) {
         srv_fault_fired("commitlost");
-        ret = MHD_NO; /* fault: the commit is applied but its answer is lost */
-        goto out;
+        return MHD_NO; /* fault: the commit is applied but its answer is lost */
     }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddBoolToObject(o, "success", 1);
@@ -455,13 +558,7 @@ enum MHD_Result srv_h_commit(srv_req *r, const char *type, const char *repo_id, 
     cJSON_AddStringToObject(o, "commitUrl", url);
     free(url);
     cJSON_AddStringToObject(o, "hookOutput", "");
-    ret = srv_json(r, 200, o);
-out:
-    free_ops(ops, nops);
-    free(summary);
-    free(desc);
-    free(parent);
-    return ret;
+    return srv_json(r, 200, o);
 }
 
 enum MHD_Result srv_h_branch(srv_req *r, const char *type, const char *repo_id, const char *name)

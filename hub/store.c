@@ -112,7 +112,7 @@ hx_status store_open(hub_store **out, const char *root)
         memcpy(s->secret, txt, 65);
     } else {
         hub_rand_hex(s->secret, 64);
-        hx_status st = hx_write_file_atomic(sp, s->secret, 64);
+        hx_status st = store_write_atomic(sp, s->secret, 64, 1);
         if (st) {
             free(txt);
             free(sp);
@@ -148,6 +148,89 @@ char *store_tmp_path(hub_store *s, const char *tag)
     return hx_asprintf("%s/tmp/%s.%s", s->root, tag, r);
 }
 
+/* Create `<prefix><random>` exclusively: no other thread or process can
+ * have opened it (a name that exists is never truncated, another is
+ * drawn). Returns the fd (write-only) and the name, or -1 with errno. */
+static int create_unique(const char *prefix, char **path)
+{
+    for (int tries = 0; tries < 16; tries++) {
+        char r[17];
+        hub_rand_hex(r, 16);
+        char *p = hx_asprintf("%s%s", prefix, r);
+        int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            *path = p;
+            return fd;
+        }
+        int e = errno;
+        free(p);
+        if (e != EEXIST) {
+            errno = e;
+            return -1;
+        }
+    }
+    errno = EEXIST;
+    return -1;
+}
+
+int store_tmp_create(hub_store *s, const char *tag, char **path)
+{
+    char *prefix = hx_asprintf("%s/tmp/%s.", s->root, tag);
+    int fd = create_unique(prefix, path);
+    free(prefix);
+    if (fd < 0)
+        hx_seterr("cannot create a temp file in %s/tmp: %s", s->root, strerror(errno));
+    return fd;
+}
+
+hx_status store_write_atomic(const char *path, const void *buf, size_t n, int sync)
+{
+    char *prefix = hx_asprintf("%s.tmp.", path), *tmp = NULL;
+    int fd = create_unique(prefix, &tmp);
+    free(prefix);
+    if (fd < 0)
+        return HX_FAIL(HX_EIO, "cannot create a temp file for %s: %s", path, strerror(errno));
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(fd, (const char *)buf + done, n - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        done += (size_t)w;
+    }
+    int ok = done == n && (!sync || fsync(fd) == 0);
+    int e = errno;
+    if (close(fd) != 0 && ok) {
+        ok = 0;
+        e = errno;
+    }
+    if (ok && rename(tmp, path) != 0) {
+        ok = 0;
+        e = errno;
+    }
+    if (!ok) {
+        unlink(tmp);
+        free(tmp);
+        return HX_FAIL(HX_EIO, "cannot write %s: %s", path, strerror(e));
+    }
+    free(tmp);
+    if (sync) { /* the rename itself */
+        char *d = hx_strdup(path);
+        char *sl = strrchr(d, '/');
+        if (sl) {
+            *sl = 0;
+            int dfd = open(*d ? d : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (dfd >= 0) {
+                fsync(dfd);
+                close(dfd);
+            }
+        }
+        free(d);
+    }
+    return HX_OK;
+}
+
 int store_lfs_has(hub_store *s, const char *sha256, uint64_t *size)
 {
     if (!hub_is_hex(sha256, 64))
@@ -170,24 +253,8 @@ hx_status store_git_put(hub_store *s, const void *buf, size_t n, char oid[41])
         /* temp + rename without a per-object fsync: store_commit syncs the
          * file system once before a commit that names the object becomes
          * durable (many small files would otherwise cost two fsyncs each). */
-        char r[17];
-        hub_rand_hex(r, 16);
-        char *tmp = hx_asprintf("%s.%s.tmp", p, r);
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        size_t done = 0;
-        while (fd >= 0 && done < n) {
-            ssize_t w = write(fd, (const char *)buf + done, n - done);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0)
-                break;
-            done += (size_t)w;
-        }
-        if (fd < 0 || done != n || close(fd) != 0 || rename(tmp, p) != 0) {
-            st = HX_FAIL(HX_EIO, "cannot store object %s: %s", oid, strerror(errno));
-            unlink(tmp);
-        }
-        free(tmp);
+        if (store_write_atomic(p, buf, n, 0) != HX_OK)
+            st = HX_FAIL(HX_EIO, "cannot store object %s: %s", oid, hx_lasterr());
     }
     free(p);
     return st;
@@ -287,7 +354,7 @@ static hx_status write_repo_json(const char *dir, const char *uid, int private_,
     char *txt = cJSON_Print(j);
     cJSON_Delete(j);
     char *p = hx_path_join(dir, "repo.json");
-    hx_status st = hx_write_file_atomic(p, txt, strlen(txt));
+    hx_status st = store_write_atomic(p, txt, strlen(txt), 1);
     free(p);
     free(txt);
     return st;
@@ -378,7 +445,11 @@ hx_status store_commit_load(hub_store *s, const char *type, const char *repo, co
         x->path = hx_strdup(fp ? fp : "?");
         snprintf(x->oid, sizeof x->oid, "%s", oid ? oid : "");
         snprintf(x->lfs, sizeof x->lfs, "%s", lfs ? lfs : "");
-        x->size = cJSON_IsNumber(sz) ? (uint64_t)sz->valuedouble : 0;
+        /* range-checked before converting (a damaged file must not make
+         * the conversion undefined) */
+        x->size = cJSON_IsNumber(sz) && sz->valuedouble >= 0 && sz->valuedouble <= 9007199254740992.0
+                      ? (uint64_t)sz->valuedouble
+                      : 0;
     }
     cJSON_Delete(j);
     qsort(c->files, c->n, sizeof *c->files, file_cmp);
@@ -416,7 +487,7 @@ static hx_status write_commit(const char *dir, st_commit *c)
     hx_status st = hx_mkdirs(cd);
     if (!st) {
         char *p = hx_asprintf("%s/%s.json", cd, id);
-        st = hx_write_file_atomic(p, txt, strlen(txt));
+        st = store_write_atomic(p, txt, strlen(txt), 1);
         free(p);
     }
     free(cd);
@@ -455,7 +526,7 @@ static hx_status write_ref(const char *dir, const char *kind, const char *name, 
     *strrchr(pd, '/') = 0;
     hx_status st = hx_mkdirs(pd);
     if (!st)
-        st = hx_write_file_atomic(p, commit, 40);
+        st = store_write_atomic(p, commit, 40, 1);
     free(pd);
     free(p);
     return st;

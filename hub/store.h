@@ -111,6 +111,15 @@ hx_status store_lfs_ingest(hub_store *s, const char *tmp, const char *sha256, ui
                            int sha_known);
 /* A fresh temp path under ROOT/tmp (caller frees). */
 char *store_tmp_path(hub_store *s, const char *tag);
+/* Create a temp file ROOT/tmp/TAG.<random> that nobody else has opened
+ * (O_EXCL; a name that exists is never reused or truncated): returns a
+ * write-only fd and sets *path (caller frees), or -1 (error detail set). */
+int store_tmp_create(hub_store *s, const char *tag, char **path);
+/* Write buf to path through a temp file of its own (PATH.tmp.<random>,
+ * created O_EXCL, so that threads and processes writing the same path at
+ * once never share one), then rename; with sync, fsync the file and its
+ * folder. The temp file is removed on failure. */
+hx_status store_write_atomic(const char *path, const void *buf, size_t n, int sync);
 
 /* .gitattributes helpers: does the text mark path as LFS? */
 int store_gitattr_is_lfs(const char *attrs, const char *path);

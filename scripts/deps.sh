@@ -3,7 +3,7 @@
 # Run by `make deps` (and so by `make test`/`make demo`). Needs root or sudo
 # when something is missing; does nothing when everything is present.
 set -euo pipefail
-pkgs=(build-essential pkg-config libcurl4-openssl-dev libcjson-dev libssl-dev libzstd-dev
+pkgs=(build-essential pkg-config libcurl4-openssl-dev libcjson-dev libyaml-dev libssl-dev libzstd-dev
       check libsubunit-dev libpcre2-dev libicu-dev libmicrohttpd-dev libopenblas-dev python3 python3-venv
       python3-pip ca-certificates curl shellcheck bsdutils zstd)
 missing=()

@@ -1,9 +1,11 @@
 /* stage_publish.c - build stages 5-7: assemble the build summary from the
  * receipts (hxzoo_build.json) and render the card (README.md) from it;
- * upload the folder as one commit; verify the published repo (quick). */
+ * have the Hub check the card (validate-yaml), upload the folder as one
+ * commit; verify the published repo (quick). */
 #include "cards/card.h"
 #include "codec/hxq.h"
 #include "common/version.h"
+#include "hub/client.h"
 #include "verify/repo_verify.h"
 #include "zoo/build_int.h"
 
@@ -223,9 +225,31 @@ hx_status zoo_stage_card(zoo_ctx *c)
     return zoo_receipt_write(c, ZOO_ST_CARD, r, NULL);
 }
 
+/* The Hub checks a README.md's metadata when it is pushed (POST
+ * /api/validate-yaml, as huggingface_hub does before committing one):
+ * ask it before publishing anything, and stop with its message. */
+static hx_status check_card(zoo_ctx *c)
+{
+    char *p = hx_path_join(c->repo_dir, "README.md"), *txt = NULL, *warn = NULL;
+    hx_status st = hx_read_file(p, 8u << 20, &txt, NULL);
+    if (!st)
+        st = hub_validate_card(c->hub, txt, &warn);
+    if (st)
+        hx_preerr("%s", p);
+    else if (warn)
+        hx_warn("%s: the Hub warns about the card's metadata: %s", p, warn);
+    free(warn);
+    free(txt);
+    free(p);
+    return st;
+}
+
 hx_status zoo_stage_upload(zoo_ctx *c)
 {
-    hx_status st = hub_create_repo(c->hub, c->target, 0, 1);
+    hx_status st = check_card(c);
+    if (st)
+        return hx_preerr("upload"), st;
+    st = hub_create_repo(c->hub, c->target, 0, 1);
     if (st)
         return hx_preerr("upload"), st;
     char *msg = hx_asprintf("hxzoo build %s: %s@%.12s, %s", c->m->name, c->m->source, c->commit, HXQ_CODEC_VERSION);

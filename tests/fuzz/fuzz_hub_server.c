@@ -4,7 +4,8 @@
  * uploads, completion, verify, settings, branches, validate-yaml): the
  * input is the bytes of one or more HTTP/1.1 requests, sent over a loopback
  * TCP connection to an in-process server (hub_server_start on port 0, its
- * own threads), then the write side is shut and the answer read to the end.
+ * own threads), then the write side is shut, the answer read to the end and
+ * the server's connection count awaited back to 0.
  *
  * The store holds org/pub (public) and org/priv (private), each with a
  * config.json, a README.md, a folder and an LFS file; a tokens file gives
@@ -280,6 +281,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (show < 0)
         show = getenv("FUZZ_HUB_SERVER_SHOW") != NULL;
     exchange(req, n, show ? &ans : NULL);
+    /* the server has closed the connection; wait until it has freed it, so
+     * that no teardown is in flight when libFuzzer looks for leaks (a
+     * connection that never ends is a hang: libFuzzer's -timeout) */
+    while (hub_server_connections(srv) > 0)
+        usleep(200);
     if (ans && show && !strcmp(getenv("FUZZ_HUB_SERVER_SHOW"), "all"))
         fprintf(stderr, "%s\n", ans);
     for (char *p = ans; p && (p = strstr(p, "HTTP/1.1 ")); p += 9) {

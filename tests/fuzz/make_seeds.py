@@ -324,20 +324,22 @@ def server_seeds():
                                 {"path": "sub/y.txt", "size": 5, "sample": "aGVsbG8="}],
                       "gitIgnore": ["*.tmp", "[!a]*"], "gitAttributes": "*.bin filter=lfs diff=lfs merge=lfs -text\n"})
     batch = json.dumps({"operation": "upload", "transfers": ["basic", "multipart"], "hash_algo": "sha256",
-                        "objects": [{"oid": "cd" * 32, "size": 5000}, {"oid": "x", "size": 1e300}]})
+                        "objects": [{"oid": "cd" * 32, "size": 5000}, {"oid": "ef" * 32, "size": 10}]})
+    bad_batch = json.dumps({"operation": "upload", "objects": [{"oid": "x", "size": 1e300}]})
     seeds = {
         "info": req("GET", "/api/models/org/pub", token=None),
         "info-rev-expand": req("GET", "/api/models/org/pub/revision/main?expand=siblings&expand=lastModified",
                                token="hf_r"),
         "info-private": req("GET", "/api/models/org/priv", token="hf_r"),
-        "tree": req("GET", "/api/models/org/pub/tree/main/sub?recursive=1&expand=1&limit=1&cursor=x&p=3"),
+        "tree": req("GET", "/api/models/org/pub/tree/main/sub?recursive=1&expand=1&limit=1&cursor=1"),
         "paths-info": req("POST", "/api/models/org/pub/paths-info/main", "paths=sub&paths=config.json&expand=1",
                           headers=("Content-Type: application/x-www-form-urlencoded",)),
         "resolve-range": req("GET", "/org/pub/resolve/main/config.json", token=None,
                              headers=("Range: bytes=3-9,-4",)),
         "resolve-lfs-head": req("HEAD", "/org/pub/resolve/main/model.safetensors"),
         "refs-commits": req("GET", "/api/models/org/pub/refs?include_prs=1") +
-                        req("GET", "/api/models/org/pub/commits/main?p=1e18&limit=9"),
+                        req("GET", "/api/models/org/pub/commits/main?p=1&limit=1"),
+        "commits-bad-page": req("GET", "/api/models/org/pub/commits/main?p=1e18&limit=9"),
         "create-delete": req("POST", "/api/repos/create", json.dumps({"name": "n", "organization": "org",
                                                                       "type": "dataset", "private": True})) +
                          req("DELETE", "/api/repos/delete", json.dumps({"name": "n", "organization": "org",
@@ -347,6 +349,8 @@ def server_seeds():
                       headers=("Content-Type: application/x-ndjson",)),
         "lfs-batch": req("POST", "/org/pub.git/info/lfs/objects/batch", batch,
                          headers=("Content-Type: application/vnd.git-lfs+json",)),
+        "lfs-batch-bad-size": req("POST", "/org/pub.git/info/lfs/objects/batch", bad_batch,
+                                  headers=("Content-Type: application/vnd.git-lfs+json",)),
         "basic-upload": req("PUT", "@BASIC@", b"b" * 100, token=None),
         "multipart": req("PUT", "@PART1@", b"m" * 1024, token=None) + req("PUT", "@PART2@", b"m" * 1024, token=None)
                      + req("PUT", "@PART3@", b"m" * 952, token=None)

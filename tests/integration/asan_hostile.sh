@@ -8,7 +8,11 @@
 #  - DELETE /api/repos/delete naming the repo type: the repo is deleted (the
 #    type was read after its JSON was freed: 404, or an ASan report);
 #  - a tokenizer.json whose added token has a negative id: a clear refusal
-#    (it freed and wrote index -1).
+#    (it freed and wrote index -1);
+#  - JSON numbers out of range (1e20, 1e300, 1e400) as LFS sizes in
+#    preupload, LFS batch, commit, verify and as a completion's part
+#    number: 400, and the server stays up (converting them to integers was
+#    undefined behaviour, which UBSan's float-cast-overflow check reports).
 . "$(dirname "$0")/lib/hub.sh"
 asan=${HXZOO_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}/build/asan/hxzoo
 # make test builds it first (test-asan): its absence is a failure, not a skip
@@ -62,6 +66,42 @@ assert call("GET", "/api/models/org/gone") in (401, 404)
 PY
 kill -0 "$PID_S" 2>/dev/null || fail "the ASan server died on the delete"
 ok "DELETE /api/repos/delete with a type deletes the repo"
+
+"$PY" - "$port" <<'PY' || fail "JSON numbers out of range under UBSan (see above)"
+import hashlib, json, os, sys, urllib.request, urllib.error
+base = "http://127.0.0.1:%s" % sys.argv[1]
+def call(method, url, body, ctype="application/json"):
+    req = urllib.request.Request(url if url.startswith("http") else base + url, method=method, data=body,
+                                 headers={"Authorization": "Bearer hf_t", "Content-Type": ctype})
+    try:
+        with urllib.request.urlopen(req) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+def batch(size):
+    return call("POST", "/org/m.git/info/lfs/objects/batch", json.dumps(
+        {"operation": "upload", "transfers": ["basic", "multipart"], "objects": [{"oid": "a" * 64, "size": size}]}).encode(),
+        "application/vnd.git-lfs+json")
+for v in ("1e20", "1e300", "1e400", "-1e300"):
+    st, b = call("POST", "/api/models/org/m/preupload/main", ('{"files":[{"path":"x.bin","size":%s}]}' % v).encode())
+    assert st == 400 and b"files[0].size" in b, ("preupload", v, st, b)
+    st, b = call("POST", "/org/m.git/info/lfs/objects/batch", ('{"operation":"upload","objects":[{"oid":"%s","size":%s}]}'
+                 % ("a" * 64, v)).encode(), "application/vnd.git-lfs+json")
+    assert st == 400 and b"objects[0].size" in b, ("batch", v, st, b)
+    nd = ('{"key":"header","value":{"summary":"x"}}\n{"key":"lfsFile","value":{"path":"w.bin","oid":"%s","size":%s}}\n'
+          % ("0" * 64, v)).encode()
+    st, b = call("POST", "/api/models/org/m/commit/main", nd, "application/x-ndjson")
+    assert st == 400 and b"size must be an integer" in b, ("commit", v, st, b)
+st, b = batch(200 << 20)  # multipart with the default 64 MiB chunk: 4 parts
+o = json.loads(b)["objects"][0]["actions"]
+parts = [{"partNumber": 1e300, "etag": "x"}] + [{"partNumber": i, "etag": "x"} for i in (2, 3, 4)]
+st, b = call("POST", o["upload"]["href"], json.dumps({"oid": "a" * 64, "parts": parts}).encode())
+assert st == 400 and b"partNumber" in b, ("completion", st, b)
+st, b = call("POST", o["verify"]["href"], b'{"oid":"%s","size":1e300}' % (b"a" * 64))
+assert st == 400 and b"size must be" in b, ("verify", st, b)
+PY
+kill -0 "$PID_S" 2>/dev/null || fail "the ASan/UBSan server died on a JSON number out of range"
+ok "JSON numbers out of range (1e20..1e400) answered 400; the ASan/UBSan server stays up"
 
 tj=$T/tok
 mkdir -p "$tj"

@@ -58,8 +58,9 @@ PY
 fake() {  # fake MODE -> sets FAKE_URL
   rm -f "$T/fake.port"
   "$PY" "$T/fake.py" "$T/fake.port" "$1" & SERVER_PIDS+=($!)
-  for _ in $(seq 200); do [ -s "$T/fake.port" ] && break; sleep 0.05; done
-  [ -s "$T/fake.port" ] || fail "fake server did not start"
+  local pid=$!
+  while [ ! -s "$T/fake.port" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+  [ -s "$T/fake.port" ] || fail "fake server exited before listening"
   FAKE_URL=http://127.0.0.1:$(cat "$T/fake.port")
 }
 for bad in "../evil.txt" "/abs/evil.txt" 'dir\evil.txt' "a/../../evil.txt" ".git/config"; do

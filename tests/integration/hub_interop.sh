@@ -121,21 +121,41 @@ except RepositoryNotFoundError:
 PY
 ok "tokens: read/write roles, private repos 401/404, token never in errors"
 
-# 8. gated repo: anonymous 401 GatedRepo, not granted 403 GatedRepo
+# 8. gated repo: its info, listing and history are public (as on the Hub);
+# its files are not: anonymous 401 GatedRepo, not granted 403 GatedRepo
 curl -sf -X PUT -H "Authorization: Bearer hf_write1" -H 'Content-Type: application/json' \
   -d '{"gated":"manual"}' "$URL_B/api/models/team/pub/settings" >/dev/null || fail "set gated"
 HF_HUB_CACHE=$T/cacheG "$HXZOO" -q download team/pub >/dev/null 2>"$T/err"; rc=$?
 [ $rc = 8 ] && grep -q "gated" "$T/err" || fail "anonymous read of a gated repo: rc=$rc $(cat "$T/err")"
 HF_TOKEN=hf_read1 HF_HUB_CACHE=$T/cacheG "$HXZOO" -q download team/pub >/dev/null 2>"$T/err"; rc=$?
 [ $rc = 8 ] && grep -q "not been granted" "$T/err" || fail "ungranted read of a gated repo: rc=$rc $(cat "$T/err")"
-HF_TOKEN=hf_read1 HF_HUB_CACHE=$T/cacheG "$PY" - <<'PY' || fail "python sees GatedRepoError"
-from huggingface_hub import hf_hub_download
+for tok in hf_read1 ""; do
+  HF_TOKEN=$tok HF_HUB_CACHE=$T/cacheG "$PY" - "$tok" <<'PY' || fail "python and a gated repo (token '$tok')"
+import sys
+from huggingface_hub import HfApi, hf_hub_download
 from huggingface_hub.errors import GatedRepoError
-try:
-    hf_hub_download("team/pub", "config.json")
-    raise SystemExit("gated file downloaded")
-except GatedRepoError:
-    pass
+api = HfApi(token=sys.argv[1] or False)
+info = api.model_info("team/pub")
+assert info.gated == "manual" and info.sha, info
+files = api.list_repo_files("team/pub")
+assert "config.json" in files and "sub/x.txt" in files, files
+tree = list(api.list_repo_tree("team/pub", recursive=True, expand=True))
+assert any(e.path == "config.json" for e in tree)
+assert api.get_paths_info("team/pub", ["config.json"])[0].path == "config.json"
+assert api.list_repo_commits("team/pub") and api.list_repo_refs("team/pub").branches
+for f in ("config.json", "model.safetensors"):  # a regular and an LFS file
+    try:
+        hf_hub_download("team/pub", f, token=sys.argv[1] or False)
+        raise SystemExit("gated file downloaded: " + f)
+    except GatedRepoError as e:
+        assert e.response.status_code == (403 if sys.argv[1] else 401), e.response.status_code
 PY
-ok "gated repos: 401/403 GatedRepo, clear client errors"
+done
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/vnd.git-lfs+json' \
+  -d '{"operation":"download","objects":[{"oid":"'"$(printf 'a%.0s' $(seq 64))"'","size":1}]}' "$URL_B/team/pub.git/info/lfs/objects/batch")
+[ "$code" = 401 ] || fail "LFS download batch of a gated repo without a token: HTTP $code"
+curl -sf -X PUT -H "Authorization: Bearer hf_write1" -H 'Content-Type: application/json' \
+  -d '{"gated":"manual","granted":["bob"]}' "$URL_B/api/models/team/pub/settings" >/dev/null || fail "grant bob"
+HF_TOKEN=hf_read1 HF_HUB_CACHE=$T/cacheH "$HXZOO" -q download team/pub >/dev/null || fail "granted user cannot download"
+ok "gated repos: info, listing, history readable by anyone; files 401/403 GatedRepo (GatedRepoError); granted users download"
 exit 0

@@ -58,9 +58,8 @@ n0=$(commits "$URL_K" org/base)
 p=$!
 # kill the server once the upload is under way (bytes of it in the server's
 # tmp/), whatever the machine's speed; the kill must land before the end
-for _ in $(seq 1200); do
+while kill -0 $p 2>/dev/null; do
   [ -n "$(find "$T/root/tmp" -type f -size +0 2>/dev/null | head -n 1)" ] && break
-  kill -0 $p 2>/dev/null || break
   sleep 0.05
 done
 inflight=$(find "$T/root/tmp" -type f -size +0 2>/dev/null | wc -l)

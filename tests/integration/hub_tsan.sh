@@ -3,8 +3,9 @@
 # worker pool and per-file hashing threads, the server's connection
 # threads and per-object multipart hashers. Runs hub_multipart.sh (parts
 # in order, reversed, repeated, concurrent; chunked download hashed while
-# it arrives) and hub_faults.sh (drops, 429/500, slow answers, lost
-# commit answer) with build/tsan/hxzoo (`make test-tsan`, part of
+# it arrives), hub_faults.sh (drops, 429/500, slow answers, lost commit
+# answer) and hub_limits.sh (streamed commits, refusals at the headers,
+# the connection cap, concurrent uploads of one part) with build/tsan/hxzoo (`make test-tsan`, part of
 # `make test`), and fails on any data race or lock-order report.
 set -u
 root=${HXZOO_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -17,7 +18,7 @@ logs=$(mktemp -d /tmp/hxzoo-tsan.XXXXXX)
 trap 'rm -rf "$logs"' EXIT
 export HXZOO=$bin TSAN_OPTIONS="log_path=$logs/tsan second_deadlock_stack=1"
 rc=0
-for t in hub_multipart hub_faults; do
+for t in hub_multipart hub_faults hub_limits; do
   if ! bash "$root/tests/integration/$t.sh"; then
     echo "FAIL: $t failed under ThreadSanitizer"
     rc=1
@@ -28,5 +29,5 @@ if compgen -G "$logs/tsan*" >/dev/null; then
   echo "FAIL: ThreadSanitizer reports ($(cat "$logs"/tsan* | grep -c '^WARNING: ThreadSanitizer'))"
   rc=1
 fi
-[ $rc = 0 ] && echo "ok - hub_multipart and hub_faults under ThreadSanitizer: no reports"
+[ $rc = 0 ] && echo "ok - hub_multipart, hub_faults and hub_limits under ThreadSanitizer: no reports"
 exit $rc

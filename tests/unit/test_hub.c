@@ -5,10 +5,14 @@
 #include "hub/hub.h"
 #include "hub/internal.h"
 #include "hub/server.h"
+#include "hub/server_int.h"
 #include "hub/store.h"
 
 #include "tests/unit/check_run.h"
 #include <check.h>
+#include <dirent.h>
+#include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,6 +231,129 @@ START_TEST(store_commits)
 }
 END_TEST
 
+
+/* Threads writing one path at once through store_write_atomic (as two
+ * uploads of one multipart part record its ETag): every write succeeds and
+ * the file is always one writer's whole content. With a temp name shared
+ * by the process (PATH.tmp.<pid>, opened O_TRUNC) writers truncated and
+ * renamed each other's temp file: writes failed or mixed. */
+enum { AW_THREADS = 8, AW_ROUNDS = 300, AW_LEN = 4096 };
+typedef struct {
+    const char *path;
+    int id, failures;
+} aw_arg;
+
+static void *aw_writer(void *p)
+{
+    aw_arg *a = p;
+    char buf[AW_LEN];
+    memset(buf, 'a' + a->id, sizeof buf);
+    for (int i = 0; i < AW_ROUNDS; i++)
+        if (store_write_atomic(a->path, buf, sizeof buf, 0) != HX_OK)
+            a->failures++;
+    return NULL;
+}
+
+START_TEST(atomic_write_unique_temp)
+{
+    char *dir = tmpdir();
+    char *path = hx_path_join(dir, "mp-x.part1");
+    pthread_t t[AW_THREADS];
+    aw_arg a[AW_THREADS];
+    for (int i = 0; i < AW_THREADS; i++) {
+        a[i] = (aw_arg){.path = path, .id = i};
+        ck_assert_int_eq(pthread_create(&t[i], NULL, aw_writer, &a[i]), 0);
+    }
+    for (int i = 0; i < AW_THREADS; i++) {
+        pthread_join(t[i], NULL);
+        ck_assert_msg(a[i].failures == 0, "writer %d failed %d times: %s", i, a[i].failures, hx_lasterr());
+    }
+    char *got = NULL;
+    size_t len = 0;
+    ck_assert_int_eq(hx_read_file(path, 1 << 20, &got, &len), HX_OK);
+    ck_assert_uint_eq(len, AW_LEN);
+    for (size_t i = 1; i < len; i++)
+        ck_assert_msg(got[i] == got[0], "mixed content at byte %zu", i);
+    free(got);
+    /* no temp file left behind, also after a failure */
+    char *bad = hx_path_join(dir, "missing/dir/file");
+    ck_assert_int_ne(store_write_atomic(bad, "x", 1, 1), HX_OK);
+    free(bad);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.')
+            n++, ck_assert_msg(!strstr(e->d_name, ".tmp."), "left over: %s", e->d_name);
+    closedir(d);
+    ck_assert_int_eq(n, 1);
+    /* store_tmp_create never hands out a name twice */
+    hub_store *st;
+    ck_assert_int_eq(store_open(&st, dir), HX_OK);
+    char *p1 = NULL, *p2 = NULL;
+    int f1 = store_tmp_create(st, "put", &p1), f2 = store_tmp_create(st, "put", &p2);
+    ck_assert(f1 >= 0 && f2 >= 0);
+    ck_assert_str_ne(p1, p2);
+    close(f1);
+    close(f2);
+    free(p1);
+    free(p2);
+    store_close(st);
+    free(path);
+    rm_rf(dir);
+    free(dir);
+}
+END_TEST
+
+/* JSON numbers are range-checked before they are converted (converting
+ * 1e20, inf or NaN to an integer is undefined behaviour). */
+START_TEST(numbers_checked)
+{
+    uint64_t v = 7;
+    struct {
+        double d;
+        int ok;
+    } cases[] = {{0, 1},       {5, 1},        {1e11, 1},        {-1, 0},        {1.5, 0},
+                 {1e20, 0},    {1e308, 0},    {INFINITY, 0},    {-INFINITY, 0}, {NAN, 0},
+                 {536870912000.0, 1}, {536870912001.0, 0}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        cJSON *n = cJSON_CreateNumber(cases[i].d);
+        ck_assert_msg(srv_json_uint(n, 0, SRV_LFS_MAX_SIZE, &v) == cases[i].ok, "case %zu (%g)", i, cases[i].d);
+        cJSON_Delete(n);
+    }
+    cJSON *str = cJSON_CreateString("5");
+    ck_assert(!srv_json_uint(str, 0, 10, &v));
+    ck_assert(!srv_json_uint(NULL, 0, 10, &v));
+    cJSON_Delete(str);
+    cJSON *one = cJSON_CreateNumber(1);
+    ck_assert(!srv_json_uint(one, 2, 10, &v)); /* below lo */
+    cJSON_Delete(one);
+    ck_assert(srv_parse_u64("12345", 100000, &v) && v == 12345);
+    ck_assert(!srv_parse_u64("", 10, &v));
+    ck_assert(!srv_parse_u64("-1", 10, &v));
+    ck_assert(!srv_parse_u64("1e3", 10000, &v));
+    ck_assert(!srv_parse_u64(" 1", 10, &v));
+    ck_assert(!srv_parse_u64("99999999999999999999", UINT64_MAX, &v)); /* > 2^64 */
+    ck_assert(!srv_parse_u64("11", 10, &v));
+    /* the JSON value count is bounded before parsing */
+    cJSON *j = srv_json_parse("[1,2,3]", 7, 4);
+    ck_assert_ptr_nonnull(j);
+    cJSON_Delete(j);
+    ck_assert_ptr_null(srv_json_parse("[1,2,3,4]", 9, 4));
+    j = srv_json_parse("{\"a\":\"[,,,,:\\\",,\"}", 18, 3); /* commas in a string do not count */
+    ck_assert_ptr_nonnull(j);
+    cJSON_Delete(j);
+    /* a multipart upload never has more than SRV_MP_MAX_PARTS parts */
+    hub_server hs;
+    memset(&hs, 0, sizeof hs);
+    hs.mp_chunk = 1 << 20;
+    ck_assert_uint_eq(srv_mp_chunk_for(&hs, 5ull << 20), 1 << 20);
+    uint64_t big = SRV_LFS_MAX_SIZE, ch = srv_mp_chunk_for(&hs, big);
+    ck_assert_uint_le((big + ch - 1) / ch, SRV_MP_MAX_PARTS);
+    ck_assert_uint_ge(ch, 1 << 20);
+}
+END_TEST
+
 static void make_folder(const char *dir)
 {
     write_file(dir, "config.json", "{\"a\":1}\n", 8);
@@ -332,6 +459,8 @@ int main(void)
     tcase_add_test(tc, hashes);
     tcase_add_test(tc, gather_and_feed);
     tcase_add_test(tc, store_commits);
+    tcase_add_test(tc, atomic_write_unique_temp);
+    tcase_add_test(tc, numbers_checked);
     tcase_add_test(tc, roundtrip);
     suite_add_tcase(s, tc);
     return hx_check_run(s);

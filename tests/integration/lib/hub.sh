@@ -27,8 +27,10 @@ start_server() {
   "$HXZOO" serve --root "$root" --port 0 --port-file "$T/$name.port" "$@" >"$T/$name.log" 2>&1 &
   local pid=$!
   SERVER_PIDS+=("$pid")
-  for _ in $(seq 100); do [ -s "$T/$name.port" ] && break; sleep 0.05; done
-  [ -s "$T/$name.port" ] || { cat "$T/$name.log"; fail "server $name did not start"; }
+  # until it wrote its port (it does once listening) or exited: no time
+  # limit, a loaded machine only makes this slower
+  while [ ! -s "$T/$name.port" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+  [ -s "$T/$name.port" ] || { cat "$T/$name.log"; fail "server $name exited before listening"; }
   printf -v "URL_$name" 'http://127.0.0.1:%s' "$(cat "$T/$name.port")"
   printf -v "PID_$name" '%s' "$pid"
 }
