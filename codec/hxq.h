@@ -23,7 +23,7 @@
 #define HXQ_K_MAX 256
 /* Version of the encoder, recorded in receipts; a new value means zoo models
  * are rebuilt (it changes whenever the output for a given input changes). */
-#define HXQ_CODEC_VERSION "hxzoo-codec 1"
+#define HXQ_CODEC_VERSION "hxzoo-codec 2"
 #define HXQ_DEFAULT_SIDECAR_FRACTION 0.001
 
 /* ---------------------------------------------------------------- fit */
@@ -49,6 +49,10 @@ int hxq_fit_fast(const hxq_point *p, size_t n, int k, int max_iter, double *cent
 /* Warm-started fit: start from the runs of the given sorted centroids and
  * run the windowed exact refinement (+-win points); cent is updated. */
 int hxq_fit_warm(const hxq_point *p, size_t n, int k, double *cent, size_t win);
+/* Same, with each boundary's window reaching the boundaries `reach`
+ * clusters away on either side (a window in clusters, not points: for fine
+ * point sets whose density in value varies, e.g. F32 buckets). */
+int hxq_fit_refine(const hxq_point *p, size_t n, int k, double *cent, int reach);
 /* Lloyd iterations (nearest-centroid runs, then means) from the given
  * sorted centroids, to a fixed point or max_iter. */
 void hxq_lloyd(const hxq_point *p, size_t n, int k, double *cent, int max_iter);
@@ -58,7 +62,7 @@ double hxq_points_sse(const hxq_point *p, size_t n, const double *cent, int k);
 
 /* ------------------------------------------------------------ encode */
 typedef enum {
-    HXQ_FIT_FAST = 0, /* coarse exact DP + Lloyd polish (default) */
+    HXQ_FIT_FAST = 0, /* windowed exact DP (F32: then on the fine points) (default) */
     HXQ_FIT_EXACT = 1 /* exact DP on every distinct value */
 } hxq_fit_mode;
 

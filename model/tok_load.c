@@ -10,6 +10,12 @@
 #include <zstd.h>
 
 #define TOK_MAX_FILE (512u << 20)
+/* Largest token id accepted: one below model/config.c's largest vocab_size
+ * (MAX_SIZE, 2^24), since an id at or past a model's vocabulary is of no
+ * use. The id table is dense (9 bytes an id), so this also bounds what a
+ * small file can make the loader allocate: 151 MB (an id of 1e8, the
+ * limit before, took 0.9 GB). */
+#define TOK_ID_MAX ((1 << 24) - 1)
 
 static hx_status read_json_text(const char *path, char **out)
 {
@@ -337,13 +343,14 @@ static int cmp_added(const void *a, const void *b)
     return x->len < y->len ? 1 : x->len > y->len ? -1 : 0;
 }
 
+/* id in [0, TOK_ID_MAX] (the callers check it) */
 static void set_id(hx_tok *t, int32_t id, const char *s)
 {
     if (id >= t->nids) {
         int32_t n = id + 1;
         if (n > t->capids) { /* geometric growth: vocabularies arrive id by id */
             int32_t cap = t->capids ? t->capids : 1024;
-            while (cap < n)
+            while (cap < n) /* n <= 2^24: no overflow */
                 cap *= 2;
             t->id2tok = hx_realloc(t->id2tok, (size_t)cap * sizeof(char *));
             t->is_special = hx_realloc(t->is_special, (size_t)cap);
@@ -370,8 +377,11 @@ static hx_status load_model(hx_tok *t, const cJSON *m)
     const cJSON *e;
     cJSON_ArrayForEach(e, vocab)
     {
-        if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble > 1e8)
-            return HX_FAIL(HX_EFORMAT, "bad vocab entry %s", e->string);
+        if (!cJSON_IsNumber(e))
+            return HX_FAIL(HX_EFORMAT, "vocab entry '%.40s' is not a number", e->string);
+        if (!(e->valuedouble >= 0 && e->valuedouble <= TOK_ID_MAX)) /* also NaN */
+            return HX_FAIL(HX_EFORMAT, "vocab entry '%.40s' has id %.17g, outside [0, %d]", e->string,
+                           e->valuedouble, TOK_ID_MAX);
         int32_t id = (int32_t)e->valuedouble;
         tok_map_put(&t->vocab, e->string, strlen(e->string), id);
         set_id(t, id, e->string);
@@ -445,9 +455,9 @@ static hx_status load_json(hx_tok *t, const cJSON *root)
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id");
         if (!c || !cJSON_IsNumber(id) || !*c)
             return HX_FAIL(HX_EFORMAT, "bad added token");
-        if (!(id->valuedouble >= 0 && id->valuedouble <= 1e8)) /* also NaN */
-            return HX_FAIL(HX_EFORMAT, "added token '%.40s' has id %g, outside [0, 1e8]", c,
-                           id->valuedouble);
+        if (!(id->valuedouble >= 0 && id->valuedouble <= TOK_ID_MAX)) /* also NaN */
+            return HX_FAIL(HX_EFORMAT, "added token '%.40s' has id %.17g, outside [0, %d]", c,
+                           id->valuedouble, TOK_ID_MAX);
         t->added = hx_realloc(t->added, (t->nadded + 1) * sizeof *t->added);
         tok_added *a = &t->added[t->nadded++];
         a->content = hx_strdup(c);

@@ -20,13 +20,18 @@ else
 fi
 # the committed HXQ fixture (made by hxzoo compress) against its golden logits
 "$tools/check_logits" "$root/tests/fixtures/stories260k-hxq" "$root/tests/golden/logits_stories260k_hxq.json" 1e-4 || fail=1
-# and a fresh compress: identical weights are expected while the codec is unchanged
+# and a fresh compress: identical weights while the codec is unchanged; a
+# codec change must regenerate the fixture and its golden in the same commit
 "$hx" -q compress "$fix" "$tmp/hxq" || fail=1
 want=$(cat "$root/tests/golden/logits_stories260k_hxq.weights.sha256")
 got=$(sha256sum "$tmp/hxq/model.safetensors" | cut -d' ' -f1)
-if [ "$want" != "$got" ]; then
-  echo "hxzoo compress output changed ($got, golden made for $want):"
-  echo "note: hxzoo compress output differs from the committed HXQ fixture; regenerate with tests/golden/regen_hxq.sh"
+fixsha=$(sha256sum "$root/tests/fixtures/stories260k-hxq/model.safetensors" | cut -d' ' -f1)
+if [ "$want" != "$got" ] || [ "$fixsha" != "$want" ]; then
+  echo "FAIL hxzoo compress output ($got), the committed tests/fixtures/stories260k-hxq ($fixsha)"
+  echo "     and the weights of its golden logits ($want) differ: the codec changed; regenerate the"
+  echo "     fixture and the HXQ goldens with tests/golden/regen_hxq.sh (needs .venv-torch: make venv-torch;"
+  echo "     and make fixtures) in the same commit"
+  fail=1
 else
   echo "hxzoo compress output is identical to the committed HXQ fixture"
 fi

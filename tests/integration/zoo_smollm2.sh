@@ -15,12 +15,18 @@ export HF_ENDPOINT=$URL_A HF_TOKEN=hf_test HF_HUB_CACHE=$T/cache HXZOO_BUILD_ROO
 tgt=EchoLabs33/smollm2-135m-instruct-hxq
 r=$T/zb/smollm2-135m/receipts
 
-# a real interruption: SIGKILL once validation (CPU evaluation) has started
-"$HXZOO" build smollm2-135m >"$T/o1" 2>&1 &
+# a real interruption: SIGKILL once validation's CPU evaluation is under
+# way, i.e. once the engine has logged its plan (the event, not a delay:
+# tail ends with the build, so a build that never gets there fails here)
+: >"$T/o1"
+"$HXZOO" build smollm2-135m >>"$T/o1" 2>&1 &
 bp=$!
-for _ in $(seq 600); do grep -q '\[4/7\] validate' "$T/o1" && break; sleep 0.1; done
-sleep 1
-kill -9 $bp 2>/dev/null; wait $bp 2>/dev/null
+grep -q -m1 '^eval plan: ' <(tail -n +1 -f --pid=$bp "$T/o1") \
+  || { wait $bp; fail "the build ended (rc=$?) before its evaluation started: $(cat "$T/o1")"; }
+kill -9 $bp || fail "the build was gone before the kill: $(cat "$T/o1")"
+{ wait $bp; rc=$?; } 2>/dev/null # (no "Killed" line from bash)
+[ $rc = 137 ] || fail "the build was not killed by SIGKILL (rc=$rc): $(cat "$T/o1")"
+grep -q '\[4/7\] validate' "$T/o1" || fail "the evaluation was not the validate stage's: $(cat "$T/o1")"
 [ -f "$r/3-compress.json" ] && [ ! -e "$r/4-validate.json" ] || fail "kill did not land during validation: $(cat "$T/o1")"
 "$HXZOO" build smollm2-135m >"$T/o2" 2>&1 || fail "resumed build: $(cat "$T/o2")"
 grep -q '\[3/7\] compress: done earlier' "$T/o2" || fail "did not resume after compress: $(cat "$T/o2")"

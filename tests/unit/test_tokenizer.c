@@ -365,6 +365,63 @@ START_TEST(special_and_decode)
 }
 END_TEST
 
+/* Token ids are capped at 2^24 - 1 (model/config.c's largest vocab_size
+ * less one): an added token with id 2^30 once overflowed the id table's
+ * capacity doubling (int32 `cap *= 2`) into an endless loop, and an id of
+ * 1e8 (the cap after that) made a 150-byte file cost 0.9 GB. The 2^30 input
+ * is also tests/fuzz/crashes/fuzz_tokenizer/added-token-id-2pow30. */
+static hx_status load_with_id(const char *where, const char *id, hx_tok **t)
+{
+    char json[512], dir[] = "/tmp/hxtok-id-XXXXXX";
+    if (!strcmp(where, "added"))
+        snprintf(json, sizeof json,
+                 "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1},\"merges\":[]},"
+                 "\"added_tokens\":[{\"id\":%s,\"content\":\"<big>\",\"special\":true}]}", id);
+    else
+        snprintf(json, sizeof json, "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"<big>\":%s},\"merges\":[]}}", id);
+    cJSON *j = cJSON_Parse(json);
+    ck_assert_ptr_nonnull(j);
+    tmp_tokenizer(j, dir);
+    *t = NULL;
+    hx_status st = hx_tok_load(dir, t);
+    rm_tmp_tokenizer(dir);
+    return st;
+}
+
+START_TEST(token_id_limit)
+{
+    const char *where[2] = {"added", "vocab"};
+    for (int w = 0; w < 2; w++) {
+        hx_tok *t;
+        const char *bad[] = {"1073741824", "2147483648", "1e8", "16777216", "-1", "1e300"};
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            ck_assert_msg(load_with_id(where[w], bad[i], &t) == HX_EFORMAT, "%s id %s accepted", where[w], bad[i]);
+            ck_assert_ptr_null(t);
+            ck_assert_msg(strstr(hx_lasterr(), "outside [0, 16777215]") && strstr(hx_lasterr(), "<big>"),
+                          "%s id %s: %s", where[w], bad[i], hx_lasterr());
+        }
+        /* the largest id is accepted and encodes */
+        ck_assert_msg(load_with_id(where[w], "16777215", &t) == HX_OK, "%s", hx_lasterr());
+        ck_assert_int_eq(hx_tok_id(t, "<big>"), 16777215);
+        if (w == 0) {
+            int32_t *ids;
+            size_t n;
+            ck_assert(hx_tok_encode(t, "a<big>", 6, 0, &ids, &n) == HX_OK);
+            ck_assert_uint_eq(n, 2);
+            ck_assert_int_eq(ids[0], 0);
+            ck_assert_int_eq(ids[1], 16777215);
+            free(ids);
+        }
+        hx_tok_free(t);
+    }
+    /* the regression input of the fuzz target, as committed */
+    hx_tok *t = NULL;
+    ck_assert(hx_tok_load("tests/fuzz/crashes/fuzz_tokenizer/added-token-id-2pow30", &t) == HX_EFORMAT);
+    ck_assert_ptr_null(t);
+    ck_assert_msg(strstr(hx_lasterr(), "has id 1073741824, outside [0, 16777215]"), "%s", hx_lasterr());
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("tokenizer");
@@ -379,6 +436,7 @@ int main(void)
     tcase_add_test(tc, wikitext_roundtrip);
     tcase_add_test(tc, decode_like_tokenizers);
     tcase_add_test(tc, special_and_decode);
+    tcase_add_test(tc, token_id_limit);
     suite_add_tcase(s, tc);
     return hx_check_run(s);
 }
