@@ -5,7 +5,12 @@
 # snapshot_download from the same server in the same run (fresh caches),
 # then uploaded by `hxzoo upload` and by upload_folder (each into a fresh
 # server store, so nothing is deduplicated). Prints the median times of
-# HUB_BENCH_REPEAT rounds and the ratios.
+# HUB_BENCH_REPEAT rounds and the ratios. The upload's floor is measured in
+# the same rounds: hashing every file (openssl), then ingesting the large
+# file as the server must (written and hashed at once, then fsync'd), the
+# two stages the LFS protocol puts in sequence; the upload targets are
+# checked against it: no slower than huggingface_hub, within 1.3x of the
+# floor.
 set -euo pipefail
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -89,7 +94,21 @@ t_hx_small=$(median <<<"$l_hx_small"); t_py_small=$(median <<<"$l_py_small")
 # outside $(...) so that it is tracked and stopped
 up_run() { # up_run hx|py -> seconds in $W/up.t
   rm -rf "$W/r2"; serve up "$W/r2"; sync; warm
-  if [ "$1" = hx ]; then
+  if [ "$1" = floor ]; then
+    # what no client can avoid: the SHA-256 of every file before the LFS
+    # batch (openssl, one file per core), then the server's ingest of the
+    # LFS bytes: written and hashed at once (tee | openssl, the server's
+    # receive-write-hash loop without the socket) and made durable (fsync)
+    local t0 t1 t2
+    t0=$(now)
+    find "$W/src" -type f -print0 | xargs -0 -P "$(nproc)" -n 16 openssl dgst -sha256 >/dev/null
+    t1=$(now)
+    tee "$W/r2/ingest.bin" <"$W/src/big.bin" | openssl dgst -sha256 >/dev/null
+    sync "$W/r2/ingest.bin"
+    t2=$(now)
+    printf 'hash %.2f s, ingest %.2f s\n' "$(secs "$t0" "$t1")" "$(secs "$t1" "$t2")" >>"$W/floors.txt"
+    secs "$t0" "$t2" >"$W/up.t"
+  elif [ "$1" = hx ]; then
     local t0; t0=$(now)
     HF_ENDPOINT=$URL "$HX" -q upload bench/up "$W/src" --jobs "$JOBS" --no-progress >/dev/null
     secs "$t0" "$(now)" >"$W/up.t"
@@ -103,12 +122,13 @@ PY
   fi
   kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 }
-l_hx_up='' l_py_up=''
+l_hx_up='' l_py_up='' l_floor=''
 for _ in $(seq "$REPEAT"); do
   up_run hx; l_hx_up+=" $(cat "$W/up.t")"
   up_run py; l_py_up+=" $(cat "$W/up.t")"
+  up_run floor; l_floor+=" $(cat "$W/up.t")"
 done
-t_hx_up=$(median <<<"$l_hx_up"); t_py_up=$(median <<<"$l_py_up")
+t_hx_up=$(median <<<"$l_hx_up"); t_py_up=$(median <<<"$l_py_up"); t_floor=$(median <<<"$l_floor")
 
 row() { printf '%-34s %9.2f s %9.2f s %7.2fx %10.0f MB/s %10.0f MB/s\n' "$1" "$2" "$3" "$(echo "$3 / $2" | bc -l)" \
   "$(echo "$4 / $2 / 1000000" | bc -l)" "$(echo "$4 / $3 / 1000000" | bc -l)"; }
@@ -118,5 +138,13 @@ row "download all (1 big + 201 small)" "$t_hx_all" "$t_py_all" "$total"
 row "download big file only" "$t_hx_big" "$t_py_big" "$bigb"
 row "download 200 small files only" "$t_hx_small" "$t_py_small" "$smallb"
 row "upload all (fresh store)" "$t_hx_up" "$t_py_up" "$total"
-echo "rounds (s): all hx$l_hx_all / py$l_py_all; big hx$l_hx_big / py$l_py_big; up hx$l_hx_up / py$l_py_up"
+echo "rounds (s): all hx$l_hx_all / py$l_py_all; big hx$l_hx_big / py$l_py_big; up hx$l_hx_up / py$l_py_up / floor$l_floor"
+echo "upload floor per round (hash every file, then write+hash+fsync the LFS bytes):"
+sed 's/^/  /' "$W/floors.txt"
+r_py=$(echo "$t_py_up / $t_hx_up" | bc -l); r_floor=$(echo "$t_hx_up / $t_floor" | bc -l)
+printf 'upload: hxzoo %.2f s, huggingface_hub %.2f s (%.2fx), floor %.2f s (hxzoo at %.2fx of it)\n' \
+  "$t_hx_up" "$t_py_up" "$r_py" "$t_floor" "$r_floor"
+printf 'upload targets: no slower than huggingface_hub: %s; within 1.3x of the floor: %s\n' \
+  "$( [ "$(echo "$t_hx_up <= $t_py_up" | bc)" = 1 ] && echo met || echo NOT met)" \
+  "$( [ "$(echo "$r_floor <= 1.3" | bc)" = 1 ] && echo met || echo NOT met)"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
