@@ -609,10 +609,14 @@ typedef struct {
     int threaded;
 } idx_alloc;
 
+int hxq_fault_fit;
+unsigned hxq_idx_threads_started, hxq_idx_threads_done;
+
 static void *idx_alloc_run(void *arg)
 {
     idx_alloc *a = arg;
     a->buf = alloc_indices(a->n, 1);
+    __atomic_fetch_add(&hxq_idx_threads_done, 1, __ATOMIC_RELEASE);
     return NULL;
 }
 
@@ -835,6 +839,8 @@ hx_status hxq_encode(const char *name, const void *src_v, hx_dtype dt, uint64_t 
     idx_alloc ia = {n, NULL, 0};
     pthread_t ia_tid;
     ia.threaded = threads > 1 && n >= (1u << 22) && pthread_create(&ia_tid, NULL, idx_alloc_run, &ia) == 0;
+    if (ia.threaded)
+        __atomic_fetch_add(&hxq_idx_threads_started, 1, __ATOMIC_RELAXED);
     pointset ps;
     build_points(dt, cnt, s1, s2, &ps);
 
@@ -843,7 +849,9 @@ hx_status hxq_encode(const char *name, const void *src_v, hx_dtype dt, uint64_t 
     uint64_t *take = hx_calloc(ps.n, sizeof *take);
     uint64_t budget = (uint64_t)floor(prm->sidecar_fraction * (double)n);
     double cmp_lo = 0, cmp_hi = 0;
-    if (prm->compat_033) {
+    if (__atomic_load_n(&hxq_fault_fit, __ATOMIC_RELAXED)) {
+        used = -1; /* as a fit that ran out of memory */
+    } else if (prm->compat_033) {
         used = fit(prm, ps.p, ps.n, cent);
         tensor_view tv = {src, n, dt, &ps};
         cmp_lo = percentile(&tv, 100.0 - prm->compat_percentile);

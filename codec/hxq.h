@@ -114,6 +114,12 @@ hx_status hxq_encode(const char *name, const void *src, hx_dtype dt, uint64_t ro
                      const hxq_params *p, hxq_encoded *out);
 void hxq_encoded_free(hxq_encoded *e);
 
+/* Fault injection for the tests (tests/unit/test_codec.c): nonzero makes
+ * every codebook fit report failure (its out-of-memory path); the counts
+ * of index-buffer threads the encoder started and that have finished. */
+extern int hxq_fault_fit;
+extern unsigned hxq_idx_threads_started, hxq_idx_threads_done;
+
 /* ------------------------------------------------------------ decode */
 /* Reconstruct W' (rows*cols floats): codebook[indices], then sidecar
  * values replace. Validates indices < k and positions in range. */

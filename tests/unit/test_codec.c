@@ -7,6 +7,8 @@
 #include "tests/unit/check_run.h"
 #include <check.h>
 #include <math.h>
+#include <malloc.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -327,6 +329,46 @@ START_TEST(more_threads_than_shares)
     ck_assert(!memcmp(e[0].sc_pos, e[1].sc_pos, e[0].sc_n * 8) && !memcmp(e[0].sc_val, e[1].sc_val, e[0].sc_n * 4));
     for (int k = 0; k < 2; k++)
         hxq_encoded_free(&e[k]);
+    free(b);
+}
+END_TEST
+
+/* A failed fit (out of memory; injected) must wait for the thread that
+ * allocates the index buffer meanwhile and free that buffer: the thread
+ * writes its result into the encoder's stack frame, and the encoder used
+ * to return without joining it (5b175f8), leaking the buffer and leaving
+ * the thread to write into a dead frame. 2^22 + 4096 BF16 elements, 2
+ * threads: the thread runs; once it has finished (awaited here), the heap
+ * must not hold its buffer (mallinfo2: no growth of n bytes). */
+START_TEST(fit_failure_joins_index_thread)
+{
+    rng_seed(14);
+    uint64_t rows = 4, cols = ((1u << 22) + 4096) / 4, n = rows * cols;
+    uint16_t *b = malloc(n * sizeof *b);
+    for (uint64_t i = 0; i < n; i++)
+        b[i] = hx_f32_to_bf16((float)(trand() * 0.02));
+    hxq_params p;
+    hxq_params_default(&p);
+    p.threads = 2;
+    hxq_encoded e;
+    unsigned started = hxq_idx_threads_started;
+    struct mallinfo2 m0 = mallinfo2();
+    hxq_fault_fit = 1;
+    hx_status st = hxq_encode("t", b, HX_DT_BF16, rows, cols, &p, &e);
+    hxq_fault_fit = 0;
+    ck_assert_int_eq(st, HX_ENOMEM);
+    ck_assert_msg(strstr(hx_lasterr(), "codebook fit failed"), "%s", hx_lasterr());
+    unsigned s1 = __atomic_load_n(&hxq_idx_threads_started, __ATOMIC_ACQUIRE);
+    ck_assert_uint_eq(s1, started + 1); /* the thread ran */
+    while (__atomic_load_n(&hxq_idx_threads_done, __ATOMIC_ACQUIRE) != s1)
+        sched_yield(); /* finished (at once when the encoder joined it) */
+    struct mallinfo2 m1 = mallinfo2();
+    size_t before = m0.uordblks + m0.hblkhd, after = m1.uordblks + m1.hblkhd;
+    ck_assert_msg(after < before + n, "the index buffer (%llu bytes) was not freed: heap %zu -> %zu",
+                  (unsigned long long)n, before, after);
+    /* and the encoder works again */
+    ck_assert_int_eq(hxq_encode("t", b, HX_DT_BF16, rows, cols, &p, &e), HX_OK);
+    hxq_encoded_free(&e);
     free(b);
 }
 END_TEST
@@ -671,6 +713,7 @@ int main(void)
     tcase_add_test(tc, deterministic_across_threads);
     tcase_add_test(tc, deterministic_parallel_histograms);
     tcase_add_test(tc, more_threads_than_shares);
+    tcase_add_test(tc, fit_failure_joins_index_thread);
     tcase_add_test(tc, f32_near_optimal);
     tcase_add_test(tc, compat_sidecar_selection);
     tcase_add_test(tc, f16_conversions);
