@@ -259,17 +259,13 @@ hx_status hx_layout_mamba_ssm(const char *src_dir, const char *tok_dir, const ch
 {
     if (renamed)
         *renamed = 0;
-    char *p = hx_path_join(src_dir, "config.json"), *txt;
-    size_t n;
-    hx_status st = hx_read_file(p, 1u << 20, &txt, &n);
+    char *p = hx_path_join(src_dir, "config.json");
+    cJSON *ssm;
+    hx_status st = hx_pyjson_load(p, 1u << 20, &ssm);
     free(p);
     if (st)
         return hx_preerr("mamba_ssm layout"), st;
-    cJSON *ssm = hx_pyjson_parse(txt, n);
-    free(txt);
-    cJSON *cfg = ssm ? hx_layout_mamba_ssm_config(ssm, &st) : NULL;
-    if (!ssm)
-        st = HX_FAIL(HX_EFORMAT, "%s/config.json: invalid JSON", src_dir);
+    cJSON *cfg = hx_layout_mamba_ssm_config(ssm, &st);
     if (!st)
         st = check_tensors(src_dir, cJSON_IsTrue(get(cfg, "tie_word_embeddings")));
     if (!st)
@@ -280,10 +276,7 @@ hx_status hx_layout_mamba_ssm(const char *src_dir, const char *tok_dir, const ch
     char *ip = hx_path_join(src_dir, "model.safetensors.index.json");
     if (!st && hx_file_exists(ip)) {
         cJSON *idx = NULL;
-        if (!(st = hx_read_file(ip, 64u << 20, &txt, &n))) {
-            idx = cJSON_ParseWithLength(txt, n);
-            free(txt);
-        }
+        st = hx_pyjson_load(ip, 64u << 20, &idx);
         cJSON *wm = cJSON_GetObjectItemCaseSensitive(idx, "weight_map");
         if (!st && !cJSON_IsObject(wm))
             st = HX_FAIL(HX_EFORMAT, "%s: no weight_map", ip);
@@ -330,19 +323,4 @@ hx_status hx_layout_mamba_ssm(const char *src_dir, const char *tok_dir, const ch
     return st;
 }
 
-void hx_layout_remove(const char *out_dir)
-{
-    DIR *d = opendir(out_dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        char *p = hx_path_join(out_dir, e->d_name);
-        unlink(p);
-        free(p);
-    }
-    closedir(d);
-    rmdir(out_dir);
-}
+void hx_layout_remove(const char *out_dir) { hx_remove_tree(out_dir); }

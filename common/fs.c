@@ -9,6 +9,7 @@
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -247,4 +248,30 @@ hx_status hx_copy_file_atomic(const char *src, const char *dst)
         return st;
     }
     return hx_afile_commit(&af);
+}
+
+/* path and, for a folder, everything under it (lstat: links are removed,
+ * not followed); missing is fine */
+void hx_remove_tree(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        if (d) {
+            struct dirent *e;
+            while ((e = readdir(d))) {
+                if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+                    continue;
+                char *p = hx_path_join(path, e->d_name);
+                hx_remove_tree(p);
+                free(p);
+            }
+            closedir(d);
+        }
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
 }

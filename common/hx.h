@@ -91,6 +91,9 @@ void hx_afile_abort(hx_afile *af);
 hx_status hx_write_file_atomic(const char *path, const void *buf, size_t n);
 /* Copy a file atomically. */
 hx_status hx_copy_file_atomic(const char *src, const char *dst);
+/* Remove path and, for a folder, everything under it (links are not
+ * followed); a missing path is fine. */
+void hx_remove_tree(const char *path);
 
 /* ---- hashing (OpenSSL) ---- */
 /* hex must hold 65 bytes. */

@@ -90,3 +90,16 @@ char *hx_pyjson_print(cJSON *j)
     hx_pyjson_restore(j);
     return cJSON_Print(j);
 }
+
+hx_status hx_pyjson_load(const char *path, size_t max, cJSON **out)
+{
+    *out = NULL;
+    char *txt;
+    size_t n;
+    hx_status st = hx_read_file(path, max, &txt, &n);
+    if (st)
+        return st;
+    *out = hx_pyjson_parse(txt, n);
+    free(txt);
+    return *out ? HX_OK : HX_FAIL(HX_EFORMAT, "%s: invalid JSON", path);
+}

@@ -8,12 +8,17 @@
 #ifndef HX_PYJSON_H
 #define HX_PYJSON_H
 
+#include "common/hx.h"
+
 #include <cJSON.h>
 #include <stddef.h>
 
 /* cJSON_ParseWithLength, accepting Infinity, -Infinity and NaN outside
  * strings. NULL when the text is not JSON. */
 cJSON *hx_pyjson_parse(const char *text, size_t len);
+/* The JSON file at path (at most max bytes) parsed as above into *out;
+ * errors name the file. */
+hx_status hx_pyjson_load(const char *path, size_t max, cJSON **out);
 /* Replace every non-finite number under j by a raw Infinity / -Infinity /
  * NaN token (cJSON prints raw items verbatim). */
 void hx_pyjson_restore(cJSON *j);

@@ -577,31 +577,6 @@ out:
     return st;
 }
 
-static hx_status rm_rf(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return HX_OK;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        if (d) {
-            struct dirent *e;
-            while ((e = readdir(d))) {
-                if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-                    continue;
-                char *p = hx_path_join(path, e->d_name);
-                rm_rf(p);
-                free(p);
-            }
-            closedir(d);
-        }
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-    return HX_OK;
-}
-
 hx_status store_repo_delete(hub_store *s, const char *type, const char *repo)
 {
     st_repo r;
@@ -614,7 +589,7 @@ hx_status store_repo_delete(hub_store *s, const char *type, const char *repo)
     /* Hide first (rename away), then delete. */
     char *gone = store_tmp_path(s, "deleted-repo");
     if (rename(d, gone) == 0)
-        rm_rf(gone);
+        hx_remove_tree(gone);
     pthread_mutex_unlock(&s->mu);
     free(gone);
     free(d);

@@ -22,14 +22,12 @@
  * the device decision would be made for the wrong family. */
 static hx_status check_architecture(const zoo_ctx *c)
 {
-    char *p = hx_path_join(c->src_dir, "config.json"), *t;
-    size_t n;
-    hx_status st = hx_read_file(p, 16u << 20, &t, &n);
+    char *p = hx_path_join(c->src_dir, "config.json");
+    cJSON *j;
+    hx_status st = hx_pyjson_load(p, 16u << 20, &j);
     free(p);
     if (st)
         return hx_preerr("compress: source config.json"), st;
-    cJSON *j = hx_pyjson_parse(t, n);
-    free(t);
     const char *mt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "model_type"));
     if (!mt)
         st = HX_FAIL(HX_EFORMAT, "compress: %s/config.json has no model_type", c->src_dir);

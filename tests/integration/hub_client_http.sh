@@ -82,11 +82,8 @@ os.rename(sys.argv[1] + ".tmp", sys.argv[1])
 srv.serve_forever()
 PY
 fake() {  # fake MODE -> FAKE_URL; the request log is $T/fake.port.log
-  rm -f "$T/fake.port" "$T/fake.port.log"
-  "$PY" "$T/fake.py" "$T/fake.port" "$1" & SERVER_PIDS+=($!)
-  for _ in $(seq 600); do [ -s "$T/fake.port" ] && break; sleep 0.05; done
-  [ -s "$T/fake.port" ] || fail "fake server did not start"
-  FAKE_URL=http://127.0.0.1:$(cat "$T/fake.port")
+  rm -f "$T/fake.port.log"
+  start_fake "$T/fake.py" "$T/fake.port" "$1"
 }
 q() { "$PY" - "$T/fake.port.log" "$@"; }  # q ARGS <<'PY' ... (reads the log as L)
 

@@ -56,12 +56,7 @@ import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
 srv.serve_forever()
 PY
 fake() {  # fake MODE -> sets FAKE_URL
-  rm -f "$T/fake.port"
-  "$PY" "$T/fake.py" "$T/fake.port" "$1" & SERVER_PIDS+=($!)
-  local pid=$!
-  while [ ! -s "$T/fake.port" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
-  [ -s "$T/fake.port" ] || fail "fake server exited before listening"
-  FAKE_URL=http://127.0.0.1:$(cat "$T/fake.port")
+  start_fake "$T/fake.py" "$T/fake.port" "$1"
 }
 for bad in "../evil.txt" "/abs/evil.txt" 'dir\evil.txt' "a/../../evil.txt" ".git/config"; do
   fake "path:$bad"

@@ -34,6 +34,18 @@ start_server() {
   printf -v "URL_$name" 'http://127.0.0.1:%s' "$(cat "$T/$name.port")"
   printf -v "PID_$name" '%s' "$pid"
 }
+# start_fake SCRIPT.py PORTFILE [ARGS...]: a Python fake Hub that writes its
+# port to PORTFILE once listening; sets FAKE_URL (waits for the port or the
+# script's exit: no time limit)
+start_fake() {
+  local script=$1 pf=$2; shift 2
+  rm -f "$pf"
+  "$PY" "$script" "$pf" "$@" & SERVER_PIDS+=($!)
+  local pid=$!
+  while [ ! -s "$pf" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+  [ -s "$pf" ] || fail "fake server $script exited before listening"
+  FAKE_URL=http://127.0.0.1:$(cat "$pf")
+}
 stop_server() { local p="PID_$1"; kill "${!p}" 2>/dev/null; wait "${!p}" 2>/dev/null; }
 kill9_server() { local p="PID_$1"; kill -9 "${!p}" 2>/dev/null; wait "${!p}" 2>/dev/null; }
 
