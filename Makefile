@@ -19,9 +19,12 @@
 #                   nvcc is found (part of `make all`); skipped otherwise
 #   make gpu-check  run build/gpu-check (exit 77 = no CUDA device)
 #
-# Every module is a directory of .c files; all of them go into libhxzoo.a,
-# except codec/ and common/, which form libhxcodec.a (what tests and
-# benchmarks of the codec link). cli/ holds the hxzoo binary's subcommands.
+# Each module is one folder of .c files and one static library,
+# $(BUILD)/lib/libhx-<module>.a ('/' in the module's path becomes '-').
+# MODULES lists them from the top of the dependency graph down: a module
+# includes headers of the modules after it, never of one before it
+# (tests/integration/layering.sh checks; docs/ARCHITECTURE.md). gpu/ is
+# built apart (CUDA, below). cli/ holds the hxzoo binary's subcommands.
 
 CC      ?= cc
 BUILD   ?= build
@@ -33,16 +36,20 @@ DEPFLAGS = -MMD -MP
 # OpenBLAS is not linked: model/blas.c opens it on first use (see there).
 LDLIBS_ALL = -lcurl -lmicrohttpd -lcjson -lyaml -lpcre2-8 -licuuc -licudata -ldl -lssl -lcrypto -lzstd -lm -lpthread $(EXTRA_LDLIBS) $(LDLIBS)
 
-CODEC_DIRS := common codec
-LIB_DIRS   := hub verify zoo cards eval model
-CODEC_SRCS := $(foreach d,$(CODEC_DIRS),$(wildcard $(d)/*.c))
-LIB_SRCS   := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
-CLI_SRCS   := $(wildcard cli/*.c)
-TEST_SRCS  := $(wildcard tests/unit/test_*.c)
-TOOL_SRCS  := $(wildcard tests/tools/*.c)
+GPU_MODULE := gpu
+MODULES := zoo verify eval $(GPU_MODULE) model compress codec/encoder codec hub/server cards hub hub/proto common
+libname  = $(BUILD)/lib/libhx-$(subst /,-,$(1)).a
+msrcs    = $(wildcard $(1)/*.c)
+# modules that have C sources (gpu/'s C files go into the CUDA library)
+C_MODULES := $(foreach m,$(filter-out $(GPU_MODULE),$(MODULES)),$(if $(call msrcs,$(m)),$(m)))
+LIBS      := $(foreach m,$(C_MODULES),$(call libname,$(m)))
+lib_for   = $(call libname,$(1))
+MOD_SRCS  := $(foreach m,$(C_MODULES),$(call msrcs,$(m)))
+CLI_SRCS  := $(wildcard cli/*.c)
+TEST_SRCS := $(wildcard tests/unit/test_*.c)
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+CHECK_MAIN := $(wildcard tests/unit/check_main.c)
 
-CODEC_OBJS := $(CODEC_SRCS:%.c=$(BUILD)/%.o)
-LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS   := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 TEST_BINS  := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_BINS  := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
@@ -53,9 +60,11 @@ TVENV    := .venv-torch
 TVENV_PY := $(TVENV)/bin/python
 
 .PHONY: all deps venv venv-torch test test-unit test-asan test-tsan demo bench bench-hub bench-scale interop clean fixtures gpu \
-        gpu-check fuzz fuzz-build
+        gpu-check fuzz fuzz-build libs link-check
 
-all: $(BUILD)/hxzoo $(BUILD)/libhxcodec.a $(BUILD)/libhxzoo.a $(TEST_BINS) $(TOOL_BINS) gpu
+all: $(BUILD)/hxzoo libs $(TEST_BINS) $(TOOL_BINS) gpu
+
+libs: $(LIBS)
 
 # Sanitizer builds (build/asan, build/tsan, build/fuzz) recompile when their
 # flags change: a stamp holding the flags is rewritten when they differ.
@@ -69,29 +78,59 @@ $(BUILD)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(DEPFLAGS) -c $< -o $@
 
-$(BUILD)/libhxcodec.a: $(CODEC_OBJS)
-	@rm -f $@
-	ar rcs $@ $^
+# one rule per module library
+define MODULE_LIB
+$(call libname,$(1)): $$(patsubst %.c,$$(BUILD)/%.o,$$(call msrcs,$(1)))
+	@mkdir -p $$(dir $$@)
+	@rm -f $$@
+	ar rcs $$@ $$^
+endef
+$(foreach m,$(C_MODULES),$(eval $(call MODULE_LIB,$(m))))
 
-$(BUILD)/libhxzoo.a: $(LIB_OBJS) $(CODEC_OBJS)
-	@rm -f $@
-	ar rcs $@ $^
-
-$(BUILD)/hxzoo: $(CLI_OBJS) $(BUILD)/libhxzoo.a
-	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJS) -Wl,--start-group $(HXZOO_GPU) $(BUILD)/libhxzoo.a -Wl,--end-group \
+$(BUILD)/hxzoo: $(CLI_OBJS) $(LIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJS) -Wl,--start-group $(HXZOO_GPU) $(LIBS) -Wl,--end-group \
 	    $(LDLIBS_ALL) $(HXZOO_GPU_LIBS)
 
 # (kept: make would delete it as an intermediate)
 .SECONDARY: $(BUILD)/gpu/stub.o
 # Tests and tools get the GPU stub (no CUDA runtime): the engine (eval/)
 # refers to gpu/gpu_model.h.
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhxzoo.a $(BUILD)/gpu/stub.o
+TEST_LINK = -Wl,--start-group $(LIBS) $(BUILD)/gpu/stub.o -Wl,--end-group
+$(BUILD)/tests/%: tests/unit/%.c $(CHECK_MAIN) $(LIBS) $(BUILD)/gpu/stub.o
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(DEPFLAGS) -MF $@.d -o $@ $< $(BUILD)/libhxzoo.a $(BUILD)/gpu/stub.o $(LDLIBS_ALL) -lcheck -lsubunit -lrt -lm
+	$(CC) $(CFLAGS_ALL) $(DEPFLAGS) -MF $@.d -o $@ $< $(CHECK_MAIN) $(TEST_LINK) $(LDLIBS_ALL) -lcheck -lsubunit -lrt -lm
 
-$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libhxzoo.a $(BUILD)/gpu/stub.o
+$(BUILD)/tools/%: tests/tools/%.c $(LIBS) $(BUILD)/gpu/stub.o
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(DEPFLAGS) -MF $@.d -o $@ $< $(BUILD)/libhxzoo.a $(BUILD)/gpu/stub.o $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) $(DEPFLAGS) -MF $@.d -o $@ $< $(TEST_LINK) $(LDLIBS_ALL)
+
+# ---- parts that link alone (tests/link/, tests/integration/link_split.sh) --
+# Three small programs, each linked with only the libraries of the part it
+# uses, in dependency order and without --start-group: the Hub client
+# (no libmicrohttpd, no codec), the Hub server (no libcurl) and the HXQ
+# decoder (no encoder, no Hub). `make link-check V=1` shows the link lines;
+# they are also written to $(BUILD)/link/*.cmd.
+LINK_CLIENT_LIBS  = $(call libname,hub) $(call libname,hub/proto) $(call libname,common)
+LINK_CLIENT_SYS   = -lcurl -lcjson -lssl -lcrypto -lm -lpthread
+LINK_SERVER_LIBS  = $(call libname,hub/server) $(call libname,cards) $(call libname,hub/proto) $(call libname,common)
+LINK_SERVER_SYS   = -lmicrohttpd -lcjson -lyaml -lssl -lcrypto -lm -lpthread
+LINK_DECODER_LIBS = $(call libname,codec) $(call libname,common)
+LINK_DECODER_SYS  = -lcjson -lssl -lcrypto -lm -lpthread
+LINK_PARTS := client server decoder
+link-check: $(LINK_PARTS:%=$(BUILD)/link/%)
+
+$(BUILD)/link/client: tests/link/client.c $(LINK_CLIENT_LIBS)
+	@mkdir -p $(dir $@)
+	@echo '$(CC) $(CFLAGS_ALL) -o $@ $< $(LINK_CLIENT_LIBS) $(LINK_CLIENT_SYS)' >$@.cmd
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LINK_CLIENT_LIBS) $(LINK_CLIENT_SYS)
+$(BUILD)/link/server: tests/link/server.c $(LINK_SERVER_LIBS)
+	@mkdir -p $(dir $@)
+	@echo '$(CC) $(CFLAGS_ALL) -o $@ $< $(LINK_SERVER_LIBS) $(LINK_SERVER_SYS)' >$@.cmd
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LINK_SERVER_LIBS) $(LINK_SERVER_SYS)
+$(BUILD)/link/decoder: tests/link/decoder.c $(LINK_DECODER_LIBS)
+	@mkdir -p $(dir $@)
+	@echo '$(CC) $(CFLAGS_ALL) -o $@ $< $(LINK_DECODER_LIBS) $(LINK_DECODER_SYS)' >$@.cmd
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LINK_DECODER_LIBS) $(LINK_DECODER_SYS)
 
 # ---- fuzzing (tests/fuzz/, docs/RELIABILITY.md) --------------------------
 # Each tests/fuzz/fuzz_X.c defines LLVMFuzzerTestOneInput. Two ways to link
@@ -107,8 +146,8 @@ FUZZ_JOBS    ?= 1
 FUZZ_CC      ?= clang
 FUZZ_SAN     := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 # only what the targets reach (model/'s forward pass is not needed)
-FUZZ_LIB_SRCS := $(CODEC_SRCS) $(wildcard hub/*.c) $(wildcard cards/*.c) zoo/manifest.c verify/rv_qconfig.c \
-                 model/config.c $(wildcard model/tok_*.c)
+FUZZ_LIB_SRCS := $(foreach m,common codec hub/proto hub hub/server cards,$(call msrcs,$(m))) \
+                 zoo/manifest.c verify/rv_qconfig.c model/config.c $(wildcard model/tok_*.c)
 FUZZ_REPLAY_BINS := $(FUZZ_ALL:%=$(BUILD)/fuzz-replay/%)
 .SECONDARY: $(FUZZ_ALL:%=$(BUILD)/tests/fuzz/%.o) $(BUILD)/tests/fuzz/util.o $(BUILD)/tests/fuzz/replay_main.o
 
@@ -117,9 +156,9 @@ $(BUILD)/libhxfuzz.a: $(FUZZ_LIB_SRCS:%.c=$(BUILD)/%.o)
 	ar rcs $@ $^
 
 $(BUILD)/fuzz-replay/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay_main.o $(BUILD)/tests/fuzz/util.o \
-                        $(BUILD)/libhxzoo.a $(BUILD)/gpu/stub.o
+                        $(LIBS) $(BUILD)/gpu/stub.o
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) -o $@ $(filter-out $(BUILD)/gpu/stub.o,$(filter %.o,$^)) $(TEST_LINK) $(LDLIBS_ALL)
 
 # libFuzzer binaries: only in the clang build that `make fuzz` drives
 $(BUILD)/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/util.o $(BUILD)/libhxfuzz.a
@@ -135,7 +174,7 @@ fuzz: deps fuzz-build
 
 # ---- CUDA (gpu/) ----------------------------------------------------------
 # Built whenever nvcc is found (on PATH, else /usr/local/cuda/bin). The
-# kernels go into build/libhxgpu.a (not libhxzoo.a, so that nothing else
+# kernels go into build/libhxgpu.a (not a module library, so that nothing else
 # needs the CUDA runtime); build/gpu-check links the CUDA runtime statically
 # and loads cuBLAS at run time, so it runs on a machine with only the NVIDIA
 # driver (see docs/GPU.md).
