@@ -14,7 +14,7 @@
 
 extern "C" {
 #include "gpu/gpu_model.h"
-#include "model/model_internal.h"
+#include "model/model_data.h"
 }
 
 static_assert(sizeof(hxg_row_state) == 48, "hxg_row_state layout");
