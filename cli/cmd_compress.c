@@ -1,7 +1,7 @@
 /* cmd_compress.c - `hxzoo compress SRC_DIR OUT_DIR`: parse options, call
  * hxq_compress, print the per-tensor table (or the JSON receipt). */
 #include "cli/cli.h"
-#include "codec/hxq.h"
+#include "compress/compress.h"
 
 #include <getopt.h>
 #include <math.h>

@@ -3,7 +3,7 @@
  * modules are compressed, with their codebook/indices/sidecar tensors
  * checked for the dtypes and shapes the loader needs). */
 #include "cli/cli.h"
-#include "codec/hxq.h"
+#include "codec/safetensors.h"
 
 #include "common/pyjson.h"
 

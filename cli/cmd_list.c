@@ -1,7 +1,7 @@
 /* cmd_list.c - `hxzoo list [--json|--tsv] [--manifest FILE]`: the zoo's
  * models with their source, target and local build status. */
 #include "cli/cli.h"
-#include "codec/hxq.h"
+#include "codec/encoder/encoder.h"
 #include "zoo/zoo.h"
 
 #include <cJSON.h>

@@ -61,8 +61,7 @@ void hxq_compare(const void *src, hx_dtype dt, const float *recon, uint64_t n, h
     st->sqnr_db = se > 0 ? 10 * log10(sw2 / se) : INFINITY;
 }
 
-/* "a.b.weight" -> module "a.b"; other names: the name itself */
-static char *module_of(const char *name)
+char *hxq_module_name(const char *name)
 {
     size_t l = strlen(name);
     if (l > 7 && !strcmp(name + l - 7, ".weight"))
@@ -96,7 +95,7 @@ hx_status hxq_load_f32(const hx_st_model *m, const char *name, float **out, int6
         *out = buf;
         return HX_OK;
     }
-    char *mod = module_of(name);
+    char *mod = hxq_module_name(name);
     const hx_st_tensor *cb = find_part(m, mod, "codebook"), *ix = find_part(m, mod, "indices");
     const hx_st_tensor *sp = find_part(m, mod, "sidecar_positions");
     const hx_st_tensor *sv = find_part(m, mod, "sidecar_values");

@@ -1,8 +1,10 @@
 /* dtype.h - the tensor element types hxzoo reads and writes (one traits
- * table: name, size, float-ness) and exact conversions between BF16, F16
- * and F32. */
+ * table: name, size, float-ness) and the conversion of a float tensor's
+ * elements to F32; the scalar BF16/F16 conversions are common/half.h. */
 #ifndef HX_DTYPE_H
 #define HX_DTYPE_H
+
+#include "common/half.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -33,28 +35,8 @@ hx_dtype hx_dtype_parse(const char *name);
 size_t hx_dtype_size(hx_dtype dt);
 int hx_dtype_is_float(hx_dtype dt);
 
-static inline float hx_bf16_to_f32(uint16_t h)
-{
-    uint32_t u = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-/* Round to nearest even; NaN stays NaN. */
-static inline uint16_t hx_f32_to_bf16(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    if ((u & 0x7fffffffu) > 0x7f800000u)
-        return (uint16_t)((u >> 16) | 0x40);
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return (uint16_t)(u >> 16);
-}
-
-float hx_f16_to_f32(uint16_t h);
-/* Round to nearest even, overflow to inf (IEEE semantics, like numpy). */
-uint16_t hx_f32_to_f16(float f);
+/* hx_bf16_to_f32, hx_f32_to_bf16, hx_f16_to_f32, hx_f32_to_f16:
+ * common/half.h (shared with gpu/). */
 
 /* Convert n elements of a float dtype (BF16/F16/F32/F64) to F32. The source
  * may be unaligned. Returns 0 on success, -1 if dt is not a float type. */

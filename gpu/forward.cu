@@ -1,15 +1,14 @@
 /* forward.cu - the CUDA backend of the evaluation engine and of greedy
  * generation (gpu_model.h): weights resident in their stored form, BF16 or
- * F32 compute, cuBLAS for the matrix products (opened with dlopen, so no
- * binary links libcublas), our kernels (gpu/fwd_kernels.cuh) for the rest,
- * scoring on the device. Same order of operations as model/forward.c. */
-#include <cublas_v2.h>
-#include <dlfcn.h>
+ * F32 compute, cuBLAS for the matrix products (opened at run time by
+ * gpu/cublas.cu, so no binary links libcublas), our kernels
+ * (gpu/fwd_kernels.cuh) for the rest, scoring on the device. Same order of operations as model/forward.c. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gpu/common.cuh"
+#include "gpu/cublas.cuh"
 #include "gpu/fwd_kernels.cuh"
 
 extern "C" {
@@ -24,18 +23,8 @@ static struct {
     int tried;
     hx_status st;
     char err[512];
-    void *lib;
+    hxg_cublas_api api; /* gpu/cublas.cuh */
     cublasHandle_t h;
-    decltype(&cublasCreate_v2) create;
-    cublasStatus_t (*gemm)(cublasHandle_t, cublasOperation_t, cublasOperation_t, int, int, int,
-                           const void *, const void *, cudaDataType_t, int, const void *,
-                           cudaDataType_t, int, const void *, void *, cudaDataType_t, int,
-                           cublasComputeType_t, cublasGemmAlgo_t);
-    cublasStatus_t (*gemm_sb)(cublasHandle_t, cublasOperation_t, cublasOperation_t, int, int, int,
-                              const void *, const void *, cudaDataType_t, int, long long int,
-                              const void *, cudaDataType_t, int, long long int, const void *, void *,
-                              cudaDataType_t, int, long long int, int, cublasComputeType_t,
-                              cublasGemmAlgo_t);
 } g_blas;
 
 /* Open cuBLAS once per process (the host side of eval and generate is
@@ -47,26 +36,17 @@ static hx_status blas_open(void)
         return g_blas.st;
     }
     g_blas.tried = 1;
-    static const char *names[] = {"libcublas.so.13", "libcublas.so.12", "libcublas.so"};
-    const char *last = "";
-    for (size_t i = 0; i < sizeof names / sizeof names[0] && !g_blas.lib; i++)
-        if (!(g_blas.lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL))) last = dlerror();
-    if (!g_blas.lib) {
-        snprintf(g_blas.err, sizeof g_blas.err, "cuBLAS not loadable (last error: %s)", last);
+    const hxg_cublas_api *b = &g_blas.api;
+    cublasStatus_t cs;
+    if ((g_blas.st = hxg_cublas_load(&g_blas.api))) {
+        snprintf(g_blas.err, sizeof g_blas.err, "%s", hx_lasterr());
+    } else if (!b->create || !b->gemm_ex || !b->gemm_sb) {
+        snprintf(g_blas.err, sizeof g_blas.err,
+                 "cuBLAS: cublasCreate_v2/cublasGemmEx/cublasGemmStridedBatchedEx missing");
         g_blas.st = HX_ENOTFOUND;
-    } else {
-        *(void **)&g_blas.create = dlsym(g_blas.lib, "cublasCreate_v2");
-        *(void **)&g_blas.gemm = dlsym(g_blas.lib, "cublasGemmEx");
-        *(void **)&g_blas.gemm_sb = dlsym(g_blas.lib, "cublasGemmStridedBatchedEx");
-        cublasStatus_t cs;
-        if (!g_blas.create || !g_blas.gemm || !g_blas.gemm_sb) {
-            snprintf(g_blas.err, sizeof g_blas.err,
-                     "cuBLAS: cublasCreate_v2/cublasGemmEx/cublasGemmStridedBatchedEx missing");
-            g_blas.st = HX_ENOTFOUND;
-        } else if ((cs = g_blas.create(&g_blas.h)) != CUBLAS_STATUS_SUCCESS) {
-            snprintf(g_blas.err, sizeof g_blas.err, "cublasCreate failed (status %d)", (int)cs);
-            g_blas.st = HX_EINTERNAL;
-        }
+    } else if ((cs = b->create(&g_blas.h)) != CUBLAS_STATUS_SUCCESS) {
+        snprintf(g_blas.err, sizeof g_blas.err, "cublasCreate failed (status %d)", (int)cs);
+        g_blas.st = HX_EINTERNAL;
     }
     if (g_blas.st) hx_seterr("%s", g_blas.err);
     return g_blas.st;
@@ -85,10 +65,10 @@ static hx_status gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, 
 {
     cublasStatus_t cs;
     if (batch == 1)
-        cs = g_blas.gemm(g_blas.h, ta, tb, m, n, k, &alpha, A, cu_type(at), lda, B, cu_type(bt), ldb,
+        cs = g_blas.api.gemm_ex(g_blas.h, ta, tb, m, n, k, &alpha, A, cu_type(at), lda, B, cu_type(bt), ldb,
                          &beta, C, cu_type(ct), ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
     else
-        cs = g_blas.gemm_sb(g_blas.h, ta, tb, m, n, k, &alpha, A, cu_type(at), lda, sa, B, cu_type(bt),
+        cs = g_blas.api.gemm_sb(g_blas.h, ta, tb, m, n, k, &alpha, A, cu_type(at), lda, sa, B, cu_type(bt),
                             ldb, sb, &beta, C, cu_type(ct), ldc, sc, batch, CUBLAS_COMPUTE_32F,
                             CUBLAS_GEMM_DEFAULT);
     if (cs != CUBLAS_STATUS_SUCCESS)

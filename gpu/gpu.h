@@ -127,10 +127,9 @@ typedef struct hxg_ref_layer {
     const float *bias;      /* or NULL */
 } hxg_ref_layer;
 
-/* Round a float to the nearest BF16 (ties to even), returned as float. */
+/* Round a float to the nearest BF16 (ties to even), returned as float
+ * (the conversions themselves: common/half.h). */
 float hxg_bf16_round(float f);
-uint16_t hxg_f32_to_bf16(float f);
-float hxg_bf16_to_f32(uint16_t h);
 
 /* Reference y[o] for one input vector x (double accumulation, replace
  * semantics applied directly: W'[o,i] is the sidecar value where there is

@@ -3,30 +3,12 @@
  * CUDA: the semantics are those of gpu.h (sidecar values replace the
  * codebook value at their positions). */
 #include "gpu/gpu.h"
+#include "common/half.h"
 
 #include <math.h>
 #include <string.h>
 
-uint16_t hxg_f32_to_bf16(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    if ((u & 0x7f800000u) == 0x7f800000u && (u & 0x007fffffu)) /* NaN: keep it quiet */
-        return (uint16_t)((u >> 16) | 0x40);
-    uint32_t lsb = (u >> 16) & 1u;
-    u += 0x7fffu + lsb; /* round to nearest, ties to even */
-    return (uint16_t)(u >> 16);
-}
-
-float hxg_bf16_to_f32(uint16_t h)
-{
-    uint32_t u = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-float hxg_bf16_round(float f) { return hxg_bf16_to_f32(hxg_f32_to_bf16(f)); }
+float hxg_bf16_round(float f) { return hx_bf16_to_f32(hx_f32_to_bf16(f)); }
 
 /* First sidecar entry at a flat position >= p (positions ascending). */
 static uint64_t lower_bound_pos(const int64_t *pos, uint64_t n, int64_t p)

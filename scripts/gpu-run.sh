@@ -111,7 +111,7 @@ ph_gpu_check() {
     else
       mkdir -p build/gpu/check build/common
       local A="-gencode arch=compute_90,code=sm_90" f
-      for f in device hxq_gemv hxq_gemm; do "$NVCC" -std=c++17 -O3 -I. $A -c gpu/$f.cu -o build/gpu/$f.cu.o & done
+      for f in device hxq_gemv hxq_gemm cublas; do "$NVCC" -std=c++17 -O3 -I. $A -c gpu/$f.cu -o build/gpu/$f.cu.o & done
       "$NVCC" -std=c++17 -O3 -I. $A -c gpu/check/bench.cu -o build/gpu/check/bench.cu.o &
       wait
       for f in gpu/ref gpu/check/gpu_check common/hx; do cc -std=c11 -O2 -D_GNU_SOURCE -I. -c $f.c -o build/$f.o; done

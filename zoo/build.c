@@ -5,7 +5,7 @@
  * matches (source commit, codec, manifest entry) publishes nothing. */
 #define _XOPEN_SOURCE 700
 #include "zoo/build_int.h"
-#include "codec/hxq.h"
+#include "codec/encoder/encoder.h"
 
 #include <ftw.h>
 #include <stdlib.h>

@@ -6,8 +6,8 @@
  * engine's estimate does not fit in memory, or the device is missing, the
  * build is refused rather than published unchecked.
  * A failed gate writes N-validate.failed.json and returns HX_EGATE. */
-#include "codec/hxq.h"
 #include "common/pyjson.h"
+#include "compress/compress.h"
 #include "eval/eval.h"
 #include "verify/repo_verify.h"
 #include "zoo/build_int.h"

@@ -1,7 +1,7 @@
 /* stage_fetch.c - build stages 1-2: resolve the source revision to a commit
  * (a moved upstream discards the earlier build) and download the snapshot
  * into the shared Hugging Face cache; and the "already published" check. */
-#include "codec/hxq.h"
+#include "codec/encoder/encoder.h"
 #include "codec/layout.h"
 #include "zoo/build_int.h"
 

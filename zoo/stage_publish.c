@@ -3,7 +3,7 @@
  * have the Hub check the card (validate-yaml), upload the folder as one
  * commit; verify the published repo (quick). */
 #include "cards/card.h"
-#include "codec/hxq.h"
+#include "codec/encoder/encoder.h"
 #include "common/version.h"
 #include "hub/client.h"
 #include "verify/repo_verify.h"

@@ -1,7 +1,5 @@
-/* bench.cu - gpu-check's helpers (bench.h): cuBLAS through dlopen, random
+/* bench.cu - gpu-check's helpers (bench.h): cuBLAS (gpu/cublas.cuh), random
  * layers generated on the device, timing with events and graphs. */
-#include <cublas_v2.h>
-#include <dlfcn.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +9,7 @@
 
 #include "gpu/check/bench.h"
 #include "gpu/common.cuh"
+#include "gpu/cublas.cuh"
 #include "gpu/hxq_gemv.cuh"
 
 static_assert(HXG_CHECK_GEMV2_UMIN == HXG_GEMV2_UMIN && HXG_CHECK_GEMV2_UMAX == HXG_GEMV2_UMAX &&
@@ -20,64 +19,46 @@ static_assert(HXG_CHECK_GEMV2_UMIN == HXG_GEMV2_UMIN && HXG_CHECK_GEMV2_UMAX == 
 
 /* ------------------------------------------------------------ cuBLAS */
 struct hxg_blas {
-    void *lib;
-    char name[64];
+    hxg_cublas_api api; /* gpu/cublas.cuh */
     cublasHandle_t h;
     void *ws;
-    decltype(&cublasCreate_v2) create;
-    decltype(&cublasDestroy_v2) destroy;
-    decltype(&cublasSetStream_v2) set_stream;
-    decltype(&cublasSetWorkspace_v2) set_workspace;
-    cublasStatus_t (*gemm_ex)(cublasHandle_t, cublasOperation_t, cublasOperation_t, int, int, int,
-                              const void *, const void *, cudaDataType, int, const void *,
-                              cudaDataType, int, const void *, void *, cudaDataType, int,
-                              cublasComputeType_t, cublasGemmAlgo_t);
 };
 
 extern "C" void hxg_blas_close(hxg_blas *b)
 {
     if (!b) return;
-    if (b->h && b->destroy) b->destroy(b->h);
+    if (b->h && b->api.destroy) b->api.destroy(b->h);
     if (b->ws) cudaFree(b->ws);
-    if (b->lib) dlclose(b->lib);
+    hxg_cublas_unload(&b->api);
     free(b);
 }
 
-extern "C" const char *hxg_blas_name(const hxg_blas *b) { return b->name; }
+extern "C" const char *hxg_blas_name(const hxg_blas *b) { return b->api.name; }
 
 extern "C" hx_status hxg_blas_open(void *stream, hxg_blas **out)
 {
     *out = NULL;
-    static const char *names[] = {"libcublas.so.13", "libcublas.so.12", "libcublas.so"};
     hxg_blas *b = (hxg_blas *)calloc(1, sizeof *b);
     if (!b) return HX_FAIL(HX_ENOMEM, "out of memory");
-    const char *last = "";
-    for (size_t i = 0; i < sizeof names / sizeof names[0] && !b->lib; i++) {
-        b->lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
-        if (b->lib)
-            snprintf(b->name, sizeof b->name, "%s", names[i]);
-        else
-            last = dlerror();
-    }
-    if (!b->lib) {
+    hx_status st = hxg_cublas_load(&b->api);
+    if (st) {
         hxg_blas_close(b);
-        return HX_FAIL(HX_ENOTFOUND, "cuBLAS not loadable (last error: %s)", last);
+        return st;
     }
-#define SYM(field, sym)                                                                  \
+#define NEED(field, sym)                                                                 \
     do {                                                                                 \
-        *(void **)&b->field = dlsym(b->lib, sym);                                        \
-        if (!b->field) {                                                                 \
+        if (!b->api.field) {                                                             \
             hxg_blas_close(b);                                                           \
             return HX_FAIL(HX_ENOTFOUND, "cuBLAS: symbol %s missing", sym);              \
         }                                                                                \
     } while (0)
-    SYM(create, "cublasCreate_v2");
-    SYM(destroy, "cublasDestroy_v2");
-    SYM(set_stream, "cublasSetStream_v2");
-    SYM(set_workspace, "cublasSetWorkspace_v2");
-    SYM(gemm_ex, "cublasGemmEx");
-#undef SYM
-    cublasStatus_t cs = b->create(&b->h);
+    NEED(create, "cublasCreate_v2");
+    NEED(destroy, "cublasDestroy_v2");
+    NEED(set_stream, "cublasSetStream_v2");
+    NEED(set_workspace, "cublasSetWorkspace_v2");
+    NEED(gemm_ex, "cublasGemmEx");
+#undef NEED
+    cublasStatus_t cs = b->api.create(&b->h);
     if (cs != CUBLAS_STATUS_SUCCESS) {
         b->h = NULL;
         hxg_blas_close(b);
@@ -90,8 +71,8 @@ extern "C" hx_status hxg_blas_open(void *stream, hxg_blas **out)
         hxg_blas_close(b);
         return hxg_cuda_fail(e, "cuBLAS workspace", __FILE__, __LINE__);
     }
-    if ((cs = b->set_stream(b->h, (cudaStream_t)stream)) != CUBLAS_STATUS_SUCCESS ||
-        (cs = b->set_workspace(b->h, b->ws, wsz)) != CUBLAS_STATUS_SUCCESS) {
+    if ((cs = b->api.set_stream(b->h, (cudaStream_t)stream)) != CUBLAS_STATUS_SUCCESS ||
+        (cs = b->api.set_workspace(b->h, b->ws, wsz)) != CUBLAS_STATUS_SUCCESS) {
         hxg_blas_close(b);
         return HX_FAIL(HX_EINTERNAL, "cuBLAS setup failed (status %d)", (int)cs);
     }
@@ -105,10 +86,10 @@ extern "C" hx_status hxg_blas_linear_bf16(hxg_blas *b, const void *W, int64_t ro
     /* Column-major view: W is [cols x rows] (ld cols), x is [cols x M],
      * y is [rows x M] (ld rows): y = op(W)^T x. */
     const float one = 1.f, zero = 0.f;
-    cublasStatus_t cs = b->gemm_ex(b->h, CUBLAS_OP_T, CUBLAS_OP_N, (int)rows, (int)M, (int)cols,
-                                   &one, W, CUDA_R_16BF, (int)cols, x, CUDA_R_16BF, (int)cols,
-                                   &zero, y, CUDA_R_16BF, (int)rows, CUBLAS_COMPUTE_32F,
-                                   CUBLAS_GEMM_DEFAULT);
+    cublasStatus_t cs = b->api.gemm_ex(b->h, CUBLAS_OP_T, CUBLAS_OP_N, (int)rows, (int)M, (int)cols,
+                                       &one, W, CUDA_R_16BF, (int)cols, x, CUDA_R_16BF, (int)cols,
+                                       &zero, y, CUDA_R_16BF, (int)rows, CUBLAS_COMPUTE_32F,
+                                       CUBLAS_GEMM_DEFAULT);
     if (cs != CUBLAS_STATUS_SUCCESS)
         return HX_FAIL(HX_EINTERNAL, "cublasGemmEx(%lld x %lld, M=%lld) failed (status %d)",
                        (long long)rows, (long long)cols, (long long)M, (int)cs);

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/half.h"
 #include "gpu/check/bench.h"
 #include "gpu/gpu.h"
 
@@ -114,7 +115,7 @@ static double gamma_h(double h)
 static double out_val(const void *y, hxg_dtype t, size_t i)
 {
     if (t == HXG_F32) return ((const float *)y)[i];
-    return hxg_bf16_to_f32(((const uint16_t *)y)[i]);
+    return hx_bf16_to_f32(((const uint16_t *)y)[i]);
 }
 
 typedef struct ctx {
@@ -400,7 +401,7 @@ static void check_case(ctx *c, int64_t rows, int64_t cols, int64_t M, hxg_dtype 
             if (xt == HXG_F32)
                 ((float *)xh)[m * ldx + i] = v;
             else
-                ((uint16_t *)xh)[m * ldx + i] = hxg_f32_to_bf16(v);
+                ((uint16_t *)xh)[m * ldx + i] = hx_f32_to_bf16(v);
             xd[m * ldx + i] = xt == HXG_F32 ? v : hxg_bf16_round(v);
         }
     void *xdv, *y1, *y2;
@@ -455,8 +456,8 @@ static void check_device_layer(ctx *c, int64_t rows, int64_t cols, int64_t M, ui
     uint16_t *xh = hx_malloc(2 * (size_t)(M * ldx));
     double *xd = hx_malloc(sizeof(double) * (size_t)(M * ldx));
     for (int64_t i = 0; i < M * ldx; i++) {
-        xh[i] = hxg_f32_to_bf16((float)rndn());
-        xd[i] = hxg_bf16_to_f32(xh[i]);
+        xh[i] = hx_f32_to_bf16((float)rndn());
+        xd[i] = hx_bf16_to_f32(xh[i]);
     }
     void *xdv, *y1, *y2;
     size_t ybytes = 4 * (size_t)(M * rows);

@@ -3,7 +3,7 @@
 # ThreadSanitizer (build/tsan/hxzoo, `make test-tsan`, part of `make test`;
 # issue 13). Fails on any TSan report (halt_on_error, exit code 66).
 #   1. hxzoo compress of the stories260k fixture with 4 threads: small F32
-#      tensors, encoded several at a time (codec/compress.c's batches);
+#      tensors, encoded several at a time (compress/shards.c's batches);
 #   2. hxzoo compress, 4 threads, of a synthetic model whose tensors span
 #      several 2^20-element blocks: a BF16 one of 4 * 2^20 + 3072 elements
 #      (the 16-bit histogram in 4 shares, the index pass over 5 blocks, the

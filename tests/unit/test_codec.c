@@ -2,7 +2,7 @@
  * brute force and exact DP, the encoder's statistics against an explicit
  * decode, determinism across thread counts, the 0.3.3-compatible sidecar,
  * F16/BF16 conversions, the decoder's validation and the routing table. */
-#include "codec/hxq.h"
+#include "codec/encoder/encoder_internal.h"
 
 #include "tests/unit/check_run.h"
 #include <check.h>
@@ -374,7 +374,7 @@ START_TEST(fit_failure_joins_index_thread)
 END_TEST
 
 /* F32 sources, on both of the encoder's paths: up to 2^18 elements
- * (SMALL_F32 in codec/encode.c) the distinct values themselves are the
+ * (SMALL_F32 in codec/encoder/encode.c) the distinct values themselves are the
  * fine points; above, 2^20 buckets of the bit pattern (count, sum, sum of
  * squares). The fit on the 16-bit buckets is refined by the windowed exact
  * DP on the fine points (refit_fine), then each centroid is moved to the

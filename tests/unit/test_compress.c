@@ -3,6 +3,7 @@
  * block), tied lm_head, copied files, sharding, resume after an interrupted
  * run, byte-identical output across thread counts, and refusals. */
 #include "codec/hxq.h"
+#include "compress/compress.h"
 
 #include <cJSON.h>
 #include "tests/unit/check_run.h"

@@ -1,4 +1,4 @@
-/* encode.c - HXQ encoding of one 2-D tensor.
+/* encode.c - hxq_encode (encoder.h): HXQ encoding of one 2-D tensor.
  *
  * 1. Histogram. BF16/F16 sources: a count per 16-bit pattern (every value
  *    of the tensor is one of them, so the fit below is on the exact value
@@ -23,7 +23,7 @@
  *    the compress path the source pages are dropped behind it.
  * 5. Statistics: from the histogram for 16-bit sources (exact, no extra
  *    pass); one more pass for F32 sources. */
-#include "codec/hxq.h"
+#include "codec/encoder/encoder_internal.h"
 #include "common/parallel.h"
 
 #include <math.h>

@@ -1,5 +1,5 @@
-/* quant.c - the scalar quantizer: optimal k-level quantization of a sorted,
- * weighted point set (1-D k-means).
+/* quant.c - the encoder's scalar quantizer (encoder_internal.h): optimal
+ * k-level quantization of a sorted, weighted point set (1-D k-means).
  *
  * In one dimension the optimal clusters are contiguous runs of the sorted
  * points, so the optimum is a dynamic programme over split points:
@@ -20,7 +20,7 @@
  * exact optimum over the tensor's values after the encoder's final exact
  * means) in a few ms. Values are shifted by their weighted mean before the
  * prefix sums to keep cancellation small. */
-#include "codec/hxq.h"
+#include "codec/encoder/encoder_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
