@@ -15,6 +15,7 @@
 #include "common/parallel.h"
 
 #include "common/pyjson.h"
+#include "common/hash.h"
 
 #include <cJSON.h>
 #include <dirent.h>
