@@ -1,6 +1,7 @@
 /* files.c - the file list of a model folder (path, size, SHA-256) that the
  * card publishes and `hxzoo verify` checks against the Hub. */
 #include "cards/card.h"
+#include "common/hash.h"
 
 #include <dirent.h>
 #include <stdlib.h>

@@ -6,6 +6,7 @@
  * a table and writes a JSON receipt. */
 #include "cli/cli.h"
 #include "eval/eval.h"
+#include "common/hash.h"
 
 #include <getopt.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * or import a local folder into its store (--import DIR REPO). */
 #include "cli/cli.h"
 #include "common/hx.h"
-#include "hub/server.h"
+#include "hub/server/server.h"
 
 #include <signal.h>
 #include <stdio.h>

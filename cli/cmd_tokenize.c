@@ -3,6 +3,7 @@
  * and the SHA-256 of the ids as little-endian int32 (--sha). */
 #include "cli/cli.h"
 #include "model/tokenizer.h"
+#include "common/hash.h"
 
 #include <getopt.h>
 #include <stdlib.h>

@@ -3,6 +3,7 @@
  * every module uses so that an interrupted run never leaves a half-written
  * file under its final name. */
 #include "common/hx.h"
+#include "common/io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -73,17 +74,11 @@ hx_status hx_read_file(const char *path, size_t max_len, char **out, size_t *len
     }
     size_t n = (size_t)st.st_size;
     char *buf = hx_malloc(n + 1);
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = read(fd, buf + got, n - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            free(buf);
-            close(fd);
-            return HX_FAIL(HX_EIO, "cannot read %s: %s", path, r < 0 ? strerror(errno) : "short read");
-        }
-        got += (size_t)r;
+    ssize_t r = hx_read_full(fd, buf, n);
+    if (r < 0 || (size_t)r < n) {
+        free(buf);
+        close(fd);
+        return HX_FAIL(HX_EIO, "cannot read %s: %s", path, r < 0 ? strerror(errno) : "short read");
     }
     close(fd);
     buf[n] = 0;
@@ -131,35 +126,18 @@ hx_status hx_afile_open(hx_afile *af, const char *path)
 
 hx_status hx_afile_pwrite(hx_afile *af, const void *buf, size_t n, uint64_t off)
 {
-    const char *p = buf;
-    while (n) {
-        ssize_t w = pwrite(af->fd, p, n, (off_t)off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            af->failed = 1;
-            return HX_FAIL(HX_EIO, "cannot write %s: %s", af->tmp, strerror(errno));
-        }
-        p += w;
-        n -= (size_t)w;
-        off += (uint64_t)w;
+    if (hx_pwrite_all(af->fd, buf, n, off) < n) {
+        af->failed = 1;
+        return HX_FAIL(HX_EIO, "cannot write %s: %s", af->tmp, strerror(errno));
     }
     return HX_OK;
 }
 
 hx_status hx_afile_write(hx_afile *af, const void *buf, size_t n)
 {
-    const char *p = buf;
-    while (n) {
-        ssize_t w = write(af->fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            af->failed = 1;
-            return HX_FAIL(HX_EIO, "cannot write %s: %s", af->tmp, strerror(errno));
-        }
-        p += w;
-        n -= (size_t)w;
+    if (hx_write_all(af->fd, buf, n) < n) {
+        af->failed = 1;
+        return HX_FAIL(HX_EIO, "cannot write %s: %s", af->tmp, strerror(errno));
     }
     return HX_OK;
 }
@@ -182,7 +160,7 @@ hx_status hx_afile_commit(hx_afile *af)
         hx_afile_abort(af);
         return HX_EIO;
     }
-    if (fsync(af->fd) != 0 || close(af->fd) != 0) {
+    if ((!af->nosync && fsync(af->fd) != 0) || close(af->fd) != 0) {
         hx_seterr("cannot flush %s: %s", af->tmp, strerror(errno));
         af->fd = -1;
         hx_afile_abort(af);
@@ -194,7 +172,8 @@ hx_status hx_afile_commit(hx_afile *af)
         hx_afile_abort(af);
         return HX_EIO;
     }
-    fsync_dir_of(af->path);
+    if (!af->nosync)
+        fsync_dir_of(af->path);
     free(af->tmp);
     free(af->path);
     memset(af, 0, sizeof *af);
@@ -204,10 +183,16 @@ hx_status hx_afile_commit(hx_afile *af)
 
 hx_status hx_write_file_atomic(const char *path, const void *buf, size_t n)
 {
+    return hx_write_file_atomic_sync(path, buf, n, 1);
+}
+
+hx_status hx_write_file_atomic_sync(const char *path, const void *buf, size_t n, int sync)
+{
     hx_afile af;
     hx_status st = hx_afile_open(&af, path);
     if (st)
         return st;
+    af.nosync = !sync;
     st = hx_afile_write(&af, buf, n);
     if (st) {
         hx_afile_abort(&af);
@@ -229,9 +214,7 @@ hx_status hx_copy_file_atomic(const char *src, const char *dst)
     }
     char *buf = hx_malloc(1 << 20);
     for (;;) {
-        ssize_t r = read(in, buf, 1 << 20);
-        if (r < 0 && errno == EINTR)
-            continue;
+        ssize_t r = hx_read_some(in, buf, 1 << 20);
         if (r < 0) {
             st = HX_FAIL(HX_EIO, "cannot read %s: %s", src, strerror(errno));
             break;

@@ -1,6 +1,7 @@
 /* hx.h - shared foundation for every hxzoo module: status codes, error
  * detail, logging, small file utilities (atomic writes, mkdir -p, reading a
- * whole file), SHA-256 and a terminal progress bar.
+ * whole file) and a terminal progress bar. Hashing is in common/hash.h, the
+ * I/O loops in common/io.h, the byte buffer in common/buf.h.
  *
  * Error convention: functions return hx_status (HX_OK == 0). On failure they
  * also record a human-readable detail with hx_seterr(), readable through
@@ -81,6 +82,7 @@ typedef struct hx_afile {
     char *tmp;
     int fd;
     int failed;
+    int nosync; /* set after hx_afile_open: commit without the fsyncs */
 } hx_afile;
 hx_status hx_afile_open(hx_afile *af, const char *path);
 hx_status hx_afile_write(hx_afile *af, const void *buf, size_t n);
@@ -89,16 +91,15 @@ hx_status hx_afile_commit(hx_afile *af);
 void hx_afile_abort(hx_afile *af);
 /* Convenience: atomically write a whole buffer to a file. */
 hx_status hx_write_file_atomic(const char *path, const void *buf, size_t n);
+/* The same; sync = 0 leaves out both fsyncs (the file and its folder): the
+ * caller makes the data durable later (the Hub store syncs the file system
+ * once before a commit that names its objects). */
+hx_status hx_write_file_atomic_sync(const char *path, const void *buf, size_t n, int sync);
 /* Copy a file atomically. */
 hx_status hx_copy_file_atomic(const char *src, const char *dst);
 /* Remove path and, for a folder, everything under it (links are not
  * followed); a missing path is fine. */
 void hx_remove_tree(const char *path);
-
-/* ---- hashing (OpenSSL) ---- */
-/* hex must hold 65 bytes. */
-void hx_sha256_hex(const void *buf, size_t n, char hex[65]);
-hx_status hx_sha256_file(const char *path, char hex[65]);
 
 /* ---- progress bar (stderr, only when it is a terminal) ---- */
 typedef struct hx_progress {

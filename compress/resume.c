@@ -4,6 +4,7 @@
  * continues at the first unfinished shard; and the lock that keeps one
  * writer per output directory. */
 #include "compress/compress_internal.h"
+#include "common/hash.h"
 
 #include <dirent.h>
 #include <errno.h>

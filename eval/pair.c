@@ -3,6 +3,7 @@
  * card states (what `hxzoo build` gates on, `hxzoo verify --full`
  * re-measures). */
 #include "eval/eval.h"
+#include "common/hash.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -4,6 +4,7 @@
  * and the forward windows with the targets each one scores; trimming a
  * plan to its first windows for quick runs. */
 #include "eval/eval.h"
+#include "common/hash.h"
 
 #include <stdlib.h>
 #include <string.h>

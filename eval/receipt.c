@@ -2,6 +2,7 @@
  * settings, the text digest, token and window counts, PPL of the model (and
  * base: dPPL, KLD, top-1), wall time and throughput. */
 #include "eval/eval.h"
+#include "common/hash.h"
 
 #include <cJSON.h>
 #include <time.h>

@@ -3,7 +3,7 @@
  * symlinks), refs/<rev> (bare commit, no newline), trees/<commit>.json,
  * .no_exist/<commit>/<path>}, CACHE/.locks/models--org--name/<etag>.lock
  * (flock) and CACHE/CACHEDIR.TAG. */
-#include "hub/client.h"
+#include "hub/client_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -301,8 +301,8 @@ hx_status hub_parse_cached_tree(const char *txt, size_t len, const char *what, h
         cJSON *sz = cJSON_GetObjectItem(e, "size");
         /* the size is range-checked before the conversion, as in a listing
          * from the server (a double out of range of uint64_t is undefined) */
-        if (!e->string || !hub_path_safe(e->string) || !bid || !hub_is_hex(bid, 40) || !cJSON_IsNumber(sz) ||
-            !(sz->valuedouble >= 0 && sz->valuedouble <= HUB_MAX_FILE_SIZE) || (sha && !hub_is_hex(sha, 64))) {
+        if (!e->string || !hub_path_safe(e->string) || !bid || !hx_is_hex(bid, 40) || !cJSON_IsNumber(sz) ||
+            !(sz->valuedouble >= 0 && sz->valuedouble <= HUB_MAX_FILE_SIZE) || (sha && !hx_is_hex(sha, 64))) {
             cJSON_Delete(j);
             hub_listing_free(l);
             return HX_FAIL(HX_EFORMAT, "%s has a bad entry", what);

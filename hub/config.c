@@ -3,7 +3,7 @@
  * HF_HOME (default $XDG_CACHE_HOME/huggingface or ~/.cache/huggingface),
  * HF_HUB_CACHE (default $HF_HOME/hub), HF_HUB_OFFLINE. Test knobs:
  * HXZOO_RETRY_BASE_MS, HXZOO_RETRIES, HXZOO_STALL_TIMEOUT. */
-#include "hub/client.h"
+#include "hub/client_internal.h"
 
 #include <openssl/crypto.h>
 #include <stdlib.h>

@@ -7,7 +7,7 @@
  * blob (SHA-256 for LFS, git blob SHA-1 otherwise) before the atomic
  * rename, and linking snapshots/<commit>/<path>. Also hub_fetch_range for
  * remote reads. */
-#include "hub/client.h"
+#include "hub/client_internal.h"
 #include "hub/pool.h"
 
 #include <errno.h>
@@ -53,7 +53,7 @@ typedef struct dl_file {
     /* Chunked files are hashed in order while the chunks arrive, by their
      * own thread (hasher_main): hs holds [0, hashed); written[k] = bytes of
      * chunk k written contiguously from its start; cv wakes the hasher. */
-    hub_hasher hs;
+    hx_hasher hs;
     pthread_cond_t cv, room; /* room: the hashed prefix advanced */
     pthread_t hasher;
     int hs_live, hasher_on, hasher_done, hash_stop, hash_broken;
@@ -96,7 +96,8 @@ static void file_fail(dl_file *f, hx_status st, const char *msg)
     pthread_mutex_unlock(&f->mu);
 }
 
-static char *resolve_url(hub_client *c, const char *repo, const char *rev, const char *path)
+/* <endpoint>/<repo>/resolve/<rev>/<path>: the download URL of one file. */
+static char *file_resolve_url(hub_client *c, const char *repo, const char *rev, const char *path)
 {
     char *r = hub_urlencode(rev, 0), *p = hub_urlencode(path, 1);
     char *u = hx_asprintf("%s/%s/resolve/%s/%s", c->endpoint, repo, r, p);
@@ -114,13 +115,13 @@ typedef struct sink_ctx {
     uint64_t start;   /* file offset of the first byte asked for */
     uint64_t got;     /* bytes written in this attempt */
     uint64_t limit;   /* max bytes expected in this attempt */
-    hub_hasher *hash; /* NULL for chunks */
+    hx_hasher *hash; /* NULL for chunks */
     dl_file *f;       /* chunks: advance the file's in-order hash */
     int slot;         /* progress line */
     int checked;
     int ranged;       /* a Range was asked for */
     int restart;      /* server ignored Range: caller restarts from 0 */
-    hub_gather g;     /* received, not yet written */
+    hx_gather g;     /* received, not yet written */
     char err[300];
 } sink_ctx;
 
@@ -161,7 +162,7 @@ static void *hasher_main(void *ud)
         if (to - from > HASH_WINDOW)
             to = from + HASH_WINDOW;
         pthread_mutex_unlock(&f->mu);
-        int ok = hub_hasher_feed_fd(&f->hs, f->fd, from, to, NULL); /* from the page cache */
+        int ok = hx_hasher_feed_fd(&f->hs, f->fd, from, to, NULL); /* from the page cache */
         pthread_mutex_lock(&f->mu);
         if (ok)
             f->hashed = to;
@@ -215,15 +216,7 @@ static int sink_flush(sink_ctx *s)
         pthread_mutex_unlock(&f->mu);
         pthread_mutex_lock(&f->wmu);
     }
-    size_t done = 0;
-    while (done < s->g.n) {
-        ssize_t w = pwrite(s->fd, s->g.buf + done, s->g.n - done, (off_t)(s->g.off + done));
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        done += (size_t)w;
-    }
+    size_t done = hx_pwrite_all(s->fd, s->g.buf, s->g.n, s->g.off);
     if (f)
         pthread_mutex_unlock(&f->wmu);
     if (done < s->g.n) {
@@ -264,10 +257,10 @@ static int sink(void *ud, const void *buf, size_t n)
         return 1;
     }
     if (s->hash)
-        hub_hasher_update(s->hash, buf, n);
+        hx_hasher_update(s->hash, buf, n);
     for (size_t left = n; left;) {
         int full;
-        left -= hub_gather_put(&s->g, WRITE_BLOCK, s->start + s->got + (n - left), (const char *)buf + (n - left),
+        left -= hx_gather_put(&s->g, WRITE_BLOCK, s->start + s->got + (n - left), (const char *)buf + (n - left),
                                left, &full);
         if (full && sink_flush(s) != 0)
             return 1;
@@ -279,11 +272,11 @@ static int sink(void *ud, const void *buf, size_t n)
 
 /* Fetch [start, start+len) of the file into fd at the same offsets, with
  * retries that resume where the previous attempt stopped. */
-static hx_status fetch_span(dl_ctx *x, CURL *h, dl_file *f, uint64_t start, uint64_t len, hub_hasher *hash,
+static hx_status fetch_span(dl_ctx *x, CURL *h, dl_file *f, uint64_t start, uint64_t len, hx_hasher *hash,
                             int *restart)
 {
     hub_client *c = x->c;
-    char *url = resolve_url(c, x->repo, x->commit, f->e->path);
+    char *url = file_resolve_url(c, x->repo, x->commit, f->e->path);
     uint64_t done = 0;
     int fails = 0;
     hx_status st = HX_OK;
@@ -367,7 +360,7 @@ static hx_status finalize(dl_ctx *x, dl_file *f, const char *sha256_hex, const c
         hasher_join(f);
         if (f->hs_live && !f->hash_broken && f->hashed == e->size) {
             hx_debug("%s: hashed in order while transferring", e->path);
-            hub_hasher_final(&f->hs, s256, e->sha256[0] ? NULL : s1);
+            hx_hasher_final(&f->hs, s256, e->sha256[0] ? NULL : s1);
             f->hs_live = 0;
             sha256_hex = s256;
             sha1_hex = e->sha256[0] ? NULL : s1;
@@ -376,7 +369,7 @@ static hx_status finalize(dl_ctx *x, dl_file *f, const char *sha256_hex, const c
     if (!sha256_hex) {
         if (f->written)
             hx_debug("%s: hashing the whole file after the transfer", e->path);
-        hx_status st = hub_hash_fd(f->fd, e->size, s256, e->sha256[0] ? NULL : s1, f->incomplete);
+        hx_status st = hx_hash_fd(f->fd, e->size, s256, e->sha256[0] ? NULL : s1, f->incomplete);
         if (st)
             return st;
         sha256_hex = s256;
@@ -444,27 +437,18 @@ static void fetch_whole(dl_ctx *x, CURL *h, dl_file *f)
             }
             have = 0;
         }
-        hub_hasher hs;
-        hub_hasher_init(&hs, f->e->size, f->e->sha256[0] == 0);
+        hx_hasher hs;
+        hx_hasher_init(&hs, f->e->size, f->e->sha256[0] == 0);
         if (have) {
-            char *buf = hx_malloc(1 << 20);
-            for (uint64_t off = 0; off < have;) {
-                size_t want = have - off < (1 << 20) ? (size_t)(have - off) : (1 << 20);
-                ssize_t r = pread(f->fd, buf, want, (off_t)off);
-                if (r <= 0) {
-                    have = off;
-                    break;
-                }
-                hub_hasher_update(&hs, buf, (size_t)r);
-                off += (uint64_t)r;
-            }
-            free(buf);
+            uint64_t at; /* a short or unreadable file: keep what was read */
+            if (!hx_hasher_feed_fd(&hs, f->fd, 0, have, &at))
+                have = at;
             hub_progress_resumed(x->c, f->slot, have);
         }
         int restart = 0;
         hx_status st = have < f->e->size ? fetch_span(x, h, f, have, f->e->size - have, &hs, &restart) : HX_OK;
         if (restart) {
-            hub_hasher_abort(&hs);
+            hx_hasher_abort(&hs);
             if (ftruncate(f->fd, 0) != 0) {
                 file_fail(f, HX_EIO, "cannot truncate partial file");
                 break;
@@ -472,12 +456,12 @@ static void fetch_whole(dl_ctx *x, CURL *h, dl_file *f)
             continue;
         }
         if (st) {
-            hub_hasher_abort(&hs);
+            hx_hasher_abort(&hs);
             file_fail(f, st, hx_lasterr());
             break;
         }
         char s256[65], s1[41];
-        hub_hasher_final(&hs, s256, s1);
+        hx_hasher_final(&hs, s256, s1);
         st = finalize(x, f, s256, s1);
         if (st == HX_EINTEGRITY && round == 0) {
             /* maybe a corrupted transfer: start over once */
@@ -504,7 +488,7 @@ static void refetch_whole(dl_ctx *x, CURL *h, dl_file *f)
     hx_debug("%s: the server answers Range requests with the whole file; fetching it as one stream", f->e->path);
     hasher_join(f);
     if (f->hs_live)
-        hub_hasher_abort(&f->hs);
+        hx_hasher_abort(&f->hs);
     f->hs_live = 0;
     free(f->written);
     f->written = NULL;
@@ -832,7 +816,7 @@ hx_status hub_download(hub_client *c, const char *repo, const hub_download_opts 
         }
         uint64_t todo = 0;
         f->written = hx_calloc(f->nchunks, sizeof *f->written);
-        hub_hasher_init(&f->hs, f->e->size, f->e->sha256[0] == 0);
+        hx_hasher_init(&f->hs, f->e->size, f->e->sha256[0] == 0);
         f->hs_live = 1;
         for (uint64_t ch = 0; ch < f->nchunks; ch++) {
             if (jb[ch] != '1') {
@@ -881,7 +865,7 @@ hx_status hub_download(hub_client *c, const char *repo, const hub_download_opts 
         if (files[k].lockfd >= 0)
             close(files[k].lockfd);
         if (files[k].hs_live)
-            hub_hasher_abort(&files[k].hs);
+            hx_hasher_abort(&files[k].hs);
         free(files[k].written);
         free(files[k].incomplete);
         free(files[k].journal);
@@ -941,7 +925,7 @@ hx_status hub_fetch_range(hub_client *c, const char *repo, const char *rev, cons
         return HX_FAIL(HX_EINVAL, "bad repo id or path '%s' / '%s'", repo, path);
     if (!len)
         return HX_OK;
-    char *url = resolve_url(c, repo, rev ? rev : "main", path);
+    char *url = file_resolve_url(c, repo, rev ? rev : "main", path);
     char range[80];
     snprintf(range, sizeof range, "bytes=%" PRIu64 "-%" PRIu64, off, off + len - 1);
     CURL *h = hub_curl_new(c);

@@ -8,7 +8,7 @@
  * redirects that turn a POST into a GET without its body (303, and
  * 301/302 after a POST, like browsers and httpx), and the mapping of Hub
  * errors to hx_status with a clear message. */
-#include "hub/client.h"
+#include "hub/client_internal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -48,7 +48,8 @@ typedef struct io_ctx {
     const hub_http_req *rq;
     hub_http_resp *rs;
     CURL *h;
-    size_t cap, max;
+    hx_buf body; /* a non-streamed or error body; rs->body/len show it */
+    size_t max;
     int is_redirect_hop;
     /* file body */
     uint64_t sent;
@@ -142,13 +143,9 @@ static size_t on_body(char *buf, size_t sz, size_t nm, void *ud)
         x->rs->sink_aborted = 2; /* too big */
         return 0;
     }
-    if (x->rs->len + n + 1 > x->cap) {
-        x->cap = (x->rs->len + n + 1) * 2;
-        x->rs->body = hx_realloc(x->rs->body, x->cap);
-    }
-    memcpy(x->rs->body + x->rs->len, buf, n);
-    x->rs->len += n;
-    x->rs->body[x->rs->len] = 0;
+    hx_buf_put(&x->body, buf, n);
+    x->rs->body = x->body.data;
+    x->rs->len = x->body.len;
     return n;
 }
 
@@ -161,10 +158,7 @@ static size_t on_read(char *buf, size_t sz, size_t nm, void *ud)
         want = (size_t)(rq->body_flen - x->sent);
     if (!want)
         return 0;
-    ssize_t r;
-    do
-        r = pread(rq->body_fd, buf, want, (off_t)(rq->body_off + x->sent));
-    while (r < 0 && errno == EINTR);
+    ssize_t r = hx_pread_some(rq->body_fd, buf, want, rq->body_off + x->sent);
     if (r <= 0)
         return CURL_READFUNC_ABORT;
     x->sent += (uint64_t)r;
@@ -195,7 +189,9 @@ static char *origin_of(const char *url)
     return o;
 }
 
-static char *resolve_url(const char *base, const char *loc)
+/* A redirect's Location (absolute or relative) joined to the URL it
+ * answered: the URL to follow. */
+static char *join_location(const char *base, const char *loc)
 {
     CURLU *u = curl_url();
     char *out = NULL, *res = NULL;
@@ -363,7 +359,7 @@ hx_status hub_http(hub_client *c, CURL *h, const hub_http_req *rq0, hub_http_res
                 st = HX_FAIL(HX_ENET, "too many redirects from %s", rq.url);
                 break;
             }
-            char *next = resolve_url(url, rs->location);
+            char *next = join_location(url, rs->location);
             if (!next) {
                 st = HX_FAIL(HX_ENET, "bad redirect from %s", url);
                 break;

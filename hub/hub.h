@@ -81,6 +81,13 @@ hx_status hub_fetch_range(hub_client *c, const char *repo, const char *rev, cons
 
 hx_status hub_create_repo(hub_client *c, const char *repo, int private_, int exist_ok);
 
+/* Check a model card (README.md text) with the Hub's POST
+ * /api/validate-yaml before publishing it (the build's publish step):
+ * HX_EFORMAT with the Hub's error messages when it refuses the metadata;
+ * *warnings (caller frees; NULL if none) = the warnings of an accepted
+ * card, joined with "; ". */
+hx_status hub_validate_card(hub_client *c, const char *readme, char **warnings);
+
 typedef struct hub_upload_opts {
     const char *branch;   /* NULL = "main"; created from main if missing */
     const char *message;  /* NULL = "Upload folder with hxzoo" */

@@ -3,7 +3,7 @@
  * (whole-object PUTs and multipart parts read straight from the file with
  * pread, so retries replay them), multipart completion with the parts'
  * ETags, and verify. Objects the server already has are skipped. */
-#include "hub/lfs.h"
+#include "hub/client_internal.h"
 #include "hub/pool.h"
 
 #include <errno.h>

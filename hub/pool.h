@@ -2,7 +2,7 @@
 #ifndef HX_HUB_POOL_H
 #define HX_HUB_POOL_H
 
-#include "hub/client.h"
+#include "hub/client_internal.h"
 
 typedef void (*hub_task_fn)(void *ud, size_t task, CURL *h);
 /* Run fn(ud, i, handle) for i in [0, ntasks) on `threads` threads. */

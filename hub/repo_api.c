@@ -1,7 +1,7 @@
 /* repo_api.c - the client's repo metadata calls: resolve a revision to a
  * commit, list every file of a commit (all pages, every entry validated:
  * safe path, hex ids, consistent sizes), create a repo, ensure a branch. */
-#include "hub/client.h"
+#include "hub/client_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -74,7 +74,7 @@ static hx_status parse_entry(cJSON *e, hub_entry *x, const char *what)
         hx_preerr("%s: the server listed a file name that is refused", what);
         return HX_EFORMAT;
     }
-    if (!oid || !hub_is_hex(oid, 40))
+    if (!oid || !hx_is_hex(oid, 40))
         return HX_FAIL(HX_EFORMAT, "%s: listing entry %.200s has no valid git oid", what, path);
     /* range-checked before the conversion; a single file above 1 TiB (the
      * Hub stores at most 50 GB per LFS object) is a lie that would size
@@ -90,7 +90,7 @@ static hx_status parse_entry(cJSON *e, hub_entry *x, const char *what)
     if (lfs && !cJSON_IsNull(lfs)) {
         const char *lo = cJSON_GetStringValue(cJSON_GetObjectItem(lfs, "oid"));
         cJSON *ls = cJSON_GetObjectItem(lfs, "size");
-        if (!lo || !hub_is_hex(lo, 64) || !cJSON_IsNumber(ls) ||
+        if (!lo || !hx_is_hex(lo, 64) || !cJSON_IsNumber(ls) ||
             !(ls->valuedouble >= 0 && ls->valuedouble <= HUB_MAX_FILE_SIZE) ||
             (uint64_t)ls->valuedouble != x->size) {
             hx_seterr("%s: listing entry %.200s has an invalid lfs record", what, path);
@@ -272,14 +272,14 @@ hx_status hub_validate_card(hub_client *c, const char *readme, char **warnings)
     cJSON *j = rs.body ? cJSON_ParseWithLength(rs.body, rs.len) : NULL;
     char *msg[2] = {NULL, NULL};
     for (int k = 0; k < 2; k++) {
+        hx_buf joined = HX_BUF_INIT;
         cJSON *m, *list = cJSON_GetObjectItem(j, k ? "warnings" : "errors");
         cJSON_ArrayForEach(m, list)
         {
             const char *t = cJSON_GetStringValue(cJSON_GetObjectItem(m, "message"));
-            char *s = hx_asprintf("%s%s%s", msg[k] ? msg[k] : "", msg[k] ? "; " : "", t ? t : "(no message)");
-            free(msg[k]);
-            msg[k] = s;
+            hx_buf_printf(&joined, "%s%s", joined.data ? "; " : "", t ? t : "(no message)");
         }
+        msg[k] = hx_buf_steal(&joined, NULL);
     }
     cJSON_Delete(j);
     if (rs.status == 400)

@@ -4,7 +4,7 @@
  * transferred (bytes, percent, rate, ETA) and a total line (files, bytes,
  * rate, ETA). With --json: one JSON object per event on stdout, no bars.
  * Silent otherwise. Safe to call from transfer threads. */
-#include "hub/client.h"
+#include "hub/client_internal.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -6,8 +6,7 @@
  * makes a duplicate impossible, and a 412 followed by "nothing left to
  * change" proves the first attempt landed: the upload commits exactly once.
  * Re-publishing identical content uploads and commits nothing. */
-#include "hub/client.h"
-#include "hub/lfs.h"
+#include "hub/client_internal.h"
 #include "hub/pool.h"
 
 #include <errno.h>
@@ -49,7 +48,7 @@ static void hash_task(void *ud, size_t i, CURL *h)
     unsigned char head[512];
     ssize_t hn = pread(fd, head, sizeof head, 0);
     f->sample = hub_b64_encode(head, hn > 0 ? (size_t)hn : 0);
-    hx_status st = hub_hash_fd(fd, f->size, f->sha256, f->size <= SMALL_SHA1_MAX ? f->sha1 : NULL, f->full);
+    hx_status st = hx_hash_fd(fd, f->size, f->sha256, f->size <= SMALL_SHA1_MAX ? f->sha1 : NULL, f->full);
     if (f->size > SMALL_SHA1_MAX)
         f->sha1[0] = 0;
     close(fd);
@@ -214,26 +213,17 @@ static hx_status read_whole(const char *path, uint64_t size, char **out)
     return hx_read_file(path, (size_t)size + 1, out, &len);
 }
 
+/* one NDJSON line */
+static void put_line(hx_buf *b, const char *line)
+{
+    hx_buf_puts(b, line);
+    hx_buf_put(b, "\n", 1);
+}
+
 static char *build_commit(const up_file *f, size_t n, const char *msg, const char *parent, hx_status *st)
 {
-    size_t cap = 4096, len = 0;
-    char *buf = hx_malloc(cap);
-    buf[0] = 0;
+    hx_buf buf = HX_BUF_INIT;
     *st = HX_OK;
-#define APPEND(s)                                                                                                    \
-    do {                                                                                                             \
-        const char *s_ = (s);                                                                                        \
-        size_t l_ = strlen(s_);                                                                                      \
-        if (len + l_ + 2 > cap) {                                                                                    \
-            while (len + l_ + 2 > cap)                                                                               \
-                cap *= 2;                                                                                            \
-            buf = hx_realloc(buf, cap);                                                                              \
-        }                                                                                                            \
-        memcpy(buf + len, s_, l_);                                                                                   \
-        len += l_;                                                                                                   \
-        buf[len++] = '\n';                                                                                           \
-        buf[len] = 0;                                                                                                \
-    } while (0)
     cJSON *hdr = cJSON_CreateObject();
     cJSON_AddStringToObject(hdr, "key", "header");
     cJSON *v = cJSON_AddObjectToObject(hdr, "value");
@@ -243,7 +233,7 @@ static char *build_commit(const up_file *f, size_t n, const char *msg, const cha
         cJSON_AddStringToObject(v, "parentCommit", parent);
     char *t = cJSON_PrintUnformatted(hdr);
     cJSON_Delete(hdr);
-    APPEND(t);
+    put_line(&buf, t);
     free(t);
     for (size_t i = 0; i < n; i++) {
         if (!f[i].changed)
@@ -261,7 +251,7 @@ static char *build_commit(const up_file *f, size_t n, const char *msg, const cha
             char *data = NULL;
             if ((*st = read_whole(f[i].full, f[i].size, &data))) {
                 cJSON_Delete(o);
-                free(buf);
+                hx_buf_free(&buf);
                 return NULL;
             }
             char *b64 = hub_b64_encode(data, (size_t)f[i].size);
@@ -275,11 +265,10 @@ static char *build_commit(const up_file *f, size_t n, const char *msg, const cha
         }
         t = cJSON_PrintUnformatted(o);
         cJSON_Delete(o);
-        APPEND(t);
+        put_line(&buf, t);
         free(t);
     }
-#undef APPEND
-    return buf;
+    return hx_buf_steal(&buf, NULL);
 }
 
 hx_status hub_upload_folder(hub_client *c, const char *repo, const char *dir, const hub_upload_opts *o,
@@ -345,7 +334,7 @@ hx_status hub_upload_folder(hub_client *c, const char *repo, const char *dir, co
     for (size_t i = 0; i < n; i++) /* regular files too big for the quick SHA-1 */
         if (f[i].changed && !f[i].lfs && !f[i].sha1[0]) {
             int fd = open(f[i].full, O_RDONLY | O_CLOEXEC);
-            if (fd < 0 || (st = hub_hash_fd(fd, f[i].size, f[i].sha256, f[i].sha1, f[i].full))) {
+            if (fd < 0 || (st = hx_hash_fd(fd, f[i].size, f[i].sha256, f[i].sha1, f[i].full))) {
                 if (fd >= 0)
                     close(fd);
                 st = st ? st : HX_FAIL(HX_EIO, "cannot open %s", f[i].full);

@@ -4,6 +4,7 @@
  * card's file hashes against the Hub's listing. */
 #include "verify/rv_int.h"
 #include "common/pyjson.h"
+#include "common/hash.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,7 @@
 /* manifest.c - load and validate the zoo manifest (JSON, docs/ZOO.md):
  * every field checked with a message naming the model and the field. */
 #include "zoo/zoo.h"
+#include "common/hash.h"
 
 #include <cJSON.h>
 #include <limits.h>

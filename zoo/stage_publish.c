@@ -4,8 +4,9 @@
  * commit; verify the published repo (quick). */
 #include "cards/card.h"
 #include "codec/encoder/encoder.h"
+#include "common/hash.h"
 #include "common/version.h"
-#include "hub/client.h"
+#include "hub/hub.h"
 #include "verify/repo_verify.h"
 #include "zoo/build_int.h"
 

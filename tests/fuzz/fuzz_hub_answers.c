@@ -7,7 +7,7 @@
  * once) and the LFS batch answer for three fixed objects (hub/lfs.c:
  * actions, upload / verify hrefs, multipart chunk_size and part URLs, each
  * object answered once). */
-#include "hub/lfs.h"
+#include "hub/client_internal.h"
 #include "tests/fuzz/util.h"
 
 #include <stdlib.h>

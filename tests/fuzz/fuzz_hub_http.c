@@ -5,7 +5,7 @@
  * Retry-After, RateLimit, Link rel="next"), the rest as the body; then
  * hub_http_error (the Hub's error codes and the body's "error" message)
  * and hub_http_retryable, as the client does with a non-2xx answer. */
-#include "hub/client.h"
+#include "hub/client_internal.h"
 #include "tests/fuzz/util.h"
 
 #include <stdlib.h>

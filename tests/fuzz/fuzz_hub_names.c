@@ -1,15 +1,17 @@
 /* fuzz_hub_names.c - the names and small texts that cross the wire into
- * the Hub code's pure helpers (hub/paths.c, hub/hash.c, hub/store.c), the
- * parts of request handling that can run without a server or a socket:
- * the input is up to four NUL-separated fields A, B, C, D:
+ * the Hub code's pure helpers (hub/proto/paths.c, hub/proto/encode.c,
+ * common/hash.c, hub/server/store.c), the parts of request handling
+ * that can run without a server or a socket: the input is up to four
+ * NUL-separated fields A, B, C, D:
  *   hub_glob_match(A, B) (allow_patterns, gitIgnore / .gitattributes
  *   lines: linear time, fnmatch sets), hub_path_safe / hub_repo_id_valid /
  *   hub_rev_safe / hub_is_commit_id on B, hub_urldecode of B and the
  *   round trip B -> hub_urlencode -> hub_urldecode, store_gitattr_is_lfs(C,
  *   B) (preupload and commit), hub_b64_decode of D (preupload samples,
  *   commit contents) and the round trip D -> encode -> decode. */
-#include "hub/internal.h"
-#include "hub/store.h"
+#include "common/hash.h"
+#include "hub/proto/proto.h"
+#include "hub/server/store.h"
 #include "tests/fuzz/util.h"
 
 #include <stdlib.h>

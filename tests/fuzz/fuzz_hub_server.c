@@ -1,4 +1,4 @@
-/* fuzz_hub_server.c - the Hub server's request handling (hub/server_*.c:
+/* fuzz_hub_server.c - the Hub server's request handling (hub/server/:
  * routing, query strings, auth, repo info / tree / paths-info / resolve
  * with Range, preupload, NDJSON commits, LFS batch, basic and multipart
  * uploads, completion, verify, settings, branches, validate-yaml): the
@@ -25,7 +25,7 @@
  * answer's status lines, =all the whole answers (to check what the seeds
  * reach). */
 #include "common/hx.h"
-#include "hub/server.h"
+#include "hub/server/server.h"
 #include "tests/fuzz/util.h"
 
 #include <arpa/inet.h>

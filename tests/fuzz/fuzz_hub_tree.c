@@ -6,7 +6,7 @@
  * that is also a folder); the whole input also goes to
  * hub_parse_cached_tree (the cache's trees/<commit>.json). An accepted
  * listing must satisfy what hub_download relies on. */
-#include "hub/client.h"
+#include "hub/client_internal.h"
 #include "tests/fuzz/util.h"
 
 #include <stdlib.h>

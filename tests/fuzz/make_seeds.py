@@ -286,7 +286,7 @@ def hub_seeds(build):
 
 def names_seeds():
     """fields A NUL B NUL C NUL D (tests/fuzz/fuzz_hub_names.c)"""
-    ga = open(os.path.join(ROOT, "hub", "store.c")).read()  # the default .gitattributes lines
+    ga = open(os.path.join(ROOT, "hub", "server", "store.c")).read()  # the default .gitattributes lines
     lines = [l.split('"')[1].replace("\\n", "\n") for l in ga.split("store_default_gitattributes =", 1)[1]
              .split(";", 1)[0].splitlines() if l.strip().startswith('"')]
     seeds = {

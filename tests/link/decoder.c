@@ -3,6 +3,7 @@
  * shape and the SHA-256 of the floats. Linked without the encoder, the
  * model-directory pipeline and the Hub (tests/integration/link_split.sh). */
 #include "codec/hxq.h"
+#include "common/hash.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -3,7 +3,7 @@
  * (printed as "port N" on stdout), and stops when stdin reaches end of
  * file. Linked without libcurl and without the codec
  * (tests/integration/link_split.sh). */
-#include "hub/server.h"
+#include "hub/server/server.h"
 
 #include <stdio.h>
 

@@ -3,10 +3,11 @@
  * an in-process server + client round trip (upload, download, range read,
  * download through injected faults) so ASan/UBSan see both sides. */
 #include "hub/hub.h"
-#include "hub/internal.h"
-#include "hub/server.h"
-#include "hub/server_int.h"
-#include "hub/store.h"
+#include "common/hash.h"
+#include "hub/proto/proto.h"
+#include "hub/server/server.h"
+#include "hub/server/server_internal.h"
+#include "hub/server/store.h"
 
 #include "tests/unit/check_run.h"
 #include <check.h>
@@ -104,7 +105,7 @@ END_TEST
 START_TEST(hashes)
 {
     char s1[41], s256[65];
-    hub_git_sha1_buf("hello\n", 6, s1);
+    hx_git_sha1_buf("hello\n", 6, s1);
     ck_assert_str_eq(s1, "ce013625030ba8dba906f756967f9e9ca394464a");
     hx_sha256_hex("", 0, s256);
     ck_assert_str_eq(s256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
@@ -125,8 +126,8 @@ START_TEST(hashes)
 }
 END_TEST
 
-/* hub_gather_put: pieces end at multiples of the block, content intact;
- * hub_hasher_feed_fd: a range hash equals the in-memory one, and a file
+/* hx_gather_put: pieces end at multiples of the block, content intact;
+ * hx_hasher_feed_fd: a range hash equals the in-memory one, and a file
  * shorter than asked is reported with where reading stopped. */
 START_TEST(gather_and_feed)
 {
@@ -134,12 +135,12 @@ START_TEST(gather_and_feed)
     char src[LEN], out[START + LEN + BLOCK] = {0}, buf[BLOCK];
     for (int i = 0; i < LEN; i++)
         src[i] = (char)('a' + i % 26);
-    hub_gather g = {.buf = buf};
+    hx_gather g = {.buf = buf};
     size_t pieces[] = {3, 1, 17, 40, 2, 37}, at = 0, writes = 0;
     for (size_t k = 0; k < sizeof pieces / sizeof *pieces; k++)
         for (size_t left = pieces[k]; left;) {
             int full;
-            size_t t = hub_gather_put(&g, BLOCK, START + at, src + at, left, &full);
+            size_t t = hx_gather_put(&g, BLOCK, START + at, src + at, left, &full);
             ck_assert_uint_gt(t, 0);
             at += t;
             left -= t;
@@ -160,19 +161,19 @@ START_TEST(gather_and_feed)
     int fd = mkstemp(path);
     ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(write(fd, src, LEN), LEN);
-    hub_hasher h;
+    hx_hasher h;
     char a[65], b[65];
-    hub_hasher_init(&h, LEN - 10, 0);
+    hx_hasher_init(&h, LEN - 10, 0);
     uint64_t stop = 0;
-    ck_assert(hub_hasher_feed_fd(&h, fd, 10, LEN, &stop));
+    ck_assert(hx_hasher_feed_fd(&h, fd, 10, LEN, &stop));
     ck_assert_uint_eq(stop, LEN);
-    hub_hasher_final(&h, a, NULL);
+    hx_hasher_final(&h, a, NULL);
     hx_sha256_hex(src + 10, LEN - 10, b);
     ck_assert_str_eq(a, b);
-    hub_hasher_init(&h, 10, 0);
-    ck_assert(!hub_hasher_feed_fd(&h, fd, LEN - 5, LEN + 5, &stop));
+    hx_hasher_init(&h, 10, 0);
+    ck_assert(!hx_hasher_feed_fd(&h, fd, LEN - 5, LEN + 5, &stop));
     ck_assert_uint_eq(stop, LEN);
-    hub_hasher_abort(&h);
+    hx_hasher_abort(&h);
     close(fd);
     unlink(path);
 }
@@ -232,7 +233,7 @@ START_TEST(store_commits)
 END_TEST
 
 
-/* Threads writing one path at once through store_write_atomic (as two
+/* Threads writing one path at once through hx_write_file_atomic_sync (as two
  * uploads of one multipart part record its ETag): every write succeeds and
  * the file is always one writer's whole content. With a temp name shared
  * by the process (PATH.tmp.<pid>, opened O_TRUNC) writers truncated and
@@ -249,7 +250,7 @@ static void *aw_writer(void *p)
     char buf[AW_LEN];
     memset(buf, 'a' + a->id, sizeof buf);
     for (int i = 0; i < AW_ROUNDS; i++)
-        if (store_write_atomic(a->path, buf, sizeof buf, 0) != HX_OK)
+        if (hx_write_file_atomic_sync(a->path, buf, sizeof buf, 0) != HX_OK)
             a->failures++;
     return NULL;
 }
@@ -277,7 +278,7 @@ START_TEST(atomic_write_unique_temp)
     free(got);
     /* no temp file left behind, also after a failure */
     char *bad = hx_path_join(dir, "missing/dir/file");
-    ck_assert_int_ne(store_write_atomic(bad, "x", 1, 1), HX_OK);
+    ck_assert_int_ne(hx_write_file_atomic_sync(bad, "x", 1, 1), HX_OK);
     free(bad);
     DIR *d = opendir(dir);
     struct dirent *e;

@@ -2,8 +2,10 @@
  * (full file lists, so history stays downloadable) and content-addressed
  * objects. Every write is temp+fsync+rename; a commit file is durable
  * before the ref that names it moves. See store.h for the layout. */
-#include "hub/store.h"
-#include "hub/internal.h"
+#include "hub/server/store.h"
+#include "common/buf.h"
+#include "common/hash.h"
+#include "hub/proto/proto.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -108,11 +110,11 @@ hx_status store_open(hub_store **out, const char *root)
     char *sp = hx_path_join(root, "secret");
     char *txt = NULL;
     size_t len = 0;
-    if (hx_read_file(sp, 4096, &txt, &len) == HX_OK && len >= 64 && hub_is_hex((txt[64] = 0, txt), 64)) {
+    if (hx_read_file(sp, 4096, &txt, &len) == HX_OK && len >= 64 && hx_is_hex((txt[64] = 0, txt), 64)) {
         memcpy(s->secret, txt, 65);
     } else {
         hub_rand_hex(s->secret, 64);
-        hx_status st = store_write_atomic(sp, s->secret, 64, 1);
+        hx_status st = hx_write_file_atomic_sync(sp, s->secret, 64, 1);
         if (st) {
             free(txt);
             free(sp);
@@ -183,57 +185,9 @@ int store_tmp_create(hub_store *s, const char *tag, char **path)
     return fd;
 }
 
-hx_status store_write_atomic(const char *path, const void *buf, size_t n, int sync)
-{
-    char *prefix = hx_asprintf("%s.tmp.", path), *tmp = NULL;
-    int fd = create_unique(prefix, &tmp);
-    free(prefix);
-    if (fd < 0)
-        return HX_FAIL(HX_EIO, "cannot create a temp file for %s: %s", path, strerror(errno));
-    size_t done = 0;
-    while (done < n) {
-        ssize_t w = write(fd, (const char *)buf + done, n - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        done += (size_t)w;
-    }
-    int ok = done == n && (!sync || fsync(fd) == 0);
-    int e = errno;
-    if (close(fd) != 0 && ok) {
-        ok = 0;
-        e = errno;
-    }
-    if (ok && rename(tmp, path) != 0) {
-        ok = 0;
-        e = errno;
-    }
-    if (!ok) {
-        unlink(tmp);
-        free(tmp);
-        return HX_FAIL(HX_EIO, "cannot write %s: %s", path, strerror(e));
-    }
-    free(tmp);
-    if (sync) { /* the rename itself */
-        char *d = hx_strdup(path);
-        char *sl = strrchr(d, '/');
-        if (sl) {
-            *sl = 0;
-            int dfd = open(*d ? d : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            if (dfd >= 0) {
-                fsync(dfd);
-                close(dfd);
-            }
-        }
-        free(d);
-    }
-    return HX_OK;
-}
-
 int store_lfs_has(hub_store *s, const char *sha256, uint64_t *size)
 {
-    if (!hub_is_hex(sha256, 64))
+    if (!hx_is_hex(sha256, 64))
         return 0;
     char *p = store_lfs_path(s, sha256);
     struct stat st;
@@ -246,14 +200,14 @@ int store_lfs_has(hub_store *s, const char *sha256, uint64_t *size)
 
 hx_status store_git_put(hub_store *s, const void *buf, size_t n, char oid[41])
 {
-    hub_git_sha1_buf(buf, n, oid);
+    hx_git_sha1_buf(buf, n, oid);
     char *p = store_git_path(s, oid);
     hx_status st = HX_OK;
     if (!hx_file_exists(p)) {
         /* temp + rename without a per-object fsync: store_commit syncs the
          * file system once before a commit that names the object becomes
          * durable (many small files would otherwise cost two fsyncs each). */
-        if (store_write_atomic(p, buf, n, 0) != HX_OK)
+        if (hx_write_file_atomic_sync(p, buf, n, 0) != HX_OK)
             st = HX_FAIL(HX_EIO, "cannot store object %s: %s", oid, hx_lasterr());
     }
     free(p);
@@ -274,7 +228,7 @@ hx_status store_lfs_ingest(hub_store *s, const char *tmp, const char *sha256, ui
     }
     if (!sha_known) {
         char got[65];
-        hx_status hs = hub_hash_fd(fd, size, got, NULL, tmp);
+        hx_status hs = hx_hash_fd(fd, size, got, NULL, tmp);
         if (hs) {
             close(fd);
             unlink(tmp);
@@ -354,7 +308,7 @@ static hx_status write_repo_json(const char *dir, const char *uid, int private_,
     char *txt = cJSON_Print(j);
     cJSON_Delete(j);
     char *p = hx_path_join(dir, "repo.json");
-    hx_status st = store_write_atomic(p, txt, strlen(txt), 1);
+    hx_status st = hx_write_file_atomic_sync(p, txt, strlen(txt), 1);
     free(p);
     free(txt);
     return st;
@@ -481,13 +435,13 @@ static hx_status write_commit(const char *dir, st_commit *c)
     char *txt = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     char id[41];
-    hub_git_sha1_buf(txt, strlen(txt), id); /* content-derived id */
+    hx_git_sha1_buf(txt, strlen(txt), id); /* content-derived id */
     memcpy(c->id, id, 41);
     char *cd = hx_path_join(dir, "commits");
     hx_status st = hx_mkdirs(cd);
     if (!st) {
         char *p = hx_asprintf("%s/%s.json", cd, id);
-        st = store_write_atomic(p, txt, strlen(txt), 1);
+        st = hx_write_file_atomic_sync(p, txt, strlen(txt), 1);
         free(p);
     }
     free(cd);
@@ -526,7 +480,7 @@ static hx_status write_ref(const char *dir, const char *kind, const char *name, 
     *strrchr(pd, '/') = 0;
     hx_status st = hx_mkdirs(pd);
     if (!st)
-        st = store_write_atomic(p, commit, 40, 1);
+        st = hx_write_file_atomic_sync(p, commit, 40, 1);
     free(pd);
     free(p);
     return st;
@@ -612,7 +566,7 @@ hx_status store_resolve(hub_store *s, const char *type, const char *repo, const 
             memcpy(commit, rev, 41);
             goto out;
         }
-    } else if (strlen(rev) >= 7 && strlen(rev) < 40 && hub_is_hex(rev, strlen(rev))) {
+    } else if (strlen(rev) >= 7 && strlen(rev) < 40 && hx_is_hex(rev, strlen(rev))) {
         char *cd = hx_path_join(d, "commits");
         DIR *dd = opendir(cd);
         int hits = 0;
@@ -761,7 +715,7 @@ hx_status store_commit(hub_store *s, const char *type, const char *repo, const c
             memcpy(nf.lfs, op->oid, 65);
             char ptr[256];
             size_t pl = hub_lfs_pointer(op->oid, have, ptr);
-            hub_git_sha1_buf(ptr, pl, nf.oid);
+            hx_git_sha1_buf(ptr, pl, nf.oid);
         } else {
             memcpy(nf.oid, op->oid, 41);
         }
@@ -798,7 +752,7 @@ hx_status store_commit(hub_store *s, const char *type, const char *repo, const c
         hx_read_file(gp, 1 << 20, &attrs, NULL);
         free(gp);
     }
-    char *extra = hx_strdup("");
+    hx_buf extra = HX_BUF_INIT;
     for (size_t k = 0; k < nops; k++) {
         if (ops[k].kind != ST_ADD_LFS || store_gitattr_is_lfs(attrs, ops[k].path))
             continue;
@@ -806,19 +760,17 @@ hx_status store_commit(hub_store *s, const char *type, const char *repo, const c
         for (char *q = esc; *q; q++)
             if (*q == ' ')
                 *q = '?';
-        char *e2 = hx_asprintf("%s%s filter=lfs diff=lfs merge=lfs -text\n", extra, esc);
+        hx_buf_printf(&extra, "%s filter=lfs diff=lfs merge=lfs -text\n", esc);
         free(esc);
-        free(extra);
-        extra = e2;
     }
-    if (*extra) {
+    if (extra.len) {
         const char *base = attrs ? attrs : "";
         size_t bl = strlen(base);
-        char *na = hx_asprintf("%s%s%s", base, bl && base[bl - 1] != '\n' ? "\n" : "", extra);
+        char *na = hx_asprintf("%s%s%s", base, bl && base[bl - 1] != '\n' ? "\n" : "", extra.data);
         char goid[41];
         if ((st = store_git_put(s, na, strlen(na), goid))) {
             free(na);
-            free(extra);
+            hx_buf_free(&extra);
             goto out;
         }
         st_file *gf = (st_file *)st_commit_find(&nc, ".gitattributes");
@@ -838,7 +790,7 @@ hx_status store_commit(hub_store *s, const char *type, const char *repo, const c
         }
         free(na);
     }
-    free(extra);
+    hx_buf_free(&extra);
     {
         /* every object the new commit names must be durable before it */
         int rfd = open(s->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

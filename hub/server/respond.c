@@ -1,9 +1,9 @@
-/* server_http.c - response helpers of the server: JSON and error answers
+/* respond.c - response helpers of the server: JSON and error answers
  * in the Hub's shape (X-Error-Code / X-Error-Message headers plus a JSON
  * {"error"} body), query parsing, and file bodies with Range support
  * (sendfile through MHD, or a reader callback when a drop/corrupt fault is
  * injected). */
-#include "hub/server_int.h"
+#include "hub/server/server_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -141,9 +141,9 @@ cJSON *srv_json_parse(const char *txt, size_t len, size_t max_values)
 
 cJSON *srv_body_json(srv_req *r)
 {
-    if (!r->cx->body || !r->cx->len)
+    if (!r->cx->body.data || !r->cx->body.len)
         return NULL;
-    return srv_json_parse(r->cx->body, r->cx->len, SRV_JSON_VALUES);
+    return srv_json_parse(r->cx->body.data, r->cx->body.len, SRV_JSON_VALUES);
 }
 
 int srv_json_uint(const cJSON *v, uint64_t lo, uint64_t hi, uint64_t *out)

@@ -1,12 +1,12 @@
-/* server_main.c - the Hub-compatible server's daemon (libmicrohttpd,
+/* daemon.c - the Hub-compatible server's daemon (libmicrohttpd,
  * thread per connection, at most max_conn connections, loopback by
  * default) and its router: it splits a raw request path into API route,
  * repo id, revision and file path, and calls the handlers of
- * server_read.c / server_write.c / server_lfs.c. A request that carries a
+ * read.c / write.c / lfs.c. A request that carries a
  * body is checked at its headers, before any of the body is read: token,
  * access to the repo, URL signature, and the route's body limit against
  * Content-Length (docs/HUB.md "Limits"); a refused one is answered there. */
-#include "hub/server_int.h"
+#include "hub/server/server_internal.h"
 
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -20,7 +20,7 @@ void srv_conn_free(srv_conn *cx)
 {
     if (!cx)
         return;
-    free(cx->body);
+    hx_buf_free(&cx->body);
     srv_commit_in_free(cx->cm);
     if (cx->fd >= 0)
         close(cx->fd);
@@ -31,7 +31,7 @@ void srv_conn_free(srv_conn *cx)
     if (cx->mp_writer)
         srv_mp_abandon(cx);
     if (cx->hashing)
-        hub_hasher_abort(&cx->h);
+        hx_hasher_abort(&cx->h);
     free(cx->g.buf);
     free(cx);
 }
@@ -239,7 +239,7 @@ static enum MHD_Result route(srv_req *r)
     }
     if (n >= 3 && !strcmp(seg[0], "_lfs")) {
         char *oid = seg[2];
-        if (!hub_is_hex(oid, 64))
+        if (!hx_is_hex(oid, 64))
             ret = srv_err(r, 400, NULL, "bad object id");
         else if (!strcmp(seg[1], "objects") && n == 3)
             ret = srv_h_lfs_object(r, oid);
@@ -352,7 +352,7 @@ static int classify(srv_req *r, srv_conn *cx)
             uint64_t part = 0;
             srv_parse_u64(seg[3], SRV_MP_MAX_PARTS, &part); /* 0: refused as a bad part number */
             ok = srv_lfs_upload_begin(r, "part", oid, (int)part);
-        } else if (hub_is_hex(oid, 64) && n == 3 && (!strcmp(seg[1], "complete") || !strcmp(seg[1], "verify"))) {
+        } else if (hx_is_hex(oid, 64) && n == 3 && (!strcmp(seg[1], "complete") || !strcmp(seg[1], "verify"))) {
             cx->max = SRV_BODY_SMALL;
             const char *why = srv_sig_verify(r, !strcmp(seg[1], "verify") ? "verify" : "mp", oid, NULL, NULL);
             if (why) {
@@ -514,21 +514,12 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         }
         cx->seen += n;
         if (cx->kind == BODY_MEM) {
-            if (cx->too_big || cx->len + n > cx->max) {
+            if (cx->too_big || cx->body.len + n > cx->max) {
                 cx->too_big = 1; /* counted to the end, not kept */
-                free(cx->body);
-                cx->body = NULL;
-                cx->len = cx->cap = 0;
+                hx_buf_free(&cx->body);
             } else {
-                if (cx->len + n + 1 > cx->cap) {
-                    cx->cap = (cx->len + n + 1) * 2;
-                    if (cx->cap > cx->max + 1)
-                        cx->cap = cx->max + 1;
-                    cx->body = hx_realloc(cx->body, cx->cap);
-                }
-                memcpy(cx->body + cx->len, upload_data, n);
-                cx->len += n;
-                cx->body[cx->len] = 0;
+                cx->body.limit = cx->max + 1;
+                hx_buf_put(&cx->body, upload_data, n);
             }
         } else if (cx->kind == BODY_COMMIT) {
             srv_commit_in_data(&r, upload_data, n);

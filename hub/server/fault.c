@@ -1,4 +1,4 @@
-/* server_fault.c - fault injection for tests, from `hxzoo serve --faults
+/* fault.c - fault injection for tests, from `hxzoo serve --faults
  * SPEC` or the HXZOO_FAULTS environment variable. SPEC is a comma list:
  *   429=K        every K-th request answers 429 (Retry-After: 1, RateLimit)
  *   500=K        every K-th request answers 500 (nothing is done)
@@ -9,7 +9,7 @@
  *   liesize=1    listings report every size one byte too large
  *   commitlost=N the first N commits are applied but their answer is lost
  *   max=M        at most M faults in total */
-#include "hub/server_int.h"
+#include "hub/server/server_internal.h"
 
 #include <stdlib.h>
 #include <string.h>

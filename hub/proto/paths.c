@@ -1,7 +1,7 @@
 /* paths.c - validation of the names that cross the wire (repo ids,
  * revisions, repo file paths), percent encoding and glob matching. Client
  * and server both refuse unsafe names before touching the disk. */
-#include "hub/internal.h"
+#include "hub/proto/proto.h"
 
 #include <ctype.h>
 #include <stdlib.h>

@@ -1,9 +1,9 @@
-/* server_write.c - the write side of the Hub API: create/delete repo,
+/* write.c - the write side of the Hub API: create/delete repo,
  * settings, preupload (regular vs LFS decision, remote oids for no-op
  * detection), NDJSON/JSON commits applied atomically by the store (an
  * NDJSON body is parsed line by line as it arrives, so that memory holds
  * one line and the operations, never the whole body), branches and tags. */
-#include "hub/server_int.h"
+#include "hub/server/server_internal.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -328,7 +328,7 @@ static int parse_op(srv_req *r, const char *key, cJSON *v, st_op *op, char *err,
         const char *oid = cJSON_GetStringValue(cJSON_GetObjectItem(v, "oid"));
         const char *algo = cJSON_GetStringValue(cJSON_GetObjectItem(v, "algo"));
         cJSON *sz = cJSON_GetObjectItem(v, "size");
-        if (!oid || !hub_is_hex(oid, 64) || (algo && strcmp(algo, "sha256"))) {
+        if (!oid || !hx_is_hex(oid, 64) || (algo && strcmp(algo, "sha256"))) {
             snprintf(err, errlen, "lfsFile %.200s needs a sha256 'oid'", path);
             return 0;
         }
@@ -361,8 +361,7 @@ static int parse_op(srv_req *r, const char *key, cJSON *v, st_op *op, char *err,
  * the first error the rest of the body is ignored (the error is answered
  * at its end). */
 struct srv_commit_in {
-    char *line;          /* the line being received */
-    size_t len, cap;
+    hx_buf line;         /* the line being received (limit SRV_COMMIT_LINE + 1) */
     int line_no;
     st_op *ops;
     size_t nops, ops_cap;
@@ -375,7 +374,7 @@ void srv_commit_in_free(srv_commit_in *cm)
 {
     if (!cm)
         return;
-    free(cm->line);
+    hx_buf_free(&cm->line);
     free_ops(cm->ops, cm->nops);
     free(cm->summary);
     free(cm->desc);
@@ -452,25 +451,20 @@ void srv_commit_in_data(srv_req *r, const char *data, size_t n)
     while (n && !cm->err[0]) {
         const char *nl = memchr(data, '\n', n);
         size_t take = nl ? (size_t)(nl - data) : n;
-        if (cm->len + take > SRV_COMMIT_LINE) {
+        if (cm->line.len + take > SRV_COMMIT_LINE) {
             snprintf(cm->err, sizeof cm->err, "line %d of the commit is longer than %zu bytes", cm->line_no + 1,
                      SRV_COMMIT_LINE);
             cm->http = 413;
             return;
         }
-        if (nl && cm->len == 0) { /* a whole line in this piece: parse it in place */
+        if (nl && cm->line.len == 0) { /* a whole line in this piece: parse it in place */
             cm_line(r, cm, data, take);
         } else {
-            if (cm->len + take + 1 > cm->cap) {
-                size_t want = 2 * (cm->len + take + 1);
-                cm->cap = want < SRV_COMMIT_LINE + 1 ? want : SRV_COMMIT_LINE + 1;
-                cm->line = hx_realloc(cm->line, cm->cap);
-            }
-            memcpy(cm->line + cm->len, data, take);
-            cm->len += take;
+            cm->line.limit = SRV_COMMIT_LINE + 1;
+            hx_buf_put(&cm->line, data, take);
             if (nl) {
-                cm_line(r, cm, cm->line, cm->len);
-                cm->len = 0;
+                cm_line(r, cm, cm->line.data, cm->line.len);
+                hx_buf_clear(&cm->line);
             }
         }
         if (!nl)
@@ -509,21 +503,21 @@ enum MHD_Result srv_h_commit(srv_req *r, const char *type, const char *repo_id, 
         return srv_err(r, 400, NULL, "pull requests are not supported by hxzoo serve");
     srv_commit_in *cm = r->cx->cm;
     if (cm) { /* NDJSON streamed: the last line may lack its newline (JS) */
-        if (!cm->err[0] && cm->len)
-            cm_line(r, cm, cm->line, cm->len);
-        cm->len = 0;
+        if (!cm->err[0] && cm->line.len)
+            cm_line(r, cm, cm->line.data, cm->line.len);
+        hx_buf_clear(&cm->line);
         if (!cm->err[0] && !r->cx->seen)
             snprintf(cm->err, sizeof cm->err, "empty commit body");
     } else {
-        if (!r->cx->body)
+        if (!r->cx->body.data)
             return srv_err(r, 400, NULL, "empty commit body");
         srv_commit_in_begin(r);
         cm = r->cx->cm;
         const char *ct = srv_header(r, "Content-Type");
         if (!ct || strstr(ct, "ndjson") || !strstr(ct, "json")) {
-            srv_commit_in_data(r, r->cx->body, r->cx->len);
-            if (!cm->err[0] && cm->len)
-                cm_line(r, cm, cm->line, cm->len);
+            srv_commit_in_data(r, r->cx->body.data, r->cx->body.len);
+            if (!cm->err[0] && cm->line.len)
+                cm_line(r, cm, cm->line.data, cm->line.len);
         } else {
             cm_json(r, cm);
         }
@@ -533,7 +527,7 @@ enum MHD_Result srv_h_commit(srv_req *r, const char *type, const char *repo_id, 
         cm->http = 400;
     }
     if (!cm->err[0] && cm->parent &&
-        !(strlen(cm->parent) >= 5 && strlen(cm->parent) <= 40 && hub_is_hex(cm->parent, strlen(cm->parent)))) {
+        !(strlen(cm->parent) >= 5 && strlen(cm->parent) <= 40 && hx_is_hex(cm->parent, strlen(cm->parent)))) {
         snprintf(cm->err, sizeof cm->err, "parentCommit must be 5 to 40 hex characters");
         cm->http = 400;
     }

@@ -1,14 +1,17 @@
-/* server_int.h - what the server_*.c files share: the server object, the
- * per-request context, the limits on what a request may carry (docs/HUB.md
- * "Limits"), response helpers (server_http.c), access control
- * (server_auth.c), fault injection (server_fault.c) and the route handlers
- * (server_read.c, server_write.c, server_lfs.c). */
-#ifndef HX_HUB_SERVER_INT_H
-#define HX_HUB_SERVER_INT_H
+/* server_internal.h - what the files of hub/server/ share: the server
+ * object, the per-request context, the limits on what a request may carry
+ * (docs/HUB.md "Limits"), response helpers (respond.c), access control
+ * (auth.c), fault injection (fault.c) and the route handlers (read.c,
+ * write.c, lfs.c, multipart.c); daemon.c runs the daemon and routes. */
+#ifndef HX_HUB_SERVER_INTERNAL_H
+#define HX_HUB_SERVER_INTERNAL_H
 
-#include "hub/internal.h"
-#include "hub/server.h"
-#include "hub/store.h"
+#include "common/buf.h"
+#include "common/hash.h"
+#include "common/io.h"
+#include "hub/proto/proto.h"
+#include "hub/server/server.h"
+#include "hub/server/store.h"
 
 #include <cJSON.h>
 #include <microhttpd.h>
@@ -60,7 +63,7 @@ struct hub_server {
     unsigned max_conn;   /* concurrent connections (MHD_OPTION_CONNECTION_LIMIT) */
     atomic_uint nconn;   /* connections open now */
     /* multipart uploads in progress: SHA-256 of the parts in order as they
-     * complete (server_lfs.c) */
+     * complete (lfs.c) */
     pthread_mutex_t mp_mu;
     pthread_cond_t mp_cv;
     struct srv_mp *mps;
@@ -69,14 +72,14 @@ struct hub_server {
 /* Per-request state that lives across the MHD access-handler calls.
  * BODY_MEM keeps the body (up to max bytes); BODY_LFS_* stream it into
  * a file; BODY_COMMIT parses an NDJSON commit line by line as it arrives
- * (server_write.c); BODY_DISCARD counts it and keeps nothing (a request
+ * (write.c); BODY_DISCARD counts it and keeps nothing (a request
  * already answered or refused at its headers). */
 enum { BODY_MEM = 0, BODY_LFS_PUT, BODY_LFS_PART, BODY_COMMIT, BODY_DISCARD };
 typedef struct srv_commit_in srv_commit_in;
 typedef struct srv_conn {
     int kind;
-    char *body;
-    size_t len, cap, max;
+    hx_buf body;          /* BODY_MEM: the body (limit max + 1) */
+    size_t max;
     int too_big;
     uint64_t seen;        /* body bytes received, whatever the kind */
     int answered;         /* a response was queued at the headers */
@@ -84,14 +87,14 @@ typedef struct srv_conn {
     /* streamed uploads */
     int fd;
     char *tmp;
-    hub_hasher h;
+    hx_hasher h;
     int hashing;
     uint64_t got, expect, offset;
     char oid[65];
     int part;
     hub_server *srv;
-    int mp_writer;        /* counted as a writer of its part (server_mp.c) */
-    hub_gather g;         /* received, not yet written (server_lfs.c) */
+    int mp_writer;        /* counted as a writer of its part (multipart.c) */
+    hx_gather g;         /* received, not yet written (lfs.c) */
     int upload_err;       /* 0, or HTTP status to answer */
     char upload_msg[256];
     /* faults decided on the first call */
@@ -112,7 +115,7 @@ typedef struct srv_req {
     char *base;   /* "http://host[:port]" as the client addressed us */
 } srv_req;
 
-/* ---- server_http.c ---- */
+/* ---- respond.c ---- */
 enum MHD_Result srv_send(srv_req *r, int status, struct MHD_Response *resp);
 enum MHD_Result srv_json(srv_req *r, int status, cJSON *j); /* takes j */
 enum MHD_Result srv_err(srv_req *r, int status, const char *code, const char *fmt, ...)
@@ -138,8 +141,15 @@ cJSON *srv_json_parse(const char *txt, size_t len, size_t max_values);
 int srv_json_uint(const cJSON *v, uint64_t lo, uint64_t hi, uint64_t *out);
 /* A decimal unsigned integer of at most 20 digits, nothing else, <= hi. */
 int srv_parse_u64(const char *s, uint64_t hi, uint64_t *out);
+/* Resolve rev (branch, tag or commit) of a repo and load that commit;
+ * on failure *ret holds the 404/500 answer already sent. */
+int srv_load_rev(srv_req *r, const char *type, const char *repo, const char *rev, st_commit *c,
+                 enum MHD_Result *ret);
+/* The access check (read, or write: auth.c srv_access) and srv_load_rev in one step. */
+int srv_open_rev(srv_req *r, const char *type, const char *repo, const char *rev, int write, st_commit *c,
+                 enum MHD_Result *ret);
 
-/* ---- server_auth.c ---- */
+/* ---- auth.c ---- */
 hx_status srv_tokens_load(hub_server *s, const char *path);
 void srv_tokens_free(hub_server *s);
 void srv_identify(srv_req *r);
@@ -152,13 +162,6 @@ int srv_access(srv_req *r, const st_repo *repo, int write, enum MHD_Result *ret)
 #define SRV_READ_META (-1)
 /* May the caller create/write repos under namespace ns? */
 int srv_may_write_ns(srv_req *r, const char *ns);
-/* Resolve rev (branch, tag or commit) of a repo and load that commit;
- * on failure *ret holds the 404/500 answer already sent. */
-int srv_load_rev(srv_req *r, const char *type, const char *repo, const char *rev, st_commit *c,
-                 enum MHD_Result *ret);
-/* The access check (read, or write) and srv_load_rev in one step. */
-int srv_open_rev(srv_req *r, const char *type, const char *repo, const char *rev, int write, st_commit *c,
-                 enum MHD_Result *ret);
 /* Load repo + access check in one step; on failure *ret holds the answer
  * already sent (404 to outsiders, 401/403). */
 int srv_open_repo(srv_req *r, const char *type, const char *id, st_repo *repo, int write,
@@ -166,7 +169,7 @@ int srv_open_repo(srv_req *r, const char *type, const char *id, st_repo *repo, i
 /* The same when the handler needs only the verdict, not the repo. */
 int srv_check_repo(srv_req *r, const char *type, const char *id, int write, enum MHD_Result *ret);
 
-/* ---- server_fault.c ---- */
+/* ---- fault.c ---- */
 hx_status srv_faults_parse(srv_faults *f, const char *spec);
 /* Does event number n (1-based) of a class with period `every` get a
  * fault? Counts against the max budget. */
@@ -176,7 +179,7 @@ int srv_fault_hit(srv_faults *f, unsigned long n, int every);
 void srv_fault_fired(const char *kind);
 extern const char *srv_fault_env;
 
-/* ---- handlers ---- */
+/* ---- read.c: the read side of the API ---- */
 enum MHD_Result srv_h_whoami(srv_req *r);
 enum MHD_Result srv_h_validate_yaml(srv_req *r); /* POST /api/validate-yaml */
 enum MHD_Result srv_h_repo_info(srv_req *r, const char *type, const char *repo, const char *rev);
@@ -186,6 +189,9 @@ enum MHD_Result srv_h_refs(srv_req *r, const char *type, const char *repo);
 enum MHD_Result srv_h_commits(srv_req *r, const char *type, const char *repo, const char *rev);
 enum MHD_Result srv_h_resolve(srv_req *r, const char *type, const char *repo, const char *rev, const char *path,
                               int raw);
+enum MHD_Result srv_h_lfs_object(srv_req *r, const char *oid);
+
+/* ---- write.c: the write side of the API ---- */
 enum MHD_Result srv_h_create_repo(srv_req *r);
 enum MHD_Result srv_h_delete_repo(srv_req *r);
 enum MHD_Result srv_h_settings(srv_req *r, const char *type, const char *repo);
@@ -193,8 +199,9 @@ enum MHD_Result srv_h_preupload(srv_req *r, const char *type, const char *repo, 
 enum MHD_Result srv_h_commit(srv_req *r, const char *type, const char *repo, const char *rev);
 enum MHD_Result srv_h_branch(srv_req *r, const char *type, const char *repo, const char *name);
 enum MHD_Result srv_h_tag(srv_req *r, const char *type, const char *repo, const char *name);
+
+/* ---- lfs.c: LFS batch, uploads, completion, verify ---- */
 enum MHD_Result srv_h_lfs_batch(srv_req *r, const char *type, const char *repo);
-enum MHD_Result srv_h_lfs_object(srv_req *r, const char *oid);
 /* Streamed upload bodies: called on the first call to set up, per chunk
  * and at the end. */
 int srv_lfs_upload_begin(srv_req *r, const char *what, const char *oid, int part);
@@ -202,20 +209,24 @@ void srv_lfs_upload_data(srv_req *r, const char *data, size_t n);
 enum MHD_Result srv_lfs_upload_end(srv_req *r);
 enum MHD_Result srv_h_lfs_complete(srv_req *r, const char *oid);
 enum MHD_Result srv_h_lfs_verify(srv_req *r, const char *oid);
-void srv_conn_free(srv_conn *cx);
-/* A part upload that did not finish: release its multipart state. */
-/* multipart uploads: the object's SHA-256 in part order (server_mp.c) */
 /* The chunk size of an object of `size` bytes: the server's chunk, made
  * larger when the object would have more than SRV_MP_MAX_PARTS parts. */
 uint64_t srv_mp_chunk_for(const hub_server *s, uint64_t size);
+
+/* ---- daemon.c ---- */
+void srv_conn_free(srv_conn *cx);
+
+/* ---- multipart.c: the object's SHA-256 in part order ---- */
 void srv_mp_part_begin(srv_conn *cx, uint64_t size, uint64_t chunk);
 void srv_mp_part_end(srv_conn *cx, int ok);
+/* A part upload that did not finish: release its multipart state. */
 void srv_mp_abandon(srv_conn *cx);
 void srv_mp_wait_room(srv_conn *cx, uint64_t off); /* backpressure before writing at off */
 /* 1 and sha set when every part was hashed in order; 0: hash the file */
 int srv_mp_take_hash(hub_server *s, const char *oid, uint64_t size, char sha[65]);
 void srv_mp_free_all(hub_server *s);
-/* ---- signed LFS URLs (server_lfs.c; docs/HUB.md "Security") ----
+
+/* ---- signed LFS URLs (lfs.c; docs/HUB.md "Security") ----
  * An HMAC-SHA256 with the store's secret over the operation ("get", "up",
  * "mp", "verify"), the repo (type/id), the object id, its size and chunk,
  * and an expiry time. */
@@ -229,7 +240,7 @@ char *srv_sign_query(hub_server *s, const char *op, const char *type, const char
 const char *srv_sig_verify(srv_req *r, const char *op, const char *oid, uint64_t *size, uint64_t *chunk);
 int srv_check_sig(srv_req *r, const char *what, const char *oid, uint64_t *size, uint64_t *chunk);
 
-/* ---- streamed NDJSON commits (server_write.c) ---- */
+/* ---- streamed NDJSON commits (write.c) ---- */
 /* Set up at the headers of POST .../commit/REV (after the access check). */
 void srv_commit_in_begin(srv_req *r);
 /* Feed body bytes: complete lines are parsed, regular file contents stored. */

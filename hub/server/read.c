@@ -1,4 +1,4 @@
-/* server_read.c - the read side of the Hub API: whoami, repo info, tree
+/* read.c - the read side of the Hub API: whoami, repo info, tree
  * listings (recursive, paginated with absolute Link headers; folders named
  * by their git tree ids; with expand, each entry's last commit from one
  * walk of the history), paths-info (form or JSON bodies), refs, commit
@@ -7,7 +7,8 @@
  * object route, and /api/validate-yaml (cards/validate.c). A gated repo's
  * metadata is readable by anyone; only its files are gated. */
 #include "cards/card.h"
-#include "hub/server_int.h"
+#include "common/buf.h"
+#include "hub/server/server_internal.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -77,16 +78,6 @@ typedef struct tree_ids {
     size_t n, cap;
 } tree_ids;
 
-static void put_bytes(char **buf, size_t *n, size_t *cap, const void *p, size_t len)
-{
-    if (*n + len > *cap) {
-        *cap = (*n + len) * 2;
-        *buf = hx_realloc(*buf, *cap);
-    }
-    memcpy(*buf + *n, p, len);
-    *n += len;
-}
-
 static void hex_bytes(const char *hex, unsigned char out[20])
 {
     for (int i = 0; i < 20; i++) {
@@ -108,17 +99,16 @@ static void hex_bytes(const char *hex, unsigned char out[20])
  * is added to ids. */
 static void tree_oid(const st_commit *c, size_t lo, size_t hi, size_t pl, tree_ids *ids, char out[41])
 {
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
+    hx_buf buf = HX_BUF_INIT;
     unsigned char raw[20];
     for (size_t i = lo; i < hi;) {
         const char *rel = c->files[i].path + pl;
         const char *sl = strchr(rel, '/');
         if (!sl) {
-            put_bytes(&buf, &n, &cap, "100644 ", 7);
-            put_bytes(&buf, &n, &cap, rel, strlen(rel) + 1);
+            hx_buf_put(&buf, "100644 ", 7);
+            hx_buf_put(&buf, rel, strlen(rel) + 1);
             hex_bytes(c->files[i].oid, raw);
-            put_bytes(&buf, &n, &cap, raw, 20);
+            hx_buf_put(&buf, raw, 20);
             i++;
             continue;
         }
@@ -133,23 +123,15 @@ static void tree_oid(const st_commit *c, size_t lo, size_t hi, size_t pl, tree_i
         ids->v[ids->n].path = c->files[i].path;
         ids->v[ids->n].len = dl - 1;
         memcpy(ids->v[ids->n++].oid, sub, 41);
-        put_bytes(&buf, &n, &cap, "40000 ", 6);
-        put_bytes(&buf, &n, &cap, rel, (size_t)(sl - rel));
-        put_bytes(&buf, &n, &cap, "", 1);
+        hx_buf_put(&buf, "40000 ", 6);
+        hx_buf_put(&buf, rel, (size_t)(sl - rel));
+        hx_buf_put(&buf, "", 1);
         hex_bytes(sub, raw);
-        put_bytes(&buf, &n, &cap, raw, 20);
+        hx_buf_put(&buf, raw, 20);
         i = j;
     }
-    char hdr[32];
-    int hl = snprintf(hdr, sizeof hdr, "tree %zu", n) + 1; /* with its NUL */
-    unsigned char md[20];
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) || !EVP_DigestUpdate(ctx, hdr, (size_t)hl) ||
-        !EVP_DigestUpdate(ctx, buf ? buf : "", n) || !EVP_DigestFinal_ex(ctx, md, NULL))
-        abort(); /* OpenSSL without SHA-1: nothing sensible to answer */
-    EVP_MD_CTX_free(ctx);
-    hub_hex(md, 20, out);
-    free(buf);
+    hx_git_sha1_obj("tree", buf.data, buf.len, out);
+    hx_buf_free(&buf);
 }
 
 static int tree_id_cmp(const void *a, const void *b)
@@ -499,11 +481,11 @@ enum MHD_Result srv_h_paths_info(srv_req *r, const char *type, const char *repo_
             cJSON_ArrayForEach(p, ps) if (cJSON_IsString(p)) paths[np++] = hx_strdup(p->valuestring);
         }
         cJSON_Delete(j);
-    } else if (r->cx->body) {
+    } else if (r->cx->body.data) {
         size_t cap = 16;
         paths = hx_malloc(cap * sizeof *paths);
         char *save = NULL;
-        for (char *kv = strtok_r(r->cx->body, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
+        for (char *kv = strtok_r(r->cx->body.data, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
             char *eq = strchr(kv, '=');
             if (!eq)
                 continue;

@@ -1,11 +1,11 @@
-/* server_lfs.c - the server's LFS side: the batch endpoint (basic or
+/* lfs.c - the server's LFS side: the batch endpoint (basic or
  * multipart actions with self-authenticating URLs signed by HMAC, since
  * clients send no Authorization on PUT/parts/completion), streamed PUT of
  * whole objects and of parts (written in place into one file, in aligned
- * pieces; parts are hashed in order by server_mp.c), multipart completion,
+ * pieces; parts are hashed in order by multipart.c), multipart completion,
  * verify. Objects enter the store only after their SHA-256 and
  * size check out. */
-#include "hub/server_int.h"
+#include "hub/server/server_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 /* uploads are written in pieces of this size aligned to object offsets
- * (hub_gather; see WRITE_BLOCK in download.c for why this size) */
+ * (hx_gather; see WRITE_BLOCK in download.c for why this size) */
 #define UP_BLOCK ((uint64_t)256 << 10)
 
 /* The signed message: every field on its own line, so that no two
@@ -165,7 +165,7 @@ enum MHD_Result srv_h_lfs_batch(srv_req *r, const char *type, const char *repo_i
         cJSON_AddStringToObject(e, "oid", oid ? oid : "");
         cJSON_AddNumberToObject(e, "size", (double)size);
         cJSON_AddItemToArray(oarr, e);
-        if (!oid || !hub_is_hex(oid, 64) || !size_ok) {
+        if (!oid || !hx_is_hex(oid, 64) || !size_ok) {
             cJSON *er = cJSON_AddObjectToObject(e, "error");
             cJSON_AddNumberToObject(er, "code", 422);
             cJSON_AddStringToObject(er, "message", "invalid oid or size");
@@ -268,7 +268,7 @@ static int length_ok(srv_req *r, srv_conn *cx)
 int srv_lfs_upload_begin(srv_req *r, const char *what, const char *oid, int part)
 {
     srv_conn *cx = r->cx;
-    if (!hub_is_hex(oid, 64)) {
+    if (!hx_is_hex(oid, 64)) {
         up_fail(cx, 400, "bad object id");
         return 0;
     }
@@ -299,7 +299,7 @@ int srv_lfs_upload_begin(srv_req *r, const char *what, const char *oid, int part
             up_fail(cx, 500, "cannot create upload file");
             return 0;
         }
-        hub_hasher_init(&cx->h, size, 0);
+        hx_hasher_init(&cx->h, size, 0);
         cx->hashing = 1;
         return 1;
     }
@@ -319,7 +319,7 @@ int srv_lfs_upload_begin(srv_req *r, const char *what, const char *oid, int part
     if (lk <= 0)
         return lk == 0 ? 0 : 1;
     char *dp = mp_data_path(r->srv, oid);
-    cx->fd = open(dp, O_RDWR | O_CREAT | O_CLOEXEC, 0644); /* read back by its hasher (server_mp.c) */
+    cx->fd = open(dp, O_RDWR | O_CREAT | O_CLOEXEC, 0644); /* read back by its hasher (multipart.c) */
     free(dp);
     if (cx->fd < 0) {
         up_fail(cx, 500, "cannot open multipart file");
@@ -331,23 +331,16 @@ int srv_lfs_upload_begin(srv_req *r, const char *what, const char *oid, int part
 }
 
 /* Write the gathered bytes at their offset (parts: not too far ahead of
- * the object's in-order hash, server_mp.c). Returns 0 on a write error. */
+ * the object's in-order hash, multipart.c). Returns 0 on a write error. */
 static int up_flush(srv_conn *cx)
 {
     if (!cx->g.n)
         return 1;
     if (cx->kind == BODY_LFS_PART)
         srv_mp_wait_room(cx, cx->g.off);
-    size_t done = 0;
-    while (done < cx->g.n) {
-        ssize_t w = pwrite(cx->fd, cx->g.buf + done, cx->g.n - done, (off_t)(cx->g.off + done));
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            up_fail(cx, 500, "cannot write upload");
-            return 0;
-        }
-        done += (size_t)w;
+    if (hx_pwrite_all(cx->fd, cx->g.buf, cx->g.n, cx->g.off) < cx->g.n) {
+        up_fail(cx, 500, "cannot write upload");
+        return 0;
     }
     cx->g.n = 0;
     return 1;
@@ -364,12 +357,12 @@ void srv_lfs_upload_data(srv_req *r, const char *data, size_t n)
     }
     if (cx->fd >= 0) {
         if (cx->hashing)
-            hub_hasher_update(&cx->h, data, n);
+            hx_hasher_update(&cx->h, data, n);
         if (!cx->g.buf)
             cx->g.buf = hx_malloc(UP_BLOCK);
         for (size_t left = n; left;) {
             int full;
-            left -= hub_gather_put(&cx->g, UP_BLOCK, cx->offset + cx->got + (n - left), data + (n - left), left, &full);
+            left -= hx_gather_put(&cx->g, UP_BLOCK, cx->offset + cx->got + (n - left), data + (n - left), left, &full);
             if (full && !up_flush(cx))
                 return;
         }
@@ -392,7 +385,7 @@ enum MHD_Result srv_lfs_upload_end(srv_req *r)
         return srv_text(r, 200, "application/json", "{}");
     char sha[65];
     if (cx->kind == BODY_LFS_PUT) {
-        hub_hasher_final(&cx->h, sha, NULL);
+        hx_hasher_final(&cx->h, sha, NULL);
         cx->hashing = 0;
         if (strcmp(sha, cx->oid) != 0)
             return srv_err(r, 400, NULL, "uploaded content has SHA-256 %s, not %s", sha, cx->oid);
@@ -414,7 +407,7 @@ enum MHD_Result srv_lfs_upload_end(srv_req *r)
     char *pp = mp_part_path(r->srv, cx->oid, cx->part);
     /* a name of its own per upload: two uploads of one part at once each
      * write their own temp file, the last rename wins (like S3) */
-    hx_status st = store_write_atomic(pp, sha, 32, 0);
+    hx_status st = hx_write_file_atomic_sync(pp, sha, 32, 0);
     free(pp);
     srv_mp_part_end(cx, st == HX_OK);
     if (st)

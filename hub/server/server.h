@@ -1,12 +1,12 @@
 /* server.h - a Hugging Face Hub compatible HTTP server (libmicrohttpd)
- * over the on-disk store of hub/store.c: the download endpoints (repo
+ * over the on-disk store of hub/server/store.c: the download endpoints (repo
  * info, tree, paths-info, refs, commits, resolve with LFS redirects and
  * Range), the publish endpoints (create repo, preupload, LFS batch with
  * basic and multipart transfers, NDJSON commits, branches, tags), tokens
  * with read/write roles, private and gated repos, and fault injection for
  * tests. Used by `hxzoo serve` and by in-process tests. */
-#ifndef HX_HUB_SERVER_H
-#define HX_HUB_SERVER_H
+#ifndef HX_HUB_SERVER_SERVER_H
+#define HX_HUB_SERVER_SERVER_H
 
 #include "common/hx.h"
 

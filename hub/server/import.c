@@ -1,7 +1,7 @@
-/* server_import.c - `hxzoo serve --import DIR REPO`: puts a local folder
+/* import.c - `hxzoo serve --import DIR REPO`: puts a local folder
  * into the server's store as one commit (creating the repo and branch if
  * needed), which is how tests and demos seed an "upstream" model. */
-#include "hub/server_int.h"
+#include "hub/server/server_internal.h"
 
 #include <dirent.h>
 #include <errno.h>

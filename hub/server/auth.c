@@ -1,11 +1,11 @@
-/* server_auth.c - who is calling and what may they do. Without a tokens
+/* auth.c - who is calling and what may they do. Without a tokens
  * file the server is open: any token (or none) may read and write. With
  * one (lines "TOKEN USER read|write [ORG,ORG...]", '#' comments), unknown
  * tokens get 401, writes need a write token for the namespace (the user or
  * one of its orgs), private repos answer 401/404 RepoNotFound to others
  * like the Hub, and gated repos answer 401/403 GatedRepo to file reads
  * (their info and listings stay readable by anyone, as on the Hub). */
-#include "hub/server_int.h"
+#include "hub/server/server_internal.h"
 
 #include <stdlib.h>
 #include <string.h>

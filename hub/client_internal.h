@@ -1,12 +1,15 @@
-/* client.h - internals shared by the client files of hub/: the client
+/* client_internal.h - internals shared by the client files of hub/: the client
  * object (config.c), the HTTP layer with retries (http.c), cache layout
- * helpers (cache.c) and progress reporting (report.c); and the card check
- * against the Hub that the build's publish step calls (repo_api.c). */
-#ifndef HX_HUB_CLIENT_H
-#define HX_HUB_CLIENT_H
+ * helpers (cache.c), progress reporting (report.c), the answer parsers
+ * (http.c, repo_api.c, cache.c, upload.c) and LFS object upload (lfs.c). */
+#ifndef HX_HUB_CLIENT_INTERNAL_H
+#define HX_HUB_CLIENT_INTERNAL_H
 
 #include "hub/hub.h"
-#include "hub/internal.h"
+#include "common/buf.h"
+#include "common/hash.h"
+#include "common/io.h"
+#include "hub/proto/proto.h"
 
 #include <cJSON.h>
 #include <curl/curl.h>
@@ -93,13 +96,6 @@ hx_status hub_api_json(hub_client *c, CURL *h, const char *method, const char *u
                        const char *body, size_t blen, int retry, long *status, cJSON **out, const char *what);
 char *hub_repo_api(hub_client *c, const char *repo); /* <ep>/api/models/<repo> */
 
-/* ---- repo_api.c, also for the build's publish step (zoo/) ---- */
-/* Check a model card (README.md text) with the Hub's POST
- * /api/validate-yaml before publishing it: HX_EFORMAT with the Hub's
- * error messages when it refuses the metadata; *warnings (caller frees;
- * NULL if none) = the warnings of an accepted card, joined with "; ". */
-hx_status hub_validate_card(hub_client *c, const char *readme, char **warnings);
-
 /* ---- answer parsers: what the client reads from one answer's body or
  * header line. The client's own code paths, named here so that the fuzz
  * targets (tests/fuzz/) can feed them without a server. ---- */
@@ -140,6 +136,22 @@ hx_status hub_cache_read_tree(hub_client *c, const char *repo, const char *commi
 hx_status hub_cache_no_exist(hub_client *c, const char *repo, const char *commit, const char *path);
 /* flock the blob's lock file; returns fd (close to release) or -1. */
 int hub_cache_lock(hub_client *c, const char *repo, const char *blob);
+
+/* ---- lfs.c: LFS object upload ---- */
+typedef struct hub_lfs_obj {
+    const char *path; /* repo path (for messages) */
+    const char *full; /* local file */
+    char sha256[65];
+    uint64_t size;
+} hub_lfs_obj;
+
+/* Negotiate and upload objs (skipping those the server has), in parallel. */
+hx_status hub_lfs_upload(hub_client *c, const char *repo, const char *rev, const hub_lfs_obj *objs, size_t n,
+                         uint64_t *bytes_sent, size_t *uploaded);
+
+/* The answer to one LFS batch call for objs[0, n), as hub_lfs_upload reads
+ * it (every action parsed, then discarded); for the fuzz targets. */
+hx_status hub_lfs_batch_answer_check(const char *body, size_t len, const hub_lfs_obj *objs, size_t n);
 
 /* ---- report.c ---- */
 void hub_progress_begin(hub_client *c, const char *label, int files, uint64_t bytes);

@@ -1,7 +1,7 @@
 /* walk.c - list the files of a local folder for upload or import: sorted
  * relative paths, .git/ and the top-level .cache/ skipped, symlinks to
  * files followed, anything else (sockets, devices) ignored. */
-#include "hub/internal.h"
+#include "hub/proto/proto.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* server_mp.c - the SHA-256 of a multipart LFS upload, computed once, in
+/* multipart.c - the SHA-256 of a multipart LFS upload, computed once, in
  * part order, while the parts still arrive.
  *
  * SHA-256 does not compose, so per-part digests cannot give the object's.
@@ -21,7 +21,7 @@
  * broadcast whenever a part starts or ends and whenever the hasher moves,
  * and every waiter looks its state up again by oid after waking (a state
  * may be removed meanwhile). */
-#include "hub/server_int.h"
+#include "hub/server/server_internal.h"
 
 #include <fcntl.h>
 #include <inttypes.h>
@@ -42,7 +42,7 @@ typedef struct srv_mp {
     int *writers;            /* uploads in flight per part */
     unsigned char *received; /* part complete (its etag recorded) */
     uint64_t next;           /* parts [0, next) are in hs (0-based) */
-    hub_hasher hs;
+    hx_hasher hs;
     int fd;                  /* the data file, read back by the hasher */
     int dirty, stop, done;   /* done: the hasher thread has ended */
 } srv_mp;
@@ -57,7 +57,7 @@ static srv_mp *mp_find(hub_server *s, const char *oid) /* mp_mu held */
 
 static void mp_destroy(srv_mp *m)
 {
-    hub_hasher_abort(&m->hs);
+    hx_hasher_abort(&m->hs);
     if (m->fd >= 0)
         close(m->fd);
     free(m->writers);
@@ -92,7 +92,7 @@ void srv_mp_free_all(hub_server *s)
 static int hash_part(srv_mp *m, uint64_t k)
 {
     uint64_t from = k * m->chunk, to = from + m->chunk < m->size ? from + m->chunk : m->size;
-    if (!hub_hasher_feed_fd(&m->hs, m->fd, from, to, NULL)) /* from the page cache */
+    if (!hx_hasher_feed_fd(&m->hs, m->fd, from, to, NULL)) /* from the page cache */
         return 0;
     /* start writing the part to disk now, so that the fsync when the
      * object enters the store has little left to wait for */
@@ -147,7 +147,7 @@ void srv_mp_part_begin(srv_conn *cx, uint64_t size, uint64_t chunk)
         m->nparts = (size + chunk - 1) / chunk;
         m->writers = hx_calloc(m->nparts, sizeof *m->writers);
         m->received = hx_calloc(m->nparts, 1);
-        hub_hasher_init(&m->hs, size, 0);
+        hx_hasher_init(&m->hs, size, 0);
         m->fd = dup(cx->fd);
         pthread_t t;
         if (m->fd < 0 || pthread_create(&t, NULL, mp_hasher, m) != 0) {
@@ -232,7 +232,7 @@ int srv_mp_take_hash(hub_server *s, const char *oid, uint64_t size, char sha[65]
         for (uint64_t i = 0; i < m->nparts; i++)
             writing |= m->writers[i];
         if (!m->dirty && !writing && m->next == m->nparts && m->size == size && m->hs.fed == size) {
-            hub_hasher_final(&m->hs, sha, NULL);
+            hx_hasher_final(&m->hs, sha, NULL);
             have = 1;
         }
         if (!writing)

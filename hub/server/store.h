@@ -1,4 +1,4 @@
-/* store.h - the server's on-disk repository store (internal to hub/).
+/* store.h - the server's on-disk repository store (internal to hub/server/).
  *
  * Layout under ROOT:
  *   secret                         random key for self-authenticating URLs
@@ -59,7 +59,6 @@ hx_status store_open(hub_store **out, const char *root);
 void store_close(hub_store *s);
 const char *store_root(hub_store *s);
 const char *store_secret(hub_store *s);
-/* Multipart chunk size and threshold (bytes) the server offers. */
 
 /* Repos. type is the singular ("model"). */
 hx_status store_repo_get(hub_store *s, const char *type, const char *repo, st_repo *out);
@@ -115,11 +114,6 @@ char *store_tmp_path(hub_store *s, const char *tag);
  * (O_EXCL; a name that exists is never reused or truncated): returns a
  * write-only fd and sets *path (caller frees), or -1 (error detail set). */
 int store_tmp_create(hub_store *s, const char *tag, char **path);
-/* Write buf to path through a temp file of its own (PATH.tmp.<random>,
- * created O_EXCL, so that threads and processes writing the same path at
- * once never share one), then rename; with sync, fsync the file and its
- * folder. The temp file is removed on failure. */
-hx_status store_write_atomic(const char *path, const void *buf, size_t n, int sync);
 
 /* .gitattributes helpers: does the text mark path as LFS? */
 int store_gitattr_is_lfs(const char *attrs, const char *path);
