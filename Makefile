@@ -62,7 +62,7 @@ TVENV_PY := $(TVENV)/bin/python
 .PHONY: all deps venv venv-torch test test-unit test-asan test-tsan demo bench bench-hub bench-scale interop clean fixtures gpu \
         gpu-check fuzz fuzz-build libs link-check
 
-all: $(BUILD)/hxzoo libs $(TEST_BINS) $(TOOL_BINS) gpu
+all: $(BUILD)/hxzoo libs $(TEST_BINS) $(TOOL_BINS) link-check gpu
 
 libs: $(LIBS)
 
