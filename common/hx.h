@@ -1,7 +1,8 @@
 /* hx.h - shared foundation for every hxzoo module: status codes, error
  * detail, logging, small file utilities (atomic writes, mkdir -p, reading a
- * whole file) and a terminal progress bar. Hashing is in common/hash.h, the
- * I/O loops in common/io.h, the byte buffer in common/buf.h.
+ * whole file). Hashing is in common/hash.h, the
+ * I/O loops in common/io.h, the byte buffer in common/buf.h, progress in
+ * common/progress.h.
  *
  * Error convention: functions return hx_status (HX_OK == 0). On failure they
  * also record a human-readable detail with hx_seterr(), readable through
@@ -100,19 +101,5 @@ hx_status hx_copy_file_atomic(const char *src, const char *dst);
 /* Remove path and, for a folder, everything under it (links are not
  * followed); a missing path is fine. */
 void hx_remove_tree(const char *path);
-
-/* ---- progress bar (stderr, only when it is a terminal) ---- */
-typedef struct hx_progress {
-    const char *label;
-    uint64_t total, done;
-    double t0, last_draw;
-    int enabled;
-    char note[96]; /* shown after the ETA (hx_progress_note) */
-} hx_progress;
-void hx_progress_start(hx_progress *p, const char *label, uint64_t total);
-void hx_progress_add(hx_progress *p, uint64_t n);
-void hx_progress_end(hx_progress *p);
-/* Text shown after the ETA from the next draw on ("layer 3/28 group 1/2"). */
-void hx_progress_note(hx_progress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -8,6 +8,7 @@
 #define HX_COMPRESS_INTERNAL_H
 
 #include "compress/compress.h"
+#include "common/progress.h"
 
 #include <cJSON.h>
 

@@ -8,6 +8,7 @@
  * then summed in plan order, exactly as the window-by-window evaluator
  * did: window mean NLL times its weight, KL and top-1 over all rows. */
 #include "common/parallel.h"
+#include "common/progress.h"
 #include "eval/backend.h"
 #include "gpu/gpu_model.h"
 
@@ -145,7 +146,7 @@ hx_status hx_eval_models(const char *model_dir, const char *base_dir, const hx_e
     long agree_n = 0, scored = 0, fwd = 0;
     hx_progress pr;
     hx_progress_start(&pr, "eval", (uint64_t)est.groups * (uint64_t)(NL + 1));
-    pr.enabled = pr.enabled && o->progress;
+    pr.draw = pr.draw && o->progress;
     double t_start = hx_now();
     (void)V;
     for (long w0 = 0, g = 0; w0 < p->n_windows && !s; g++) {

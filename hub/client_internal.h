@@ -1,6 +1,6 @@
 /* client_internal.h - internals shared by the client files of hub/: the client
  * object (config.c), the HTTP layer with retries (http.c), cache layout
- * helpers (cache.c), progress reporting (report.c), the answer parsers
+ * helpers (cache.c), the answer parsers
  * (http.c, repo_api.c, cache.c, upload.c) and LFS object upload (lfs.c). */
 #ifndef HX_HUB_CLIENT_INTERNAL_H
 #define HX_HUB_CLIENT_INTERNAL_H
@@ -9,6 +9,7 @@
 #include "common/buf.h"
 #include "common/hash.h"
 #include "common/io.h"
+#include "common/progress.h"
 #include "hub/proto/proto.h"
 
 #include <cJSON.h>
@@ -16,14 +17,6 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#define HUB_PROG_SLOTS 64
-typedef struct hub_prog_slot { /* one file being transferred */
-    const char *path;
-    uint64_t size, base;
-    atomic_ullong done;
-    double t0;
-    int used;
-} hub_prog_slot;
 
 struct hub_client {
     char *endpoint;   /* no trailing slash */
@@ -34,16 +27,7 @@ struct hub_client {
     double retry_base;   /* seconds; first backoff step */
     int max_retries;
     long stall_timeout;  /* seconds without a byte before giving up */
-    /* progress (report.c); slots and the block state under out_mu */
-    atomic_ullong prog_done, prog_total;
-    atomic_int prog_files_done;
-    int prog_files_total;
-    const char *prog_label;
-    double prog_t0, prog_last, prog_interval;
-    uint64_t prog_base;  /* resumed bytes: counted, not in the rate */
-    int prog_lines;      /* height of the block drawn last */
-    hub_prog_slot prog_slots[HUB_PROG_SLOTS];
-    pthread_mutex_t out_mu;
+    hx_progress prog;    /* transfers: the files display (common/progress.h) */
 };
 
 /* ---- http.c ---- */
@@ -153,19 +137,5 @@ hx_status hub_lfs_upload(hub_client *c, const char *repo, const char *rev, const
  * it (every action parsed, then discarded); for the fuzz targets. */
 hx_status hub_lfs_batch_answer_check(const char *body, size_t len, const hub_lfs_obj *objs, size_t n);
 
-/* ---- report.c ---- */
-void hub_progress_begin(hub_client *c, const char *label, int files, uint64_t bytes);
-/* A file starts transferring: its line on the terminal. Returns a slot
- * (-1: none free; its bytes then count in the total only). resumed =
- * bytes already there (shown, not in the rate). */
-int hub_progress_file_begin(hub_client *c, const char *path, uint64_t size, uint64_t resumed);
-void hub_progress_file_add(hub_client *c, int slot, uint64_t n); /* file and total */
-void hub_progress_add(hub_client *c, uint64_t n);                /* total only */
-void hub_progress_resumed(hub_client *c, int slot, uint64_t n);  /* already there from a previous run */
-void hub_progress_file_release(hub_client *c, int slot);         /* failed: drop its line */
-/* A file is done: JSON event; its line (slot, may be -1) goes away. */
-void hub_progress_file_done(hub_client *c, const char *event, const char *path, uint64_t size, int transferred,
-                            int slot);
-void hub_progress_end(hub_client *c);
 
 #endif

@@ -56,7 +56,6 @@ hx_status hub_client_new(const hub_config *cfg, hub_client **out)
         cfg = &zero;
     pthread_once(&g_curl_once, curl_init_once);
     hub_client *c = hx_calloc(1, sizeof *c);
-    pthread_mutex_init(&c->out_mu, NULL);
     const char *ep = cfg->endpoint ? cfg->endpoint : env("HF_ENDPOINT");
     c->endpoint = hx_strdup(ep ? ep : "https://huggingface.co");
     size_t n = strlen(c->endpoint);
@@ -121,7 +120,6 @@ void hub_client_free(hub_client *c)
     free(c->endpoint);
     free(c->cache_dir);
     free(c->hf_home);
-    pthread_mutex_destroy(&c->out_mu);
     free(c);
 }
 

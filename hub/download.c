@@ -266,7 +266,7 @@ static int sink(void *ud, const void *buf, size_t n)
             return 1;
     }
     s->got += n;
-    hub_progress_file_add(s->c, s->slot, n);
+    hx_progress_file_add(&s->c->prog, s->slot, n);
     return 0;
 }
 
@@ -415,9 +415,9 @@ static void file_done(dl_ctx *x, dl_file *f)
     f->lockfd = -1;
     if (!atomic_load(&f->failed)) {
         atomic_fetch_add(&x->fetched, f->e->size);
-        hub_progress_file_done(x->c, "downloaded", f->e->path, f->e->size, 1, f->slot);
+        hx_progress_file_done(&x->c->prog, "downloaded", f->e->path, f->e->size, 1, f->slot);
     } else {
-        hub_progress_file_release(x->c, f->slot);
+        hx_progress_file_release(&x->c->prog, f->slot);
     }
 }
 
@@ -443,7 +443,7 @@ static void fetch_whole(dl_ctx *x, CURL *h, dl_file *f)
             uint64_t at; /* a short or unreadable file: keep what was read */
             if (!hx_hasher_feed_fd(&hs, f->fd, 0, have, &at))
                 have = at;
-            hub_progress_resumed(x->c, f->slot, have);
+            hx_progress_resumed(&x->c->prog, f->slot, have);
         }
         int restart = 0;
         hx_status st = have < f->e->size ? fetch_span(x, h, f, have, f->e->size - have, &hs, &restart) : HX_OK;
@@ -511,7 +511,7 @@ static void run_task(void *ud, size_t i, CURL *h)
     dl_file *f = t->f;
     pthread_mutex_lock(&f->mu);
     if (f->slot == -2)
-        f->slot = hub_progress_file_begin(x->c, f->e->path, f->e->size, f->resumed);
+        f->slot = hx_progress_file_begin(&x->c->prog, f->e->path, f->e->size, f->resumed);
     pthread_mutex_unlock(&f->mu);
     if (atomic_load(&f->failed))
         goto chunk_end;
@@ -767,7 +767,7 @@ hx_status hub_download(hub_client *c, const char *repo, const hub_download_opts 
         total_bytes += e->size;
         ntasks += e->size >= PARALLEL_MIN ? (e->size + CHUNK - 1) / CHUNK : 1;
     }
-    hub_progress_begin(c, "download", (int)nf, total_bytes);
+    hx_progress_files_start(&c->prog, "download", c->progress, c->json, (int)nf, total_bytes);
     dl_task *tasks = hx_calloc(ntasks + 1, sizeof *tasks);
     size_t nt = 0;
     /* open (and lock) the partial files */
@@ -824,7 +824,7 @@ hx_status hub_download(hub_client *c, const char *repo, const hub_download_opts 
                 tasks[nt++] = (dl_task){f, ch};
             } else {
                 f->written[ch] = chunk_len(f, ch);
-                hub_progress_resumed(c, -1, chunk_len(f, ch));
+                hx_progress_resumed(&c->prog, -1, chunk_len(f, ch));
                 f->resumed += chunk_len(f, ch);
             }
         }
@@ -842,7 +842,7 @@ hx_status hub_download(hub_client *c, const char *repo, const hub_download_opts 
         atomic_init(&x.fetched, 0);
         order_tasks(tasks, nt);
         hub_pool_run(c, c->jobs, nt, run_task, &x);
-        hub_progress_end(c);
+        hx_progress_end(&c->prog);
         res->bytes_fetched = atomic_load(&x.fetched);
         for (size_t k = 0; k < nf; k++) {
             if (files[k].e && atomic_load(&files[k].failed) && !st) {

@@ -163,7 +163,7 @@ static size_t on_read(char *buf, size_t sz, size_t nm, void *ud)
         return CURL_READFUNC_ABORT;
     x->sent += (uint64_t)r;
     if (rq->prog_sent && x->sent > *rq->prog_sent) { /* count a replay once */
-        hub_progress_file_add(x->c, rq->prog_slot, x->sent - *rq->prog_sent);
+        hx_progress_file_add(&x->c->prog, rq->prog_slot, x->sent - *rq->prog_sent);
         *rq->prog_sent = x->sent;
     }
     return (size_t)r;

@@ -117,7 +117,7 @@ static void run_task(void *ud, size_t i, CURL *h)
     pthread_mutex_lock(&j->mu);
     if (!j->slot_set) {
         j->slot_set = 1;
-        j->slot = hub_progress_file_begin(c, j->o->path, j->o->size, 0);
+        j->slot = hx_progress_file_begin(&c->prog, j->o->path, j->o->size, 0);
     }
     pthread_mutex_unlock(&j->mu);
     uint64_t shown = 0; /* bytes of this part already counted in the progress */
@@ -138,7 +138,7 @@ static void run_task(void *ud, size_t i, CURL *h)
         job_fail(j, st, hx_lasterr());
     } else {
         if (len > shown)
-            hub_progress_file_add(c, j->slot, len - shown);
+            hx_progress_file_add(&c->prog, j->slot, len - shown);
         atomic_fetch_add(&x->sent, len);
     }
 end:
@@ -150,10 +150,10 @@ end:
             if (st)
                 job_fail(j, st, hx_lasterr());
             else
-                hub_progress_file_done(c, "uploaded", j->o->path, j->o->size, 1, j->slot);
+                hx_progress_file_done(&c->prog, "uploaded", j->o->path, j->o->size, 1, j->slot);
         }
         if (atomic_load(&j->failed) && j->slot_set)
-            hub_progress_file_release(c, j->slot);
+            hx_progress_file_release(&c->prog, j->slot);
     }
 }
 
@@ -349,9 +349,9 @@ hx_status hub_lfs_upload(hub_client *c, const char *repo, const char *rev, const
     if (!st) {
         lfs_ctx x = {.c = c, .tasks = tasks};
         atomic_init(&x.sent, 0);
-        hub_progress_begin(c, "upload", nfiles, total);
+        hx_progress_files_start(&c->prog, "upload", c->progress, c->json, nfiles, total);
         hub_pool_run(c, c->jobs, nt, run_task, &x);
-        hub_progress_end(c);
+        hx_progress_end(&c->prog);
         *bytes_sent = atomic_load(&x.sent);
         for (size_t i = 0; i < n; i++) {
             if (atomic_load(&jobs[i].failed) && !st) {
