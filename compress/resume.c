@@ -4,6 +4,7 @@
  * continues at the first unfinished shard; and the lock that keeps one
  * writer per output directory. */
 #include "compress/compress_internal.h"
+#include "common/buf.h"
 #include "common/hash.h"
 
 #include <dirent.h>
@@ -17,27 +18,17 @@
 
 void compress_fingerprint(const hx_st_model *m, const hxq_options *o, char hex[65])
 {
-    size_t cap = 4096, len = 0;
-    char *buf = hx_malloc(cap);
-#define APPEND(...)                                                                                \
-    do {                                                                                           \
-        int need = snprintf(NULL, 0, __VA_ARGS__);                                                 \
-        while (len + (size_t)need + 1 > cap)                                                       \
-            buf = hx_realloc(buf, cap *= 2);                                                       \
-        len += (size_t)snprintf(buf + len, cap - len, __VA_ARGS__);                                \
-    } while (0)
-    APPEND("%s k=%d frac=%.9g compat=%d fit=%d f16=%d shard=%llu qm=%s\n", HXQ_CODEC_VERSION,
-           o->params.k, o->params.sidecar_fraction, o->params.compat_033, (int)o->params.fit,
-           o->exact_f16, (unsigned long long)o->max_shard_bytes,
-           o->quant_method ? o->quant_method : "hxq");
+    hx_buf b = HX_BUF_INIT;
+    hx_buf_printf(&b, "%s k=%d frac=%.9g compat=%d fit=%d f16=%d shard=%llu qm=%s\n", HXQ_CODEC_VERSION,
+                  o->params.k, o->params.sidecar_fraction, o->params.compat_033, (int)o->params.fit,
+                  o->exact_f16, (unsigned long long)o->max_shard_bytes, o->quant_method ? o->quant_method : "hxq");
     for (size_t i = 0; i < hx_st_model_count(m); i++) {
         const hx_st_tensor *t = hx_st_model_at(m, i);
-        APPEND("%s %s %llu %llu\n", t->name, hx_dtype_name(t->dtype),
-               (unsigned long long)t->nbytes, (unsigned long long)t->offset);
+        hx_buf_printf(&b, "%s %s %llu %llu\n", t->name, hx_dtype_name(t->dtype),
+                      (unsigned long long)t->nbytes, (unsigned long long)t->offset);
     }
-#undef APPEND
-    hx_sha256_hex(buf, len, hex);
-    free(buf);
+    hx_sha256_hex(b.data, b.len, hex);
+    hx_buf_free(&b);
 }
 
 /* --------------------------------------------------------------- state */

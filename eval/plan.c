@@ -4,6 +4,7 @@
  * and the forward windows with the targets each one scores; trimming a
  * plan to its first windows for quick runs. */
 #include "eval/eval.h"
+#include "common/buf.h"
 #include "common/hash.h"
 
 #include <stdlib.h>
@@ -64,54 +65,37 @@ static int blank_line(const char *s, size_t n)
     return 1;
 }
 
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *s, size_t n)
-{
-    if (b->n + n + 1 > b->cap) {
-        b->cap = (b->n + n + 1) * 2;
-        b->p = hx_realloc(b->p, b->cap);
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-}
-
 hx_status hx_eval_text(const char *raw, size_t len, hx_protocol p, char **text, size_t *tlen)
 {
     /* lines as Python's text-mode iteration gives them (universal newlines:
      * "\r\n" and "\r" become "\n"), each keeping its newline */
-    sbuf out = {0};
-    sb_add(&out, "", 0);
+    hx_buf out = HX_BUF_INIT;
+    hx_buf_put(&out, "", 0);
     size_t i = 0;
     int first = 1;
-    sbuf line = {0};
+    hx_buf line = HX_BUF_INIT;
     while (i < len) {
-        line.n = 0;
+        hx_buf_clear(&line);
         size_t j = i;
         while (j < len && raw[j] != '\n' && raw[j] != '\r')
             j++;
-        sb_add(&line, raw + i, j - i);
+        hx_buf_put(&line, raw + i, j - i);
         if (j < len) {
-            sb_add(&line, "\n", 1);
+            hx_buf_put(&line, "\n", 1);
             j += (raw[j] == '\r' && j + 1 < len && raw[j + 1] == '\n') ? 2 : 1;
         }
         i = j;
-        int blank = blank_line(line.p, line.n);
+        int blank = blank_line(line.data, line.len);
         if (p == HX_PROTO_HELIX && blank)
             continue; /* dropped */
         if (!first)
-            sb_add(&out, "\n\n", 2);
+            hx_buf_put(&out, "\n\n", 2);
         first = 0;
         if (!blank)
-            sb_add(&out, line.p, line.n);
+            hx_buf_put(&out, line.data, line.len);
     }
-    free(line.p);
-    *text = out.p;
-    *tlen = out.n;
+    hx_buf_free(&line);
+    *text = hx_buf_steal(&out, tlen);
     return HX_OK;
 }
 
