@@ -5,68 +5,58 @@
 #include <errno.h>
 #include <unistd.h>
 
-size_t hx_write_all(int fd, const void *buf, size_t n)
+/* The one loop: move n bytes between buf and fd, at the file position
+ * (off < 0) or at off, retrying short transfers and EINTR. Returns the
+ * bytes moved; *err = 1 when a call failed (errno set). A write that moves
+ * 0 bytes and a read at end of file stop the loop without an error. */
+static size_t loop(int fd, char *buf, size_t n, int64_t off, int write_, int *err)
 {
-    const char *p = buf;
     size_t done = 0;
+    *err = 0;
     while (done < n) {
-        ssize_t w = write(fd, p + done, n - done);
-        if (w < 0 && errno == EINTR)
+        char *p = buf + done;
+        size_t k = n - done;
+        off_t at = (off_t)off + (off_t)done;
+        ssize_t r;
+        if (write_)
+            r = off < 0 ? write(fd, p, k) : pwrite(fd, p, k, at);
+        else
+            r = off < 0 ? read(fd, p, k) : pread(fd, p, k, at);
+        if (r < 0 && errno == EINTR)
             continue;
-        if (w <= 0)
+        if (r < 0)
+            *err = 1;
+        if (r <= 0)
             break;
-        done += (size_t)w;
+        done += (size_t)r;
     }
     return done;
+}
+
+size_t hx_write_all(int fd, const void *buf, size_t n)
+{
+    int err;
+    return loop(fd, (char *)buf, n, -1, 1, &err);
 }
 
 size_t hx_pwrite_all(int fd, const void *buf, size_t n, uint64_t off)
 {
-    const char *p = buf;
-    size_t done = 0;
-    while (done < n) {
-        ssize_t w = pwrite(fd, p + done, n - done, (off_t)(off + done));
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        done += (size_t)w;
-    }
-    return done;
+    int err;
+    return loop(fd, (char *)buf, n, (int64_t)off, 1, &err);
 }
 
 ssize_t hx_read_full(int fd, void *buf, size_t n)
 {
-    char *p = buf;
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = read(fd, p + got, n - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -1;
-        if (r == 0)
-            break;
-        got += (size_t)r;
-    }
-    return (ssize_t)got;
+    int err;
+    size_t got = loop(fd, buf, n, -1, 0, &err);
+    return err ? -1 : (ssize_t)got;
 }
 
 ssize_t hx_pread_full(int fd, void *buf, size_t n, uint64_t off)
 {
-    char *p = buf;
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = pread(fd, p + got, n - got, (off_t)(off + got));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -1;
-        if (r == 0)
-            break;
-        got += (size_t)r;
-    }
-    return (ssize_t)got;
+    int err;
+    size_t got = loop(fd, buf, n, (int64_t)off, 0, &err);
+    return err ? -1 : (ssize_t)got;
 }
 
 ssize_t hx_read_some(int fd, void *buf, size_t n)
