@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 void hx_hex(const unsigned char *in, size_t n, char *out)
@@ -125,29 +126,10 @@ hx_status hx_sha256_file(const char *path, char hex[65])
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return HX_FAIL(HX_EIO, "cannot open %s: %s", path, strerror(errno));
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    char *buf = hx_malloc(1 << 20);
-    hx_status st = HX_OK;
-    for (;;) {
-        ssize_t r = hx_read_some(fd, buf, 1 << 20);
-        if (r < 0) {
-            st = HX_FAIL(HX_EIO, "cannot read %s: %s", path, strerror(errno));
-            break;
-        }
-        if (r == 0)
-            break;
-        EVP_DigestUpdate(ctx, buf, (size_t)r);
-    }
-    free(buf);
+    struct stat sb;
+    hx_status st = fstat(fd, &sb) != 0 ? HX_FAIL(HX_EIO, "cannot stat %s: %s", path, strerror(errno))
+                                       : hx_hash_fd(fd, (uint64_t)sb.st_size, hex, NULL, path);
     close(fd);
-    if (st == HX_OK) {
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned mdlen = 0;
-        EVP_DigestFinal_ex(ctx, md, &mdlen);
-        hx_hex(md, mdlen, hex);
-    }
-    EVP_MD_CTX_free(ctx);
     return st;
 }
 

@@ -132,6 +132,15 @@ static char *dec(const char *s)
     return d;
 }
 
+/* segments [from, n) joined and percent-decoded (NULL: a bad escape) */
+static char *dec_tail(char **seg, size_t from, size_t n)
+{
+    char *j = join(seg, from, n);
+    char *d = dec(j);
+    free(j);
+    return d;
+}
+
 static int is_method(const srv_req *r, const char *m) { return !strcmp(r->method, m); }
 
 static enum MHD_Result route_api_repo(srv_req *r, const char *type, char **seg, size_t n)
@@ -169,9 +178,7 @@ static enum MHD_Result route_api_repo(srv_req *r, const char *type, char **seg, 
         ret = srv_err(r, 404, NULL, "missing revision in %s route", mk);
     } else if (!strcmp(mk, "revision")) {
         /* revision may itself contain raw slashes (refs/pr/1) */
-        char *rr = join(seg, idn + 1, n);
-        char *d = dec(rr);
-        free(rr);
+        char *d = dec_tail(seg, idn + 1, n);
         ret = d ? srv_h_repo_info(r, type, repo, d) : srv_err(r, 400, NULL, "bad revision");
         free(d);
     } else if (!strcmp(mk, "tree")) {
@@ -188,15 +195,11 @@ static enum MHD_Result route_api_repo(srv_req *r, const char *type, char **seg, 
     } else if (!strcmp(mk, "commit")) {
         ret = srv_h_commit(r, type, repo, rev);
     } else if (!strcmp(mk, "branch")) {
-        char *rr = join(seg, idn + 1, n);
-        char *d = dec(rr);
-        free(rr);
+        char *d = dec_tail(seg, idn + 1, n);
         ret = d ? srv_h_branch(r, type, repo, d) : srv_err(r, 400, NULL, "bad branch");
         free(d);
     } else if (!strcmp(mk, "tag")) {
-        char *rr = join(seg, idn + 1, n);
-        char *d = dec(rr);
-        free(rr);
+        char *d = dec_tail(seg, idn + 1, n);
         ret = d ? srv_h_tag(r, type, repo, d) : srv_err(r, 400, NULL, "bad tag");
         free(d);
     } else {
