@@ -847,21 +847,19 @@ hx_status store_branch_create(hub_store *s, const char *type, const char *repo, 
     return st;
 }
 
-hx_status store_branch_delete(hub_store *s, const char *type, const char *repo, const char *branch, int *http)
+/* Remove ref kind/name ("heads" or "tags") of a repo: 404 when missing. */
+static hx_status ref_delete(hub_store *s, const char *type, const char *repo, const char *kind, const char *name,
+                            int *http)
 {
-    if (!strcmp(branch, "main")) {
-        *http = 403;
-        return HX_FAIL(HX_EINVAL, "Cannot delete refs/heads/main");
-    }
     char *d = repo_dir(s, type, repo);
     char tmp[41];
     hx_status st = HX_OK;
     pthread_mutex_lock(&s->mu);
-    if (!read_ref(d, "heads", branch, tmp)) {
+    if (!read_ref(d, kind, name, tmp)) {
         *http = 404;
-        st = HX_FAIL(HX_ENOTFOUND, "Invalid rev id: %.200s", branch);
+        st = HX_FAIL(HX_ENOTFOUND, "Invalid rev id: %.200s", name);
     } else {
-        char *p = ref_path(d, "heads", branch);
+        char *p = ref_path(d, kind, name);
         unlink(p);
         free(p);
         *http = 200;
@@ -869,6 +867,15 @@ hx_status store_branch_delete(hub_store *s, const char *type, const char *repo, 
     pthread_mutex_unlock(&s->mu);
     free(d);
     return st;
+}
+
+hx_status store_branch_delete(hub_store *s, const char *type, const char *repo, const char *branch, int *http)
+{
+    if (!strcmp(branch, "main")) {
+        *http = 403;
+        return HX_FAIL(HX_EINVAL, "Cannot delete refs/heads/main");
+    }
+    return ref_delete(s, type, repo, "heads", branch, http);
 }
 
 hx_status store_tag_create(hub_store *s, const char *type, const char *repo, const char *tag, const char *rev,
@@ -901,22 +908,7 @@ hx_status store_tag_create(hub_store *s, const char *type, const char *repo, con
 
 hx_status store_tag_delete(hub_store *s, const char *type, const char *repo, const char *tag, int *http)
 {
-    char *d = repo_dir(s, type, repo);
-    char tmp[41];
-    hx_status st = HX_OK;
-    pthread_mutex_lock(&s->mu);
-    if (!read_ref(d, "tags", tag, tmp)) {
-        *http = 404;
-        st = HX_FAIL(HX_ENOTFOUND, "Invalid rev id: %.200s", tag);
-    } else {
-        char *p = ref_path(d, "tags", tag);
-        unlink(p);
-        free(p);
-        *http = 200;
-    }
-    pthread_mutex_unlock(&s->mu);
-    free(d);
-    return st;
+    return ref_delete(s, type, repo, "tags", tag, http);
 }
 
 static void list_refs(const char *base, const char *prefix, const char *kind, cJSON *arr)
