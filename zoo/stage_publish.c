@@ -7,7 +7,7 @@
 #include "common/version.h"
 #include "hub/client.h"
 #include "verify/repo_verify.h"
-#include "zoo/build_int.h"
+#include "zoo/zoo_internal.h"
 
 #include <stdlib.h>
 #include <string.h>

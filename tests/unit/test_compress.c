@@ -5,7 +5,7 @@
 #include "codec/hxq.h"
 
 #include <cJSON.h>
-#include "tests/unit/check_run.h"
+#include "tests/unit/check_main.h"
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
@@ -308,7 +308,7 @@ START_TEST(stale_temp_files_and_lock)
 }
 END_TEST
 
-int main(void)
+Suite *hx_test_suite(void)
 {
     Suite *s = suite_create("compress");
     TCase *tc = tcase_create("core");
@@ -321,5 +321,5 @@ int main(void)
     tcase_add_test(tc, refusals);
     tcase_add_test(tc, stale_temp_files_and_lock);
     suite_add_tcase(s, tc);
-    return hx_check_run(s);
+    return s;
 }
