@@ -24,64 +24,61 @@ static void usage(FILE *f)
                "--dtype: its arithmetic (auto: f32 on the CPU, bf16 on CUDA); the card states both.\n");
 }
 
+static int parse_device(void *dest, const char *d)
+{
+    zoo_device *dev = dest;
+    if (!strcmp(d, "auto"))
+        *dev = ZOO_DEV_AUTO;
+    else if (!strcmp(d, "cpu"))
+        *dev = ZOO_DEV_CPU;
+    else if (!strcmp(d, "cuda"))
+        *dev = ZOO_DEV_CUDA;
+    else {
+        fprintf(stderr, "hxzoo build: --device auto, cpu or cuda, not %s\n", d);
+        return HX_EUSAGE;
+    }
+    return HX_OPTS_GO;
+}
+
+static int parse_dtype(void *dest, const char *d)
+{
+    hx_compute_dtype dt;
+    if (hx_compute_dtype_parse(d, &dt)) {
+        fprintf(stderr, "hxzoo build: --dtype auto, f32 or bf16, not %s\n", d);
+        return HX_EUSAGE;
+    }
+    *(int *)dest = (int)dt;
+    return HX_OPTS_GO;
+}
+
 int cmd_build(int argc, char **argv)
 {
     zoo_build_opts o = {0};
-    const char *name = NULL, *manifest = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int more = i + 1 < argc;
-        if (!strcmp(a, "--endpoint") && more)
-            o.endpoint = argv[++i];
-        else if (!strcmp(a, "--org") && more)
-            o.org = argv[++i];
-        else if (!strcmp(a, "--device") && more) {
-            const char *d = argv[++i];
-            if (!strcmp(d, "auto"))
-                o.device = ZOO_DEV_AUTO;
-            else if (!strcmp(d, "cpu"))
-                o.device = ZOO_DEV_CPU;
-            else if (!strcmp(d, "cuda"))
-                o.device = ZOO_DEV_CUDA;
-            else {
-                fprintf(stderr, "hxzoo build: --device auto, cpu or cuda, not %s\n", d);
-                return HX_EUSAGE;
-            }
-        } else if (!strcmp(a, "--dtype") && more) {
-            const char *d = argv[++i];
-            hx_compute_dtype dt;
-            if (hx_compute_dtype_parse(d, &dt)) {
-                fprintf(stderr, "hxzoo build: --dtype auto, f32 or bf16, not %s\n", d);
-                return HX_EUSAGE;
-            }
-            o.dtype = (int)dt;
-        } else if (!strcmp(a, "--no-upload"))
-            o.no_upload = 1;
-        else if (!strcmp(a, "--force"))
-            o.force = 1;
-        else if (!strcmp(a, "--manifest") && more)
-            manifest = argv[++i];
-        else if (!strcmp(a, "--build-dir") && more)
-            o.build_dir = argv[++i];
-        else if (!strcmp(a, "--threads") && more)
-            o.threads = (int)cli_parse_long(a, argv[++i], 1, 1024);
-        else if (!strcmp(a, "--stop-after") && more)
-            o.stop_after = argv[++i];
-        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (a[0] != '-' && !name)
-            name = a;
-        else {
-            fprintf(stderr, "hxzoo build: unknown or incomplete option %s\n", a);
-            usage(stderr);
-            return HX_EUSAGE;
-        }
-    }
-    if (!name) {
+    const char *manifest = NULL;
+    const hx_opt opts[] = {
+        HX_OPTE_STR("endpoint", 0, &o.endpoint),
+        HX_OPTE_STR("org", 0, &o.org),
+        HX_OPTE_CALL("device", &o.device, parse_device),
+        HX_OPTE_CALL("dtype", &o.dtype, parse_dtype),
+        HX_OPTE_FLAG("no-upload", 0, &o.no_upload, 1),
+        HX_OPTE_FLAG("force", 0, &o.force, 1),
+        HX_OPTE_STR("manifest", 0, &manifest),
+        HX_OPTE_STR("build-dir", 0, &o.build_dir),
+        HX_OPTE_INT("threads", &o.threads, 1, 1024),
+        HX_OPTE_STR("stop-after", 0, &o.stop_after),
+        HX_OPTE_HELP('h'),
+        HX_OPTE_END,
+    };
+    const hx_opts spec = {.prog = "hxzoo build", .opts = opts, .style = HX_OPTS_EXACT, .max_pos = 1, .usage = usage};
+    hx_opts_args args;
+    int rc = hx_opts_parse(&spec, argc, argv, &args);
+    if (rc != HX_OPTS_GO)
+        return rc;
+    if (args.n < 1) {
         usage(stderr);
         return HX_EUSAGE;
     }
+    const char *name = args.v[0];
     if (o.stop_after) {
         int ok = 0;
         for (int s = 0; s < ZOO_ST_COUNT; s++)

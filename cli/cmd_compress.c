@@ -2,8 +2,8 @@
  * hxq_compress, print the per-tensor table (or the JSON receipt). */
 #include "cli/cli.h"
 #include "compress/compress.h"
+#include "common/pool.h"
 
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,24 +30,21 @@ static void usage(FILE *f)
             "  --json                 print the JSON receipt instead of the table\n");
 }
 
-static uint64_t parse_size(const char *v)
+static int exact_fit(void *dest, const char *value)
 {
-    char *end;
-    double d = strtod(v, &end);
-    double mul = 1;
-    if (*end == 'K' || *end == 'k')
-        mul = 1e3, end++;
-    else if (*end == 'M' || *end == 'm')
-        mul = 1e6, end++;
-    else if (*end == 'G' || *end == 'g')
-        mul = 1e9, end++;
-    if (*end == 'B')
-        end++;
-    if (end == v || *end || !(d >= 0)) {
-        fprintf(stderr, "hxzoo compress: --max-shard-size wants a size like 5G, got '%s'\n", v);
-        exit(HX_EUSAGE);
+    (void)value;
+    ((hxq_params *)dest)->fit = HXQ_FIT_EXACT;
+    return HX_OPTS_GO;
+}
+
+static int quant_method(void *dest, const char *m)
+{
+    if (strcmp(m, "hxq") && strcmp(m, "helix") && strcmp(m, "cdna_v3")) {
+        fprintf(stderr, "hxzoo compress: --quant-method must be hxq, helix or cdna_v3\n");
+        return HX_EUSAGE;
     }
-    return (uint64_t)(d * mul);
+    *(const char **)dest = m;
+    return HX_OPTS_GO;
 }
 
 static void print_table(const hxq_report *r)
@@ -82,48 +79,30 @@ int cmd_compress(int argc, char **argv)
     hxq_options o;
     hxq_options_default(&o);
     o.max_shard_bytes = 5000000000ull;
-    static const struct option opts[] = {
-        {"k", required_argument, 0, 'k'},
-        {"sidecar-fraction", required_argument, 0, 's'},
-        {"compat-0.3.3", no_argument, 0, 'c'},
-        {"exact-fit", no_argument, 0, 'e'},
-        {"exact-f16", no_argument, 0, 'h'},
-        {"max-shard-size", required_argument, 0, 'm'},
-        {"threads", required_argument, 0, 't'},
-        {"quant-method", required_argument, 0, 'q'},
-        {"force", no_argument, 0, 'f'},
-        {"json", no_argument, 0, 'j'},
-        {"help", no_argument, 0, 'H'},
-        {0, 0, 0, 0}};
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'k': o.params.k = (int)cli_parse_long("--k", optarg, 2, 256); break;
-        case 's': o.params.sidecar_fraction = cli_parse_double("--sidecar-fraction", optarg, 0, 0.5); break;
-        case 'c': o.params.compat_033 = 1; break;
-        case 'e': o.params.fit = HXQ_FIT_EXACT; break;
-        case 'h': o.exact_f16 = 1; break;
-        case 'm': o.max_shard_bytes = parse_size(optarg); break;
-        case 't': o.params.threads = (int)cli_parse_long("--threads", optarg, 1, 256); break;
-        case 'q':
-            if (strcmp(optarg, "hxq") && strcmp(optarg, "helix") && strcmp(optarg, "cdna_v3")) {
-                fprintf(stderr, "hxzoo compress: --quant-method must be hxq, helix or cdna_v3\n");
-                return HX_EUSAGE;
-            }
-            o.quant_method = optarg;
-            break;
-        case 'f': o.force = 1; break;
-        case 'j': o.json = 1; break;
-        case 'H': usage(stdout); return 0;
-        default: usage(stderr); return HX_EUSAGE;
-        }
-    }
-    if (argc - optind != 2) {
+    const hx_opt opts[] = {
+        HX_OPTE_INT("k", &o.params.k, 2, 256),
+        HX_OPTE_DOUBLE("sidecar-fraction", &o.params.sidecar_fraction, 0, 0.5),
+        HX_OPTE_FLAG("compat-0.3.3", 0, &o.params.compat_033, 1),
+        HX_OPTE_CALL0("exact-fit", 0, &o.params, exact_fit),
+        HX_OPTE_FLAG("exact-f16", 0, &o.exact_f16, 1),
+        HX_OPTE_SIZE("max-shard-size", &o.max_shard_bytes),
+        HX_OPTE_INT("threads", &o.params.threads, 1, HX_POOL_MAX_THREADS),
+        HX_OPTE_CALL("quant-method", &o.quant_method, quant_method),
+        HX_OPTE_FLAG("force", 0, &o.force, 1),
+        HX_OPTE_FLAG("json", 0, &o.json, 1),
+        HX_OPTE_HELP(0),
+        HX_OPTE_END,
+    };
+    const hx_opts spec = {.prog = "hxzoo compress", .opts = opts, .style = HX_OPTS_GNU, .usage = usage};
+    hx_opts_args args;
+    int rc = hx_opts_parse(&spec, argc, argv, &args);
+    if (rc != HX_OPTS_GO)
+        return rc;
+    if (args.n != 2) {
         usage(stderr);
         return HX_EUSAGE;
     }
-    const char *src = argv[optind], *dst = argv[optind + 1];
+    const char *src = args.v[0], *dst = args.v[1];
     size_t cl = 16;
     for (int i = 0; i < argc; i++)
         cl += strlen(argv[i]) + 1;

@@ -29,9 +29,12 @@ static int has_suffix(const char *s, const char *suf, size_t *stem)
 
 int cmd_decompress(int argc, char **argv)
 {
+    /* no options but --help, alone: every argument is positional */
+    const hx_opt help[] = {HX_OPTE_HELP(0), HX_OPTE_END};
     if (argc == 2 && !strcmp(argv[1], "--help")) {
-        usage(stdout);
-        return 0;
+        const hx_opts spec = {.prog = "hxzoo decompress", .opts = help, .style = HX_OPTS_EXACT, .usage = usage};
+        hx_opts_args args;
+        return hx_opts_parse(&spec, argc, argv, &args);
     }
     if (argc != 3) {
         usage(stderr);
@@ -83,23 +86,17 @@ int cmd_decompress(int argc, char **argv)
     free(out);
     hx_st_model_close(m);
     if (!st) {
-        char *cp = hx_path_join(src, "config.json"), *txt;
-        size_t len;
-        st = hx_read_file(cp, 16u << 20, &txt, &len);
+        char *cp = hx_path_join(src, "config.json");
+        cJSON *cfg;
+        st = hx_pyjson_load(cp, 16u << 20, &cfg);
         free(cp);
         if (!st) {
-            cJSON *cfg = hx_pyjson_parse(txt, len);
-            free(txt);
-            if (!cfg) {
-                st = HX_FAIL(HX_EFORMAT, "%s/config.json is not valid JSON", src);
-            } else {
-                cJSON_DeleteItemFromObject(cfg, "quantization_config");
-                char *js = hx_pyjson_print(cfg), *p = hx_path_join(dst, "config.json");
-                st = hx_write_file_atomic(p, js, strlen(js));
-                free(js);
-                free(p);
-                cJSON_Delete(cfg);
-            }
+            cJSON_DeleteItemFromObject(cfg, "quantization_config");
+            char *js = hx_pyjson_print(cfg), *p = hx_path_join(dst, "config.json");
+            st = hx_write_file_atomic(p, js, strlen(js));
+            free(js);
+            free(p);
+            cJSON_Delete(cfg);
         }
     }
     static const char *const aux[] = {"tokenizer.json", "tokenizer_config.json", "tokenizer.model",

@@ -21,42 +21,35 @@ static void usage(FILE *f)
 int cmd_download(int argc, char **argv)
 {
     hub_config cfg = {.progress = -1};
-    const char *spec = NULL, *local_dir = NULL;
-    const char **inc = calloc((size_t)argc, sizeof *inc);
-    size_t ninc = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int more = i + 1 < argc, used = cli_hub_flag(&cfg, argc, argv, i);
-        if (used) {
-            i += used - 1;
-            continue;
-        }
-        if (!strcmp(a, "--include") && more)
-            inc[ninc++] = argv[++i];
-        else if (!strcmp(a, "--local-dir") && more)
-            local_dir = argv[++i];
-        else if (!strcmp(a, "--cache-dir") && more)
-            cfg.cache_dir = argv[++i];
-        else if (!strcmp(a, "--offline"))
-            cfg.offline = 1;
-        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            free(inc);
-            return 0;
-        } else if (a[0] != '-' && !spec)
-            spec = a;
-        else {
-            fprintf(stderr, "hxzoo download: unknown or incomplete option %s\n", a);
-            usage(stderr);
-            free(inc);
-            return HX_EUSAGE;
-        }
+    const char *local_dir = NULL;
+    hx_opt_list incl = {0};
+    hx_opt hub[CLI_HUB_NOPTS];
+    cli_hub_opts(&cfg, hub);
+    const hx_opt opts[] = {
+        HX_OPTE_INCLUDE(hub),
+        HX_OPTE_LIST("include", &incl),
+        HX_OPTE_STR("local-dir", 0, &local_dir),
+        HX_OPTE_STR("cache-dir", 0, &cfg.cache_dir),
+        HX_OPTE_FLAG("offline", 0, &cfg.offline, 1),
+        HX_OPTE_HELP('h'),
+        HX_OPTE_END,
+    };
+    const hx_opts ospec = {.prog = "hxzoo download", .opts = opts, .style = HX_OPTS_EXACT, .max_pos = 1,
+                           .usage = usage};
+    hx_opts_args args;
+    int rc = hx_opts_parse(&ospec, argc, argv, &args);
+    const char **inc = incl.v;
+    size_t ninc = incl.n;
+    if (rc != HX_OPTS_GO) {
+        free(inc);
+        return rc;
     }
-    if (!spec) {
+    if (args.n < 1) {
         usage(stderr);
         free(inc);
         return HX_EUSAGE;
     }
+    const char *spec = args.v[0];
     if (hx_log_level == 0)
         cfg.progress = 0;
     char *repo = strdup(spec);

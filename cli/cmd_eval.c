@@ -8,7 +8,6 @@
 #include "eval/eval.h"
 #include "common/hash.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,40 +39,37 @@ static void usage(FILE *f)
 
 int cmd_eval(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"base", 1, 0, 'b'},      {"text", 1, 0, 't'},       {"protocol", 1, 0, 'p'},
-        {"seq-len", 1, 0, 'L'},   {"context", 1, 0, 'C'},    {"stride", 1, 0, 'S'},
-        {"n-tokens", 1, 0, 'N'},  {"max-windows", 1, 0, 'W'}, {"tokenizer", 1, 0, 'k'},
-        {"receipt", 1, 0, 'r'},   {"plan", 0, 0, 'P'},       {"json", 0, 0, 'j'},
-        {"device", 1, 0, 'd'},    {"mem-budget", 1, 0, 'M'}, {"help", 0, 0, 'h'},
-        {"dtype", 1, 0, 'D'},     {0, 0, 0, 0}};
     const char *base = NULL, *textp = NULL, *proto = NULL, *tokp = NULL, *receipt = NULL;
     const char *device = "auto", *dtype = "auto";
     long budget_mib = 0;
-    int plan_only = 0, json = 0, c;
+    int plan_only = 0, json = 0;
     long seq = -1, stride = -1, ntok = -1, maxw = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'b': base = optarg; break;
-        case 't': textp = optarg; break;
-        case 'p': proto = optarg; break;
-        case 'L': case 'C': seq = cli_parse_long(c == 'L' ? "--seq-len" : "--context", optarg, 2, 1 << 20); break;
-        case 'S': stride = cli_parse_long("--stride", optarg, 1, 1 << 20); break;
-        case 'N': ntok = cli_parse_long("--n-tokens", optarg, 1, 1L << 40); break;
-        case 'W': maxw = cli_parse_long("--max-windows", optarg, 1, 1L << 30); break;
-        case 'k': tokp = optarg; break;
-        case 'r': receipt = optarg; break;
-        case 'P': plan_only = 1; break;
-        case 'j': json = 1; break;
-        case 'd': device = optarg; break;
-        case 'D': dtype = optarg; break;
-        case 'M': budget_mib = cli_parse_long("--mem-budget", optarg, 16, 1L << 24); break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return HX_EUSAGE;
-        }
-    }
+    const hx_opt opts[] = {
+        HX_OPTE_STR("base", 0, &base),
+        HX_OPTE_STR("text", 0, &textp),
+        HX_OPTE_STR("protocol", 0, &proto),
+        HX_OPTE_LONG("seq-len", &seq, 2, 1 << 20),
+        HX_OPTE_LONG("context", &seq, 2, 1 << 20),
+        HX_OPTE_LONG("stride", &stride, 1, 1 << 20),
+        HX_OPTE_LONG("n-tokens", &ntok, 1, 1L << 40),
+        HX_OPTE_LONG("max-windows", &maxw, 1, 1L << 30),
+        HX_OPTE_STR("tokenizer", 0, &tokp),
+        HX_OPTE_STR("receipt", 0, &receipt),
+        HX_OPTE_FLAG("plan", 0, &plan_only, 1),
+        HX_OPTE_FLAG("json", 0, &json, 1),
+        HX_OPTE_STR("device", 0, &device),
+        HX_OPTE_LONG("mem-budget", &budget_mib, 16, 1L << 24),
+        HX_OPTE_HELP('h'),
+        HX_OPTE_STR("dtype", 0, &dtype),
+        HX_OPTE_END,
+    };
+    const hx_opts spec = {.prog = "hxzoo eval", .opts = opts, .style = HX_OPTS_GNU, .usage = usage};
+    hx_opts_args args;
+    int rc = hx_opts_parse(&spec, argc, argv, &args);
+    if (rc != HX_OPTS_GO)
+        return rc;
     hx_protocol pr;
-    if (optind + 1 != argc || !textp || !proto) {
+    if (args.n != 1 || !textp || !proto) {
         usage(stderr);
         return HX_EUSAGE;
     }
@@ -92,7 +88,7 @@ int cmd_eval(int argc, char **argv)
         return HX_EUSAGE;
     }
     eo.mem_budget = (uint64_t)budget_mib << 20;
-    const char *dir = argv[optind];
+    const char *dir = args.v[0];
     hx_eval_opts o;
     hx_eval_opts_default(&o, pr);
     if (seq > 0)

@@ -11,7 +11,6 @@
 #include "model/tokenizer.h"
 
 #include <cJSON.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,28 +30,26 @@ static void usage(FILE *f)
 
 int cmd_generate(int argc, char **argv)
 {
-    static const struct option opts[] = {{"prompt", 1, 0, 'p'}, {"max-tokens", 1, 0, 'n'},
-                                         {"tokenizer", 1, 0, 't'}, {"ids", 0, 0, 'i'},
-                                         {"device", 1, 0, 'd'}, {"dtype", 1, 0, 'D'},
-                                         {"json", 1, 0, 'j'},   {"help", 0, 0, 'h'},
-                                         {0, 0, 0, 0}};
     const char *prompt = NULL, *tokp = NULL, *device = "cpu", *dtype = "auto", *jsonp = NULL;
     long max_new = 64;
-    int print_ids = 0, c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'p': prompt = optarg; break;
-        case 'n': max_new = cli_parse_long("--max-tokens", optarg, 1, 1 << 20); break;
-        case 't': tokp = optarg; break;
-        case 'i': print_ids = 1; break;
-        case 'd': device = optarg; break;
-        case 'D': dtype = optarg; break;
-        case 'j': jsonp = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return HX_EUSAGE;
-        }
-    }
-    if (optind + 1 != argc || !prompt) {
+    int print_ids = 0;
+    const hx_opt opts[] = {
+        HX_OPTE_STR("prompt", 0, &prompt),
+        HX_OPTE_LONG("max-tokens", &max_new, 1, 1 << 20),
+        HX_OPTE_STR("tokenizer", 0, &tokp),
+        HX_OPTE_FLAG("ids", 0, &print_ids, 1),
+        HX_OPTE_STR("device", 0, &device),
+        HX_OPTE_STR("dtype", 0, &dtype),
+        HX_OPTE_STR("json", 0, &jsonp),
+        HX_OPTE_HELP('h'),
+        HX_OPTE_END,
+    };
+    const hx_opts spec = {.prog = "hxzoo generate", .opts = opts, .style = HX_OPTS_GNU, .usage = usage};
+    hx_opts_args args;
+    int rc = hx_opts_parse(&spec, argc, argv, &args);
+    if (rc != HX_OPTS_GO)
+        return rc;
+    if (args.n != 1 || !prompt) {
         usage(stderr);
         return HX_EUSAGE;
     }
@@ -66,7 +63,7 @@ int cmd_generate(int argc, char **argv)
         fprintf(stderr, "hxzoo generate: %s\n", hx_lasterr());
         return HX_EUSAGE;
     }
-    const char *dir = argv[optind];
+    const char *dir = args.v[0];
     hxg_model *g = NULL;
     hx_gen_stats gs = {0};
     char gpu_name[256] = "";

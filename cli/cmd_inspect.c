@@ -8,7 +8,6 @@
 #include "common/pyjson.h"
 
 #include <cJSON.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,13 +105,9 @@ static int inspect_dir(const char *dir, int list)
         total += hx_st_model_at(m, i)->nbytes;
     printf("%s: %zu tensors in %zu file(s), %.1f MB of tensor data\n", dir, hx_st_model_count(m),
            hx_st_model_nshards(m), total / 1e6);
-    char *cp = hx_path_join(dir, "config.json"), *txt;
-    size_t len;
+    char *cp = hx_path_join(dir, "config.json");
     cJSON *cfg = NULL;
-    if (hx_read_file(cp, 16u << 20, &txt, &len) == HX_OK) {
-        cfg = hx_pyjson_parse(txt, len);
-        free(txt);
-    }
+    (void)hx_pyjson_load(cp, 16u << 20, &cfg); /* none or not JSON: no summary */
     free(cp);
     int bad = 0;
     if (cfg) {
@@ -151,25 +146,17 @@ static int inspect_dir(const char *dir, int list)
 
 int cmd_inspect(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"tensors", no_argument, 0, 't'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    int c, list = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 't')
-            list = 1;
-        else if (c == 'h') {
-            usage(stdout);
-            return 0;
-        } else {
-            usage(stderr);
-            return HX_EUSAGE;
-        }
-    }
-    if (argc - optind != 1) {
+    int list = 0;
+    const hx_opt opts[] = {HX_OPTE_FLAG("tensors", 0, &list, 1), HX_OPTE_HELP(0), HX_OPTE_END};
+    const hx_opts spec = {.prog = "hxzoo inspect", .opts = opts, .style = HX_OPTS_GNU, .usage = usage};
+    hx_opts_args args;
+    int rc = hx_opts_parse(&spec, argc, argv, &args);
+    if (rc != HX_OPTS_GO)
+        return rc;
+    if (args.n != 1) {
         usage(stderr);
         return HX_EUSAGE;
     }
-    const char *p = argv[optind];
+    const char *p = args.v[0];
     return hx_dir_exists(p) ? inspect_dir(p, list) : inspect_file(p);
 }

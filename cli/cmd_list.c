@@ -23,23 +23,30 @@ static char *status_of(const zoo_model *m)
     return hx_asprintf("%s done", zoo_stage_name((zoo_stage)(done - 1)));
 }
 
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: hxzoo list [--json|--tsv] [--manifest FILE]\n"
+               "Status is that of the local build directory (zoo-build/NAME or $HXZOO_BUILD_ROOT/NAME).\n");
+}
+
 int cmd_list(int argc, char **argv)
 {
     int json = 0, tsv = 0;
     const char *manifest = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json"))
-            json = 1;
-        else if (!strcmp(argv[i], "--tsv"))
-            tsv = 1;
-        else if (!strcmp(argv[i], "--manifest") && i + 1 < argc)
-            manifest = argv[++i];
-        else {
-            printf("usage: hxzoo list [--json|--tsv] [--manifest FILE]\n"
-                   "Status is that of the local build directory (zoo-build/NAME or $HXZOO_BUILD_ROOT/NAME).\n");
-            return strcmp(argv[i], "--help") ? HX_EUSAGE : 0;
-        }
-    }
+    const hx_opt opts[] = {
+        HX_OPTE_FLAG("json", 0, &json, 1),
+        HX_OPTE_FLAG("tsv", 0, &tsv, 1),
+        HX_OPTE_STR("manifest", 0, &manifest),
+        HX_OPTE_HELP(0),
+        HX_OPTE_END,
+    };
+    /* anything else: the usage on stdout, exit 2 */
+    const hx_opts spec = {.prog = "hxzoo list", .opts = opts, .style = HX_OPTS_EXACT, .usage = usage,
+                          .bare_errors = 1};
+    hx_opts_args args;
+    int rc = hx_opts_parse(&spec, argc, argv, &args);
+    if (rc != HX_OPTS_GO)
+        return rc;
     zoo_manifest z;
     hx_status st = zoo_manifest_load(manifest, &z);
     if (st) {

@@ -26,43 +26,29 @@ static void usage(FILE *f)
 int cmd_serve(int argc, char **argv)
 {
     hub_server_opts o = {0};
-    const char *import_dir = NULL, *import_repo = NULL, *branch = NULL, *port_file = NULL;
+    const char *import[2] = {NULL, NULL}, *branch = NULL, *port_file = NULL;
     int private_ = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int more = i + 1 < argc;
-        if (!strcmp(a, "--root") && more)
-            o.root = argv[++i];
-        else if (!strcmp(a, "--port") && more)
-            o.port = (int)cli_parse_long(a, argv[++i], 0, 65535);
-        else if (!strcmp(a, "--host") && more)
-            o.host = argv[++i];
-        else if (!strcmp(a, "--tokens") && more)
-            o.tokens_file = argv[++i];
-        else if (!strcmp(a, "--faults") && more)
-            o.faults = argv[++i];
-        else if (!strcmp(a, "--multipart-chunk") && more)
-            o.multipart_chunk = (uint64_t)cli_parse_long(a, argv[++i], 1024, 1L << 40);
-        else if (!strcmp(a, "--max-connections") && more)
-            o.max_connections = (unsigned)cli_parse_long(a, argv[++i], 1, 65536);
-        else if (!strcmp(a, "--port-file") && more)
-            port_file = argv[++i];
-        else if (!strcmp(a, "--import") && i + 2 < argc) {
-            import_dir = argv[++i];
-            import_repo = argv[++i];
-        } else if (!strcmp(a, "--branch") && more)
-            branch = argv[++i];
-        else if (!strcmp(a, "--private"))
-            private_ = 1;
-        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        } else {
-            fprintf(stderr, "hxzoo serve: unknown or incomplete option %s\n", a);
-            usage(stderr);
-            return HX_EUSAGE;
-        }
-    }
+    const hx_opt opts[] = {
+        HX_OPTE_STR("root", 0, &o.root),
+        HX_OPTE_INT("port", &o.port, 0, 65535),
+        HX_OPTE_STR("host", 0, &o.host),
+        HX_OPTE_STR("tokens", 0, &o.tokens_file),
+        HX_OPTE_STR("faults", 0, &o.faults),
+        HX_OPTE_U64("multipart-chunk", &o.multipart_chunk, 1024, 1L << 40),
+        HX_OPTE_UINT("max-connections", &o.max_connections, 1, 65536),
+        HX_OPTE_STR("port-file", 0, &port_file),
+        HX_OPTE_STR2("import", import),
+        HX_OPTE_STR("branch", 0, &branch),
+        HX_OPTE_FLAG("private", 0, &private_, 1),
+        HX_OPTE_HELP('h'),
+        HX_OPTE_END,
+    };
+    const hx_opts spec = {.prog = "hxzoo serve", .opts = opts, .style = HX_OPTS_EXACT, .usage = usage};
+    hx_opts_args args;
+    int rc = hx_opts_parse(&spec, argc, argv, &args);
+    if (rc != HX_OPTS_GO)
+        return rc;
+    const char *import_dir = import[0], *import_repo = import[1];
     if (!o.root) {
         usage(stderr);
         return HX_EUSAGE;

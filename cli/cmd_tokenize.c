@@ -5,7 +5,6 @@
 #include "model/tokenizer.h"
 #include "common/hash.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,39 +21,38 @@ static void usage(FILE *f)
 
 int cmd_tokenize(int argc, char **argv)
 {
-    static const struct option opts[] = {{"text", 1, 0, 't'}, {"file", 1, 0, 'f'},
-                                         {"special", 0, 0, 's'}, {"sha", 0, 0, 'S'},
-                                         {"decode", 0, 0, 'd'}, {"time", 0, 0, 'T'},
-                                         {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     const char *text = NULL, *file = NULL;
-    int special = 0, sha = 0, decode = 0, timing = 0, c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 't': text = optarg; break;
-        case 'f': file = optarg; break;
-        case 's': special = 1; break;
-        case 'S': sha = 1; break;
-        case 'd': decode = 1; break;
-        case 'T': timing = 1; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return HX_EUSAGE;
-        }
-    }
-    if (optind >= argc || (!decode && !!text == !!file)) {
+    int special = 0, sha = 0, decode = 0, timing = 0;
+    const hx_opt opts[] = {
+        HX_OPTE_STR("text", 0, &text),
+        HX_OPTE_STR("file", 0, &file),
+        HX_OPTE_FLAG("special", 0, &special, 1),
+        HX_OPTE_FLAG("sha", 0, &sha, 1),
+        HX_OPTE_FLAG("decode", 0, &decode, 1),
+        HX_OPTE_FLAG("time", 0, &timing, 1),
+        HX_OPTE_HELP('h'),
+        HX_OPTE_END,
+    };
+    const hx_opts spec = {.prog = "hxzoo tokenize", .opts = opts, .style = HX_OPTS_GNU, .usage = usage};
+    hx_opts_args args;
+    int rc = hx_opts_parse(&spec, argc, argv, &args);
+    if (rc != HX_OPTS_GO)
+        return rc;
+    if (args.n < 1 || (!decode && !!text == !!file)) {
         usage(stderr);
         return HX_EUSAGE;
     }
     hx_tok *tok;
-    hx_status st = hx_tok_load(argv[optind], &tok);
+    hx_status st = hx_tok_load(args.v[0], &tok);
     if (st) {
         fprintf(stderr, "hxzoo tokenize: %s\n", hx_lasterr());
         return st;
     }
     if (decode) {
-        int n = argc - optind - 1;
+        int n = args.n - 1;
         int32_t *ids = hx_malloc(((size_t)n + 1) * sizeof *ids);
         for (int i = 0; i < n; i++)
-            ids[i] = (int32_t)cli_parse_long("--decode", argv[optind + 1 + i], 0, INT32_MAX);
+            ids[i] = (int32_t)hx_opts_long("--decode", args.v[1 + i], 0, INT32_MAX);
         char *s = hx_tok_decode(tok, ids, (size_t)n, 0);
         printf("%s\n", s);
         free(s);

@@ -20,37 +20,27 @@ int cmd_upload(int argc, char **argv)
 {
     hub_config cfg = {.progress = -1};
     hub_upload_opts o = {0};
-    const char *repo = NULL, *dir = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int more = i + 1 < argc, used = cli_hub_flag(&cfg, argc, argv, i);
-        if (used) {
-            i += used - 1;
-            continue;
-        }
-        if (!strcmp(a, "--private"))
-            o.private_ = 1;
-        else if (!strcmp(a, "--branch") && more)
-            o.branch = argv[++i];
-        else if (!strcmp(a, "--message") && more)
-            o.message = argv[++i];
-        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (a[0] != '-' && !repo)
-            repo = a;
-        else if (a[0] != '-' && !dir)
-            dir = a;
-        else {
-            fprintf(stderr, "hxzoo upload: unknown or incomplete option %s\n", a);
-            usage(stderr);
-            return HX_EUSAGE;
-        }
-    }
-    if (!repo || !dir) {
+    hx_opt hub[CLI_HUB_NOPTS];
+    cli_hub_opts(&cfg, hub);
+    const hx_opt opts[] = {
+        HX_OPTE_INCLUDE(hub),
+        HX_OPTE_FLAG("private", 0, &o.private_, 1),
+        HX_OPTE_STR("branch", 0, &o.branch),
+        HX_OPTE_STR("message", 0, &o.message),
+        HX_OPTE_HELP('h'),
+        HX_OPTE_END,
+    };
+    const hx_opts spec = {.prog = "hxzoo upload", .opts = opts, .style = HX_OPTS_EXACT, .max_pos = 2,
+                          .usage = usage};
+    hx_opts_args args;
+    int rc = hx_opts_parse(&spec, argc, argv, &args);
+    if (rc != HX_OPTS_GO)
+        return rc;
+    if (args.n < 2) {
         usage(stderr);
         return HX_EUSAGE;
     }
+    const char *repo = args.v[0], *dir = args.v[1];
     if (hx_log_level == 0)
         cfg.progress = 0;
     hub_client *c;

@@ -23,45 +23,41 @@ static void usage(FILE *f)
                "Exit 0: sound; 11: a check failed or a claim is contradicted.\n");
 }
 
+static int parse_device(void *dest, const char *v)
+{
+    hx_device d;
+    if (hx_device_parse(v, &d)) {
+        fprintf(stderr, "hxzoo verify: --device auto, cpu or cuda, not %s\n", v);
+        return HX_EUSAGE;
+    }
+    *(int *)dest = (int)d;
+    return HX_OPTS_GO;
+}
+
 int cmd_verify(int argc, char **argv)
 {
     rv_opts o = {0};
-    const char *spec = NULL;
     int json = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int more = i + 1 < argc;
-        if (!strcmp(a, "--full"))
-            o.full = 1;
-        else if (!strcmp(a, "--json"))
-            json = 1;
-        else if (!strcmp(a, "--endpoint") && more)
-            o.endpoint = argv[++i];
-        else if (!strcmp(a, "--text") && more)
-            o.text = argv[++i];
-        else if (!strcmp(a, "--device") && more) {
-            hx_device d;
-            if (hx_device_parse(argv[++i], &d)) {
-                fprintf(stderr, "hxzoo verify: --device auto, cpu or cuda, not %s\n", argv[i]);
-                return HX_EUSAGE;
-            }
-            o.device = (int)d;
-        }
-        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (a[0] != '-' && !spec)
-            spec = a;
-        else {
-            fprintf(stderr, "hxzoo verify: unknown or incomplete option %s\n", a);
-            usage(stderr);
-            return HX_EUSAGE;
-        }
-    }
-    if (!spec) {
+    const hx_opt opts[] = {
+        HX_OPTE_FLAG("full", 0, &o.full, 1),
+        HX_OPTE_FLAG("json", 0, &json, 1),
+        HX_OPTE_STR("endpoint", 0, &o.endpoint),
+        HX_OPTE_STR("text", 0, &o.text),
+        HX_OPTE_CALL("device", &o.device, parse_device),
+        HX_OPTE_HELP('h'),
+        HX_OPTE_END,
+    };
+    const hx_opts ospec = {.prog = "hxzoo verify", .opts = opts, .style = HX_OPTS_EXACT, .max_pos = 1,
+                           .usage = usage};
+    hx_opts_args args;
+    int rc = hx_opts_parse(&ospec, argc, argv, &args);
+    if (rc != HX_OPTS_GO)
+        return rc;
+    if (args.n < 1) {
         usage(stderr);
         return HX_EUSAGE;
     }
+    const char *spec = args.v[0];
     char *repo = hx_strdup(spec), *rev = strchr(repo, '@');
     if (rev)
         *rev++ = 0;

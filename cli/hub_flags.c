@@ -1,33 +1,19 @@
 /* hub_flags.c - the Hub client flags shared by `hxzoo download` and
- * `hxzoo upload` (--endpoint, --token, --jobs, --json, --no-progress). */
+ * `hxzoo upload` (--endpoint, --token, --jobs, --json, --no-progress): an
+ * option table fragment (common/opts.h). */
 #include "cli/cli.h"
 #include "hub/hub.h"
 
-#include <string.h>
-
-int cli_hub_flag(hub_config *cfg, int argc, char **argv, int i)
+void cli_hub_opts(hub_config *cfg, hx_opt out[CLI_HUB_NOPTS])
 {
-    const char *a = argv[i];
-    int more = i + 1 < argc;
-    if (!strcmp(a, "--endpoint") && more) {
-        cfg->endpoint = argv[i + 1];
-        return 2;
-    }
-    if (!strcmp(a, "--token") && more) {
-        cfg->token = argv[i + 1];
-        return 2;
-    }
-    if (!strcmp(a, "--jobs") && more) {
-        cfg->jobs = (int)cli_parse_long(a, argv[i + 1], 1, 64);
-        return 2;
-    }
-    if (!strcmp(a, "--json")) {
-        cfg->json = 1;
-        return 1;
-    }
-    if (!strcmp(a, "--no-progress")) {
-        cfg->progress = 0;
-        return 1;
-    }
-    return 0;
+    const hx_opt t[CLI_HUB_NOPTS] = {
+        HX_OPTE_STR("endpoint", 0, &cfg->endpoint),
+        HX_OPTE_STR("token", 0, &cfg->token),
+        HX_OPTE_INT("jobs", &cfg->jobs, 1, 64),
+        HX_OPTE_FLAG("json", 0, &cfg->json, 1),
+        HX_OPTE_FLAG("no-progress", 0, &cfg->progress, 0),
+        HX_OPTE_END,
+    };
+    for (int i = 0; i < CLI_HUB_NOPTS; i++)
+        out[i] = t[i];
 }

@@ -1,11 +1,9 @@
 /* main.c - the hxzoo binary: dispatches git-style subcommands listed in
  * commands.def. Each subcommand lives in cli/cmd_<name>.c, parses its own
- * options and calls module APIs only. */
+ * options (a table for common/opts.h) and calls module APIs only. */
 #include "cli/cli.h"
 #include "common/hx.h"
 
-#include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "common/version.h"
@@ -31,58 +29,37 @@ static void usage(FILE *f)
     fprintf(f, "\nRun 'hxzoo <command> --help' for the options of one command.\n");
 }
 
-long cli_parse_long(const char *opt, const char *val, long min, long max)
+static int print_version(void *dest, const char *value)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(val, &end, 10);
-    if (errno || end == val || *end || v < min || v > max) {
-        fprintf(stderr, "hxzoo: %s wants an integer in [%ld, %ld], got '%s'\n", opt, min, max, val);
-        exit(HX_EUSAGE);
-    }
-    return v;
-}
-
-double cli_parse_double(const char *opt, const char *val, double min, double max)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(val, &end);
-    if (errno || end == val || *end || !(v >= min && v <= max)) {
-        fprintf(stderr, "hxzoo: %s wants a number in [%g, %g], got '%s'\n", opt, min, max, val);
-        exit(HX_EUSAGE);
-    }
-    return v;
+    (void)dest;
+    (void)value;
+    printf("hxzoo %s\n", HXZOO_VERSION);
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
-    int i = 1;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q"))
-            hx_log_level = 0;
-        else if (!strcmp(argv[i], "--verbose") || !strcmp(argv[i], "-v"))
-            hx_log_level = 2;
-        else if (!strcmp(argv[i], "--version")) {
-            printf("hxzoo %s\n", HXZOO_VERSION);
-            return 0;
-        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        } else {
-            fprintf(stderr, "hxzoo: unknown option %s\n", argv[i]);
-            usage(stderr);
-            return HX_EUSAGE;
-        }
-    }
-    if (i >= argc) {
+    const hx_opt opts[] = {
+        HX_OPTE_FLAG("quiet", 'q', &hx_log_level, 0),
+        HX_OPTE_FLAG("verbose", 'v', &hx_log_level, 2),
+        HX_OPTE_CALL0("version", 0, NULL, print_version),
+        HX_OPTE_HELP('h'),
+        HX_OPTE_END,
+    };
+    const hx_opts spec = {.prog = "hxzoo", .opts = opts, .style = HX_OPTS_LEADING, .usage = usage,
+                          .unknown = "unknown option"};
+    hx_opts_args args;
+    int rc = hx_opts_parse(&spec, argc, argv, &args);
+    if (rc != HX_OPTS_GO)
+        return rc;
+    if (args.n == 0) {
         usage(stderr);
         return HX_EUSAGE;
     }
     for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++)
-        if (!strcmp(argv[i], commands[c].name))
-            return commands[c].fn(argc - i, argv + i);
-    fprintf(stderr, "hxzoo: '%s' is not a command\n", argv[i]);
+        if (!strcmp(args.v[0], commands[c].name))
+            return commands[c].fn(args.n, args.v);
+    fprintf(stderr, "hxzoo: '%s' is not a command\n", args.v[0]);
     usage(stderr);
     return HX_EUSAGE;
 }

@@ -1,90 +1,59 @@
-/* parallel.c - hx_parallel_blocks: threads pull block numbers from an atomic
- * counter; the block layout depends only on n and the block size. */
+/* parallel.c - hx_parallel_blocks / hx_parallel_ranges on the process-wide
+ * persistent pool (common/pool.h): one pool task per block (or share); the
+ * block layout depends only on n and the block size. */
 #include "common/parallel.h"
+#include "common/pool.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 typedef struct {
     hx_block_fn fn;
     void *ctx;
-    uint64_t n, block, nblocks;
-    atomic_uint_fast64_t next;
-} job;
+    uint64_t n, block;
+} blocks_job;
 
-static void *worker(void *arg)
+static void block_task(void *arg, uint64_t b, void *state)
 {
-    job *j = arg;
-    for (;;) {
-        uint64_t b = atomic_fetch_add(&j->next, 1);
-        if (b >= j->nblocks)
-            break;
-        uint64_t lo = b * j->block, hi = lo + j->block;
-        if (hi > j->n)
-            hi = j->n;
-        j->fn(j->ctx, b, lo, hi);
-    }
-    return NULL;
+    (void)state;
+    const blocks_job *j = arg;
+    uint64_t lo = b * j->block, hi = lo + j->block;
+    if (hi > j->n)
+        hi = j->n;
+    j->fn(j->ctx, b, lo, hi);
 }
 
 void hx_parallel_blocks(int threads, uint64_t n, uint64_t block, hx_block_fn fn, void *ctx)
 {
     if (block == 0)
         block = 1;
-    job j = {fn, ctx, n, block, (n + block - 1) / block, 0};
-    if (threads < 1)
-        threads = 1;
-    if ((uint64_t)threads > j.nblocks)
-        threads = (int)(j.nblocks ? j.nblocks : 1);
-    pthread_t tid[256];
-    if (threads > 256)
-        threads = 256;
-    int started = 0;
-    for (int t = 1; t < threads; t++)
-        if (pthread_create(&tid[started], NULL, worker, &j) == 0)
-            started++;
-    worker(&j);
-    for (int t = 0; t < started; t++)
-        pthread_join(tid[t], NULL);
+    blocks_job j = {fn, ctx, n, block};
+    uint64_t nblocks = (n + block - 1) / block;
+    threads = hx_pool_threads(threads);
+    if ((uint64_t)threads > nblocks)
+        threads = (int)(nblocks ? nblocks : 1);
+    hx_pool_run(threads > 1 ? hx_pool_default(threads) : NULL, threads, nblocks, block_task, &j);
 }
 
 typedef struct {
     hx_range_fn fn;
     void *ctx;
-    int t;
-    uint64_t lo, hi;
-} rjob;
+    uint64_t n, shares;
+} ranges_job;
 
-static void *rworker(void *arg)
+static void range_task(void *arg, uint64_t t, void *state)
 {
-    rjob *j = arg;
-    j->fn(j->ctx, j->t, j->lo, j->hi);
-    return NULL;
+    (void)state;
+    const ranges_job *j = arg;
+    j->fn(j->ctx, (int)t, j->n * t / j->shares, j->n * (t + 1) / j->shares);
 }
 
 void hx_parallel_ranges(int threads, uint64_t n, hx_range_fn fn, void *ctx)
 {
-    if (threads < 1)
-        threads = 1;
-    if (threads > 64)
-        threads = 64;
-    rjob jobs[64];
-    pthread_t tid[64];
-    int started[64] = {0};
-    for (int t = 0; t < threads; t++)
-        jobs[t] = (rjob){fn, ctx, t, n * (uint64_t)t / (uint64_t)threads,
-                         n * (uint64_t)(t + 1) / (uint64_t)threads};
-    for (int t = 1; t < threads; t++)
-        started[t] = pthread_create(&tid[t], NULL, rworker, &jobs[t]) == 0;
-    rworker(&jobs[0]);
-    for (int t = 1; t < threads; t++) {
-        if (started[t])
-            pthread_join(tid[t], NULL);
-        else
-            rworker(&jobs[t]);
-    }
+    threads = hx_pool_threads(threads);
+    if (threads > HX_PARALLEL_MAX_RANGES)
+        threads = HX_PARALLEL_MAX_RANGES;
+    ranges_job j = {fn, ctx, n, (uint64_t)threads};
+    hx_pool_run(threads > 1 ? hx_pool_default(threads) : NULL, threads, (uint64_t)threads, range_task, &j);
 }
 
 int hx_ncpus(void)

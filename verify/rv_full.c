@@ -7,7 +7,7 @@
 #include "codec/layout.h"
 #include "model/model.h"
 #include "eval/eval.h"
-#include "verify/rv_int.h"
+#include "verify/verify_internal.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * check of one compressed module against the safetensors headers. No
  * network: rv_quick.c fetches, these judge (and the fuzz target
  * tests/fuzz/fuzz_hxq_config.c feeds them directly). */
-#include "verify/rv_int.h"
+#include "verify/verify_internal.h"
 
 #include <stdlib.h>
 #include <string.h>

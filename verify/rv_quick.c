@@ -2,7 +2,7 @@
  * matter, config.json and its quantization_config, the safetensors headers
  * (read with range requests) for every compressed module's tensors, and the
  * card's file hashes against the Hub's listing. */
-#include "verify/rv_int.h"
+#include "verify/verify_internal.h"
 #include "common/pyjson.h"
 #include "common/hash.h"
 

@@ -1,6 +1,6 @@
 /* rv_report.c - `hxzoo verify` driver: resolve, list, run the quick checks
  * (and the full ones), collect every check into the JSON report, print it. */
-#include "verify/rv_int.h"
+#include "verify/verify_internal.h"
 
 #include <stdarg.h>
 #include <stdlib.h>

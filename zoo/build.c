@@ -4,7 +4,7 @@
  * upstream commit starts over, and a build whose published receipt already
  * matches (source commit, codec, manifest entry) publishes nothing. */
 #define _XOPEN_SOURCE 700
-#include "zoo/build_int.h"
+#include "zoo/zoo_internal.h"
 #include "codec/encoder/encoder.h"
 
 #include <ftw.h>

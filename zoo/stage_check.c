@@ -10,7 +10,7 @@
 #include "compress/compress.h"
 #include "eval/eval.h"
 #include "verify/repo_verify.h"
-#include "zoo/build_int.h"
+#include "zoo/zoo_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

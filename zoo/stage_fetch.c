@@ -3,7 +3,7 @@
  * into the shared Hugging Face cache; and the "already published" check. */
 #include "codec/encoder/encoder.h"
 #include "codec/layout.h"
-#include "zoo/build_int.h"
+#include "zoo/zoo_internal.h"
 
 #include <stdlib.h>
 #include <string.h>

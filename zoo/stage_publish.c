@@ -8,7 +8,7 @@
 #include "common/version.h"
 #include "hub/hub.h"
 #include "verify/repo_verify.h"
-#include "zoo/build_int.h"
+#include "zoo/zoo_internal.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -10,7 +10,7 @@
  * dtypes and shapes). */
 #include "common/pyjson.h"
 #include "tests/fuzz/util.h"
-#include "verify/rv_int.h"
+#include "verify/verify_internal.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -4,7 +4,7 @@
 #include "cards/card.h"
 #include "zoo/zoo.h"
 
-#include "tests/unit/check_run.h"
+#include "tests/unit/check_main.h"
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,7 +149,7 @@ START_TEST(manifest)
 }
 END_TEST
 
-int main(void)
+Suite *hx_test_suite(void)
 {
     Suite *s = suite_create("card");
     TCase *tc = tcase_create("card");
@@ -158,5 +158,5 @@ int main(void)
     tcase_add_test(tc, original_style_card);
     tcase_add_test(tc, manifest);
     suite_add_tcase(s, tc);
-    return hx_check_run(s);
+    return s;
 }

@@ -4,7 +4,7 @@
  * F16/BF16 conversions, the decoder's validation and the routing table. */
 #include "codec/encoder/encoder_internal.h"
 
-#include "tests/unit/check_run.h"
+#include "tests/unit/check_main.h"
 #include <check.h>
 #include <math.h>
 #include <malloc.h>
@@ -701,7 +701,7 @@ START_TEST(routing_ssm)
 }
 END_TEST
 
-int main(void)
+Suite *hx_test_suite(void)
 {
     Suite *s = suite_create("codec");
     TCase *tc = tcase_create("core");
@@ -723,5 +723,5 @@ int main(void)
     tcase_add_test(tc, routing_table);
     tcase_add_test(tc, routing_ssm);
     suite_add_tcase(s, tc);
-    return hx_check_run(s);
+    return s;
 }

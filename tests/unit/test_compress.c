@@ -6,7 +6,7 @@
 #include "compress/compress.h"
 
 #include <cJSON.h>
-#include "tests/unit/check_run.h"
+#include "tests/unit/check_main.h"
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
@@ -309,7 +309,7 @@ START_TEST(stale_temp_files_and_lock)
 }
 END_TEST
 
-int main(void)
+Suite *hx_test_suite(void)
 {
     Suite *s = suite_create("compress");
     TCase *tc = tcase_create("core");
@@ -322,5 +322,5 @@ int main(void)
     tcase_add_test(tc, refusals);
     tcase_add_test(tc, stale_temp_files_and_lock);
     suite_add_tcase(s, tc);
-    return hx_check_run(s);
+    return s;
 }

@@ -3,7 +3,7 @@
  * and window layout on a small tokenizer-free example. */
 #include "eval/eval.h"
 
-#include "tests/unit/check_run.h"
+#include "tests/unit/check_main.h"
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,7 +92,7 @@ START_TEST(windows)
 }
 END_TEST
 
-int main(void)
+Suite *hx_test_suite(void)
 {
     Suite *s = suite_create("eval");
     TCase *tc = tcase_create("core");
@@ -101,5 +101,5 @@ int main(void)
     tcase_add_test(tc, protocol_names);
     tcase_add_test(tc, windows);
     suite_add_tcase(s, tc);
-    return hx_check_run(s);
+    return s;
 }

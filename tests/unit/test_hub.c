@@ -9,7 +9,7 @@
 #include "hub/server/server_internal.h"
 #include "hub/server/store.h"
 
-#include "tests/unit/check_run.h"
+#include "tests/unit/check_main.h"
 #include <check.h>
 #include <dirent.h>
 #include <math.h>
@@ -451,7 +451,7 @@ START_TEST(roundtrip)
 }
 END_TEST
 
-int main(void)
+Suite *hx_test_suite(void)
 {
     Suite *s = suite_create("hub");
     TCase *tc = tcase_create("core");
@@ -464,5 +464,5 @@ int main(void)
     tcase_add_test(tc, numbers_checked);
     tcase_add_test(tc, roundtrip);
     suite_add_tcase(s, tc);
-    return hx_check_run(s);
+    return s;
 }

@@ -7,7 +7,7 @@
 #include "codec/layout.h"
 #include "common/pyjson.h"
 
-#include "tests/unit/check_run.h"
+#include "tests/unit/check_main.h"
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
@@ -116,7 +116,7 @@ START_TEST(refused)
 }
 END_TEST
 
-int main(void)
+Suite *hx_test_suite(void)
 {
     Suite *s = suite_create("layout");
     TCase *tc = tcase_create("layout");
@@ -124,5 +124,5 @@ int main(void)
     tcase_add_test(tc, every_size_and_infinity);
     tcase_add_test(tc, refused);
     suite_add_tcase(s, tc);
-    return hx_check_run(s);
+    return s;
 }

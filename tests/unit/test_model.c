@@ -10,7 +10,7 @@
 
 #include <cJSON.h>
 
-#include "tests/unit/check_run.h"
+#include "tests/unit/check_main.h"
 #include <check.h>
 #include <math.h>
 #include <unistd.h>
@@ -510,7 +510,7 @@ START_TEST(ssm_configs)
 }
 END_TEST
 
-int main(void)
+Suite *hx_test_suite(void)
 {
     Suite *s = suite_create("model");
     TCase *tc = tcase_create("core");
@@ -523,5 +523,5 @@ int main(void)
     tcase_add_test(tc, batch_vs_token_order);
     tcase_add_test(tc, ssm_configs);
     suite_add_tcase(s, tc);
-    return hx_check_run(s);
+    return s;
 }

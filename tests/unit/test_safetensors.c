@@ -3,7 +3,7 @@
  * case the reader must refuse with a clear error naming file and tensor. */
 #include "codec/safetensors.h"
 
-#include "tests/unit/check_run.h"
+#include "tests/unit/check_main.h"
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,7 +230,7 @@ START_TEST(empty_dir)
 }
 END_TEST
 
-int main(void)
+Suite *hx_test_suite(void)
 {
     Suite *s = suite_create("safetensors");
     TCase *tc = tcase_create("core");
@@ -242,5 +242,5 @@ int main(void)
     tcase_add_test(tc, sharded_model);
     tcase_add_test(tc, empty_dir);
     suite_add_tcase(s, tc);
-    return hx_check_run(s);
+    return s;
 }

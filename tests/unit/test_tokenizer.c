@@ -8,7 +8,7 @@
 #include "model/tokenizer.h"
 
 #include <cJSON.h>
-#include "tests/unit/check_run.h"
+#include "tests/unit/check_main.h"
 #include <check.h>
 #include <unistd.h>
 #include <glob.h>
@@ -422,7 +422,7 @@ START_TEST(token_id_limit)
 }
 END_TEST
 
-int main(void)
+Suite *hx_test_suite(void)
 {
     Suite *s = suite_create("tokenizer");
     TCase *tc = tcase_create("core");
@@ -438,5 +438,5 @@ int main(void)
     tcase_add_test(tc, special_and_decode);
     tcase_add_test(tc, token_id_limit);
     suite_add_tcase(s, tc);
-    return hx_check_run(s);
+    return s;
 }

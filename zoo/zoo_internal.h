@@ -1,7 +1,8 @@
-/* build_int.h - shared state of the build stages (zoo/build.c drives them,
- * zoo/stage_*.c implement them). */
-#ifndef HX_ZOO_BUILD_INT_H
-#define HX_ZOO_BUILD_INT_H
+/* zoo_internal.h - private to zoo/: the shared state of the build stages
+ * (zoo/build.c drives them and keeps the receipts, zoo/stage_*.c implement
+ * them). */
+#ifndef HX_ZOO_INTERNAL_H
+#define HX_ZOO_INTERNAL_H
 
 #include "hub/hub.h"
 #include "zoo/zoo.h"
@@ -23,6 +24,8 @@ typedef struct zoo_ctx {
                       * and the stage's peak RSS) */
 } zoo_ctx;
 
+/* ---- build.c: receipts and files ---- */
+
 /* receipts: dir/receipts/N-stage.json */
 char *zoo_receipt_path(const zoo_ctx *c, zoo_stage s, const char *suffix);
 /* Load a stage's receipt (NULL when absent or unreadable). */
@@ -33,15 +36,20 @@ hx_status zoo_receipt_write(const zoo_ctx *c, zoo_stage s, cJSON *j, const char 
 hx_status zoo_rmtree(const char *path);
 cJSON *zoo_json_file(const char *path);
 
+/* ---- stage_fetch.c: resolve and download the source ---- */
 hx_status zoo_stage_resolve(zoo_ctx *c);
 hx_status zoo_stage_download(zoo_ctx *c);
-hx_status zoo_stage_compress(zoo_ctx *c);
-hx_status zoo_stage_validate(zoo_ctx *c);
-hx_status zoo_stage_card(zoo_ctx *c);
-hx_status zoo_stage_upload(zoo_ctx *c);
-hx_status zoo_stage_verify(zoo_ctx *c);
 /* 1 when the target repo's published build receipt matches this build
  * (source commit, codec version, manifest entry). */
 int zoo_published_up_to_date(zoo_ctx *c);
+
+/* ---- stage_check.c: compress and the validation gates ---- */
+hx_status zoo_stage_compress(zoo_ctx *c);
+hx_status zoo_stage_validate(zoo_ctx *c);
+
+/* ---- stage_publish.c: card, upload, verify ---- */
+hx_status zoo_stage_card(zoo_ctx *c);
+hx_status zoo_stage_upload(zoo_ctx *c);
+hx_status zoo_stage_verify(zoo_ctx *c);
 
 #endif

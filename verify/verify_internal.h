@@ -1,8 +1,10 @@
-/* rv_int.h - shared state of `hxzoo verify` (rv_report.c: checks and the
- * printed report; rv_quick.c: metadata, headers, card; rv_full.c: decode,
- * cosine, perplexity). */
-#ifndef HX_RV_INT_H
-#define HX_RV_INT_H
+/* verify_internal.h - private to verify/ (and tests): the shared state of
+ * `hxzoo verify` and the functions its files give each other (rv_report.c:
+ * checks and the printed report; rv_qconfig.c: quantization_config and module
+ * checks; rv_quick.c: metadata, headers, card; rv_full.c: decode, cosine,
+ * perplexity). */
+#ifndef HX_VERIFY_INTERNAL_H
+#define HX_VERIFY_INTERNAL_H
 
 #include "cards/card.h"
 #include "codec/safetensors.h"
@@ -24,6 +26,8 @@ typedef struct rv_ctx {
     size_t n_modules;
     int K;            /* codebook size (quantization_config) */
 } rv_ctx;
+
+/* ---- rv_report.c: the check list and small files of the repo ---- */
 
 /* result: ok | warn | fail | not stated | confirmed | contradicted |
  * unchecked; fail and contradicted make the repo unsound. card/measured
@@ -50,7 +54,10 @@ void rv_qconfig_free(rv_qconfig *q);
  * codebook size at most K (NULL: they are); *sidecar: it has one. */
 const char *rv_module_problem(hx_st_file *const *f, size_t nf, const char *M, int K, int *sidecar);
 
+/* ---- rv_quick.c: metadata, safetensors headers, card ---- */
 hx_status rv_quick(rv_ctx *c);
+
+/* ---- rv_full.c: download, decode, cosines, perplexity ---- */
 hx_status rv_full(rv_ctx *c);
 
 #endif
