@@ -2,6 +2,7 @@
  * auto|cpu|cuda] [--no-upload] [--force]`: build, validate, publish and verify
  * one model of the zoo manifest (zoo/zoo.h, docs/ZOO.md). */
 #include "cli/cli.h"
+#include "common/pool.h"
 #include "eval/eval.h"
 #include "zoo/zoo.h"
 
@@ -64,7 +65,7 @@ int cmd_build(int argc, char **argv)
         HX_OPTE_FLAG("force", 0, &o.force, 1),
         HX_OPTE_STR("manifest", 0, &manifest),
         HX_OPTE_STR("build-dir", 0, &o.build_dir),
-        HX_OPTE_INT("threads", &o.threads, 1, 1024),
+        HX_OPTE_INT("threads", &o.threads, 1, HX_POOL_MAX_THREADS),
         HX_OPTE_STR("stop-after", 0, &o.stop_after),
         HX_OPTE_HELP('h'),
         HX_OPTE_END,

@@ -5,8 +5,8 @@
  * written as codebook + indices + sidecar, the others copied (or turned
  * into F16 with --exact-f16); then the shard index of a sharded output. */
 #include "compress/compress_internal.h"
+#include "common/pool.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -86,26 +86,14 @@ static void enc_run(enc_job *j)
     j->done = 1;
 }
 
-static void *enc_thread(void *arg)
+static void enc_task(void *ctx, uint64_t i, void *state)
 {
-    enc_run(arg);
-    return NULL;
+    (void)state;
+    enc_run(&((enc_job *)ctx)[i]);
 }
 
-/* Encode jobs[0..n) concurrently (n <= threads). */
-static void enc_batch(enc_job *jobs, int n)
-{
-    pthread_t tid[64];
-    int started = 0;
-    for (int i = 1; i < n && i < 64; i++)
-        if (pthread_create(&tid[started], NULL, enc_thread, &jobs[i]) == 0)
-            started++;
-        else
-            enc_run(&jobs[i]);
-    enc_run(&jobs[0]);
-    for (int i = 0; i < started; i++)
-        pthread_join(tid[i], NULL);
-}
+/* Encode jobs[0..n) concurrently (n <= threads), on the compute pool. */
+static void enc_batch(enc_job *jobs, int n) { hx_pool_run(hx_pool_default(n), n, (uint64_t)n, enc_task, jobs); }
 
 static hx_status write_encoded(hx_st_writer *w, const plan_item *pi, enc_job *j,
                                hxq_tensor_report *rep)

@@ -9,6 +9,7 @@
 #include "common/buf.h"
 #include "common/hash.h"
 #include "common/io.h"
+#include "common/pool.h"
 #include "common/progress.h"
 #include "hub/proto/proto.h"
 
@@ -28,6 +29,8 @@ struct hub_client {
     int max_retries;
     long stall_timeout;  /* seconds without a byte before giving up */
     hx_progress prog;    /* transfers: the files display (common/progress.h) */
+    hx_pool *xfer;       /* transfers.c: workers with their own libcurl handles */
+    pthread_mutex_t xfer_mu;
 };
 
 /* ---- http.c ---- */
@@ -137,5 +140,13 @@ hx_status hub_lfs_upload(hub_client *c, const char *repo, const char *rev, const
  * it (every action parsed, then discarded); for the fuzz targets. */
 hx_status hub_lfs_batch_answer_check(const char *body, size_t len, const hub_lfs_obj *objs, size_t n);
 
+
+/* ---- transfers.c ---- */
+typedef void (*hub_task_fn)(void *ud, size_t task, CURL *h);
+/* Run fn(ud, i, handle) for i in [0, ntasks) on at most `threads` threads
+ * (the caller included), each with its own libcurl handle. */
+void hub_transfers_run(hub_client *c, int threads, size_t ntasks, hub_task_fn fn, void *ud);
+/* Stop the workers and close their handles (hub_client_free). */
+void hub_transfers_free(hub_client *c);
 
 #endif

@@ -56,6 +56,7 @@ hx_status hub_client_new(const hub_config *cfg, hub_client **out)
         cfg = &zero;
     pthread_once(&g_curl_once, curl_init_once);
     hub_client *c = hx_calloc(1, sizeof *c);
+    pthread_mutex_init(&c->xfer_mu, NULL);
     const char *ep = cfg->endpoint ? cfg->endpoint : env("HF_ENDPOINT");
     c->endpoint = hx_strdup(ep ? ep : "https://huggingface.co");
     size_t n = strlen(c->endpoint);
@@ -113,6 +114,8 @@ void hub_client_free(hub_client *c)
 {
     if (!c)
         return;
+    hub_transfers_free(c);
+    pthread_mutex_destroy(&c->xfer_mu);
     if (c->token) {
         OPENSSL_cleanse(c->token, strlen(c->token)); /* a memset the compiler may drop */
         free(c->token);

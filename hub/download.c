@@ -8,7 +8,6 @@
  * rename, and linking snapshots/<commit>/<path>. Also hub_fetch_range for
  * remote reads. */
 #include "hub/client_internal.h"
-#include "hub/pool.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -841,7 +840,7 @@ hx_status hub_download(hub_client *c, const char *repo, const hub_download_opts 
         dl_ctx x = {.c = c, .repo = repo, .commit = commit, .tasks = tasks};
         atomic_init(&x.fetched, 0);
         order_tasks(tasks, nt);
-        hub_pool_run(c, c->jobs, nt, run_task, &x);
+        hub_transfers_run(c, c->jobs, nt, run_task, &x);
         hx_progress_end(&c->prog);
         res->bytes_fetched = atomic_load(&x.fetched);
         for (size_t k = 0; k < nf; k++) {

@@ -4,7 +4,6 @@
  * pread, so retries replay them), multipart completion with the parts'
  * ETags, and verify. Objects the server already has are skipped. */
 #include "hub/client_internal.h"
-#include "hub/pool.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -350,7 +349,7 @@ hx_status hub_lfs_upload(hub_client *c, const char *repo, const char *rev, const
         lfs_ctx x = {.c = c, .tasks = tasks};
         atomic_init(&x.sent, 0);
         hx_progress_files_start(&c->prog, "upload", c->progress, c->json, nfiles, total);
-        hub_pool_run(c, c->jobs, nt, run_task, &x);
+        hub_transfers_run(c, c->jobs, nt, run_task, &x);
         hx_progress_end(&c->prog);
         *bytes_sent = atomic_load(&x.sent);
         for (size_t i = 0; i < n; i++) {

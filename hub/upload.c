@@ -7,7 +7,7 @@
  * change" proves the first attempt landed: the upload commits exactly once.
  * Re-publishing identical content uploads and commits nothing. */
 #include "hub/client_internal.h"
-#include "hub/pool.h"
+#include "common/pool.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,9 +34,9 @@ typedef struct up_ctx {
     hub_client *c;
 } up_ctx;
 
-static void hash_task(void *ud, size_t i, CURL *h)
+static void hash_task(void *ud, uint64_t i, void *state)
 {
-    (void)h;
+    (void)state;
     up_ctx *x = ud;
     up_file *f = &x->f[i];
     int fd = open(f->full, O_RDONLY | O_CLOEXEC);
@@ -46,7 +46,7 @@ static void hash_task(void *ud, size_t i, CURL *h)
         return;
     }
     unsigned char head[512];
-    ssize_t hn = pread(fd, head, sizeof head, 0);
+    ssize_t hn = hx_pread_full(fd, head, sizeof head, 0);
     f->sample = hub_b64_encode(head, hn > 0 ? (size_t)hn : 0);
     hx_status st = hx_hash_fd(fd, f->size, f->sha256, f->size <= SMALL_SHA1_MAX ? f->sha1 : NULL, f->full);
     if (f->size > SMALL_SHA1_MAX)
@@ -313,7 +313,8 @@ hx_status hub_upload_folder(hub_client *c, const char *repo, const char *dir, co
         goto out;
     up_ctx hx = {.f = f, .c = c};
     double th = hx_now();
-    hub_pool_run(c, c->jobs < 4 ? c->jobs : 4, n, hash_task, &hx);
+    int ht = c->jobs < 4 ? c->jobs : 4; /* hashing: the compute pool */
+    hx_pool_run(hx_pool_default(ht), ht, n, hash_task, &hx);
     hx_debug("upload: hashed %zu files in %.2f s", n, hx_now() - th);
     for (size_t i = 0; i < n; i++)
         if (f[i].st) {

@@ -116,10 +116,10 @@ static void hist16(const unsigned char *src, uint64_t n, int threads, uint64_t *
     uint64_t maxt = n >> 20 ? n >> 20 : 1;
     if ((uint64_t)threads > maxt)
         threads = (int)maxt;
-    /* hx_parallel_ranges runs at most 64 shares: more arrays would be
-     * summed without ever being counted into (or cleared) */
-    if (threads > 64)
-        threads = 64;
+    /* hx_parallel_ranges runs at most HX_PARALLEL_MAX_RANGES shares: more
+     * arrays would be summed without ever being counted into (or cleared) */
+    if (threads > HX_PARALLEL_MAX_RANGES)
+        threads = HX_PARALLEL_MAX_RANGES;
     /* counts per thread fit in 32 bits: shares are below 2^32 elements */
     while ((n + (uint64_t)threads - 1) / (uint64_t)threads >= (1ull << 32) / 2)
         threads++;
