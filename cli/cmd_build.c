@@ -25,33 +25,6 @@ static void usage(FILE *f)
                "--dtype: its arithmetic (auto: f32 on the CPU, bf16 on CUDA); the card states both.\n");
 }
 
-static int parse_device(void *dest, const char *d)
-{
-    zoo_device *dev = dest;
-    if (!strcmp(d, "auto"))
-        *dev = ZOO_DEV_AUTO;
-    else if (!strcmp(d, "cpu"))
-        *dev = ZOO_DEV_CPU;
-    else if (!strcmp(d, "cuda"))
-        *dev = ZOO_DEV_CUDA;
-    else {
-        fprintf(stderr, "hxzoo build: --device auto, cpu or cuda, not %s\n", d);
-        return HX_EUSAGE;
-    }
-    return HX_OPTS_GO;
-}
-
-static int parse_dtype(void *dest, const char *d)
-{
-    hx_compute_dtype dt;
-    if (hx_compute_dtype_parse(d, &dt)) {
-        fprintf(stderr, "hxzoo build: --dtype auto, f32 or bf16, not %s\n", d);
-        return HX_EUSAGE;
-    }
-    *(int *)dest = (int)dt;
-    return HX_OPTS_GO;
-}
-
 int cmd_build(int argc, char **argv)
 {
     zoo_build_opts o = {0};
@@ -59,8 +32,8 @@ int cmd_build(int argc, char **argv)
     const hx_opt opts[] = {
         HX_OPTE_STR("endpoint", 0, &o.endpoint),
         HX_OPTE_STR("org", 0, &o.org),
-        HX_OPTE_CALL("device", &o.device, parse_device),
-        HX_OPTE_CALL("dtype", &o.dtype, parse_dtype),
+        HX_OPTE_CHOICE("device", &o.device, hx_device_names),
+        HX_OPTE_CHOICE("dtype", &o.dtype, hx_compute_dtype_names),
         HX_OPTE_FLAG("no-upload", 0, &o.no_upload, 1),
         HX_OPTE_FLAG("force", 0, &o.force, 1),
         HX_OPTE_STR("manifest", 0, &manifest),

@@ -23,17 +23,6 @@ static void usage(FILE *f)
                "Exit 0: sound; 11: a check failed or a claim is contradicted.\n");
 }
 
-static int parse_device(void *dest, const char *v)
-{
-    hx_device d;
-    if (hx_device_parse(v, &d)) {
-        fprintf(stderr, "hxzoo verify: --device auto, cpu or cuda, not %s\n", v);
-        return HX_EUSAGE;
-    }
-    *(int *)dest = (int)d;
-    return HX_OPTS_GO;
-}
-
 int cmd_verify(int argc, char **argv)
 {
     rv_opts o = {0};
@@ -43,7 +32,7 @@ int cmd_verify(int argc, char **argv)
         HX_OPTE_FLAG("json", 0, &json, 1),
         HX_OPTE_STR("endpoint", 0, &o.endpoint),
         HX_OPTE_STR("text", 0, &o.text),
-        HX_OPTE_CALL("device", &o.device, parse_device),
+        HX_OPTE_CHOICE("device", &o.device, hx_device_names),
         HX_OPTE_HELP('h'),
         HX_OPTE_END,
     };

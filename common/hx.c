@@ -191,3 +191,11 @@ uint64_t hx_peak_rss(void)
         return 0;
     return (uint64_t)ru.ru_maxrss * 1024u;
 }
+
+int hx_name_index(const char *const *names, const char *name)
+{
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(names[i], name))
+            return i;
+    return -1;
+}

@@ -56,6 +56,10 @@ void *hx_realloc(void *p, size_t n);
 char *hx_strdup(const char *s);
 char *hx_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The index of name in a NULL-terminated list of names, -1 if absent (the
+ * enum names of options and files: protocols, devices, dtypes). */
+int hx_name_index(const char *const *names, const char *name);
+
 /* Wall clock in seconds (monotonic). */
 double hx_now(void);
 /* Peak resident set size of this process in bytes (from getrusage). */

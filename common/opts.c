@@ -52,6 +52,21 @@ static uint64_t parse_size(const hx_opts *s, const hx_opt *o, const char *v)
     return (uint64_t)(d * mul);
 }
 
+/* HX_OPT_CHOICE: the value's index in o->choices, or the message */
+static int choose(const hx_opts *s, const hx_opt *o, const char *v)
+{
+    int i = hx_name_index(o->choices, v);
+    if (i >= 0) {
+        *(int *)o->dest = i;
+        return HX_OPTS_GO;
+    }
+    fprintf(stderr, "%s: --%s ", s->prog, o->name);
+    for (int k = 0; o->choices[k]; k++)
+        fprintf(stderr, "%s%s", k == 0 ? "" : o->choices[k + 1] ? ", " : " or ", o->choices[k]);
+    fprintf(stderr, ", not %s\n", v);
+    return HX_EUSAGE;
+}
+
 /* values an option takes */
 static int n_values(hx_opt_kind k)
 {
@@ -91,6 +106,7 @@ static int apply(const hx_opts *s, const hx_opt *o, char **val)
     case HX_OPT_U64: *(uint64_t *)o->dest = (uint64_t)hx_opts_long(opt, val[0], o->min, o->max); break;
     case HX_OPT_DOUBLE: *(double *)o->dest = hx_opts_double(opt, val[0], o->dmin, o->dmax); break;
     case HX_OPT_SIZE: *(uint64_t *)o->dest = parse_size(s, o, val[0]); break;
+    case HX_OPT_CHOICE: return choose(s, o, val[0]);
     case HX_OPT_CALL: return o->fn(o->dest, val[0]);
     case HX_OPT_CALL0: return o->fn(o->dest, NULL);
     case HX_OPT_HELP: s->usage(stdout); return 0;

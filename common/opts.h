@@ -35,6 +35,8 @@ typedef enum {
     HX_OPT_U64,     /* uint64_t in [min, max] */
     HX_OPT_DOUBLE,  /* double in [dmin, dmax] (hx_opts_double) */
     HX_OPT_SIZE,    /* uint64_t byte size: a number with K M G (x 1000) and B suffixes */
+    HX_OPT_CHOICE,  /* *(int *)dest = the index of the value in choices (NULL-terminated);
+                     * else "PROG: --NAME a, b or c, not VALUE" */
     HX_OPT_CALL,    /* value: fn(dest, value) */
     HX_OPT_CALL0,   /* no value: fn(dest, NULL) */
     HX_OPT_HELP,    /* the usage on stdout, exit status 0 */
@@ -54,6 +56,7 @@ typedef struct hx_opt {
     long min, max;    /* INT, LONG, UINT, U64 ranges; FLAG: min is the value set */
     double dmin, dmax;
     hx_opt_fn fn;
+    const char *const *choices; /* CHOICE */
 } hx_opt;
 
 /* HX_OPT_LIST's destination (start it zeroed; free v) */
@@ -64,21 +67,22 @@ typedef struct hx_opt_list {
 
 /* Table entries. The destination's type is checked at compile time. */
 #define HX_OPT_DEST_(p, T) ((void *)(1 ? (p) : (T *)0))
-#define HX_OPTE_FLAG(name, letter, p, value) {name, letter, HX_OPT_FLAG, HX_OPT_DEST_(p, int), value, 0, 0, 0, 0}
-#define HX_OPTE_STR(name, letter, p) {name, letter, HX_OPT_STR, HX_OPT_DEST_(p, const char *), 0, 0, 0, 0, 0}
-#define HX_OPTE_STR2(name, p) {name, 0, HX_OPT_STR2, HX_OPT_DEST_(p, const char *), 0, 0, 0, 0, 0}
-#define HX_OPTE_LIST(name, p) {name, 0, HX_OPT_LIST, HX_OPT_DEST_(p, hx_opt_list), 0, 0, 0, 0, 0}
-#define HX_OPTE_INT(name, p, lo, hi) {name, 0, HX_OPT_INT, HX_OPT_DEST_(p, int), lo, hi, 0, 0, 0}
-#define HX_OPTE_LONG(name, p, lo, hi) {name, 0, HX_OPT_LONG, HX_OPT_DEST_(p, long), lo, hi, 0, 0, 0}
-#define HX_OPTE_UINT(name, p, lo, hi) {name, 0, HX_OPT_UINT, HX_OPT_DEST_(p, unsigned), lo, hi, 0, 0, 0}
-#define HX_OPTE_U64(name, p, lo, hi) {name, 0, HX_OPT_U64, HX_OPT_DEST_(p, uint64_t), lo, hi, 0, 0, 0}
-#define HX_OPTE_DOUBLE(name, p, lo, hi) {name, 0, HX_OPT_DOUBLE, HX_OPT_DEST_(p, double), 0, 0, lo, hi, 0}
-#define HX_OPTE_SIZE(name, p) {name, 0, HX_OPT_SIZE, HX_OPT_DEST_(p, uint64_t), 0, 0, 0, 0, 0}
-#define HX_OPTE_CALL(name, p, f) {name, 0, HX_OPT_CALL, p, 0, 0, 0, 0, f}
-#define HX_OPTE_CALL0(name, letter, p, f) {name, letter, HX_OPT_CALL0, p, 0, 0, 0, 0, f}
-#define HX_OPTE_HELP(letter) {"help", letter, HX_OPT_HELP, 0, 0, 0, 0, 0, 0}
-#define HX_OPTE_INCLUDE(table) {0, 0, HX_OPT_INCLUDE, (void *)HX_OPT_DEST_(table, const hx_opt), 0, 0, 0, 0, 0}
-#define HX_OPTE_END {0, 0, HX_OPT_END, 0, 0, 0, 0, 0, 0}
+#define HX_OPTE_FLAG(name, letter, p, value) {name, letter, HX_OPT_FLAG, HX_OPT_DEST_(p, int), value, 0, 0, 0, 0, 0}
+#define HX_OPTE_STR(name, letter, p) {name, letter, HX_OPT_STR, HX_OPT_DEST_(p, const char *), 0, 0, 0, 0, 0, 0}
+#define HX_OPTE_STR2(name, p) {name, 0, HX_OPT_STR2, HX_OPT_DEST_(p, const char *), 0, 0, 0, 0, 0, 0}
+#define HX_OPTE_LIST(name, p) {name, 0, HX_OPT_LIST, HX_OPT_DEST_(p, hx_opt_list), 0, 0, 0, 0, 0, 0}
+#define HX_OPTE_INT(name, p, lo, hi) {name, 0, HX_OPT_INT, HX_OPT_DEST_(p, int), lo, hi, 0, 0, 0, 0}
+#define HX_OPTE_LONG(name, p, lo, hi) {name, 0, HX_OPT_LONG, HX_OPT_DEST_(p, long), lo, hi, 0, 0, 0, 0}
+#define HX_OPTE_UINT(name, p, lo, hi) {name, 0, HX_OPT_UINT, HX_OPT_DEST_(p, unsigned), lo, hi, 0, 0, 0, 0}
+#define HX_OPTE_U64(name, p, lo, hi) {name, 0, HX_OPT_U64, HX_OPT_DEST_(p, uint64_t), lo, hi, 0, 0, 0, 0}
+#define HX_OPTE_DOUBLE(name, p, lo, hi) {name, 0, HX_OPT_DOUBLE, HX_OPT_DEST_(p, double), 0, 0, lo, hi, 0, 0}
+#define HX_OPTE_SIZE(name, p) {name, 0, HX_OPT_SIZE, HX_OPT_DEST_(p, uint64_t), 0, 0, 0, 0, 0, 0}
+#define HX_OPTE_CHOICE(name, p, names) {name, 0, HX_OPT_CHOICE, HX_OPT_DEST_(p, int), 0, 0, 0, 0, 0, names}
+#define HX_OPTE_CALL(name, p, f) {name, 0, HX_OPT_CALL, p, 0, 0, 0, 0, f, 0}
+#define HX_OPTE_CALL0(name, letter, p, f) {name, letter, HX_OPT_CALL0, p, 0, 0, 0, 0, f, 0}
+#define HX_OPTE_HELP(letter) {"help", letter, HX_OPT_HELP, 0, 0, 0, 0, 0, 0, 0}
+#define HX_OPTE_INCLUDE(table) {0, 0, HX_OPT_INCLUDE, (void *)HX_OPT_DEST_(table, const hx_opt), 0, 0, 0, 0, 0, 0}
+#define HX_OPTE_END {0, 0, HX_OPT_END, 0, 0, 0, 0, 0, 0, 0}
 
 typedef enum { HX_OPTS_GNU, HX_OPTS_EXACT, HX_OPTS_LEADING } hx_opts_style;
 

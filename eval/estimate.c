@@ -15,17 +15,15 @@
 #define VBLOCK 4096
 #define RBLOCK 4096
 
-static const char *const dev_names[] = {"auto", "cpu", "cuda"};
-static const char *const dtype_flags[] = {"auto", "f32", "bf16"};
+const char *const hx_device_names[] = {"auto", "cpu", "cuda", NULL};
+const char *const hx_compute_dtype_names[] = {"auto", "f32", "bf16", NULL};
 
 int hx_compute_dtype_parse(const char *name, hx_compute_dtype *d)
 {
-    for (int i = 0; i < 3; i++)
-        if (!strcmp(name, dtype_flags[i])) {
-            *d = (hx_compute_dtype)i;
-            return 0;
-        }
-    return -1;
+    int i = hx_name_index(hx_compute_dtype_names, name);
+    if (i >= 0)
+        *d = (hx_compute_dtype)i;
+    return i >= 0 ? 0 : -1;
 }
 
 const char *hx_compute_dtype_name(hx_compute_dtype d)
@@ -47,15 +45,13 @@ hx_status hx_compute_dtype_resolve(hx_device dev, hx_compute_dtype d, hx_compute
 
 int hx_device_parse(const char *name, hx_device *d)
 {
-    for (int i = 0; i < 3; i++)
-        if (!strcmp(name, dev_names[i])) {
-            *d = (hx_device)i;
-            return 0;
-        }
-    return -1;
+    int i = hx_name_index(hx_device_names, name);
+    if (i >= 0)
+        *d = (hx_device)i;
+    return i >= 0 ? 0 : -1;
 }
 
-const char *hx_device_name(hx_device d) { return dev_names[d]; }
+const char *hx_device_name(hx_device d) { return hx_device_names[d]; }
 
 void hx_engine_opts_default(hx_engine_opts *o)
 {

@@ -104,6 +104,7 @@ typedef enum { HX_DEV_AUTO = 0, HX_DEV_CPU, HX_DEV_CUDA } hx_device;
  * (CUDA's default). */
 typedef enum { HX_DTYPE_AUTO = 0, HX_DTYPE_F32, HX_DTYPE_BF16 } hx_compute_dtype;
 int hx_compute_dtype_parse(const char *name, hx_compute_dtype *d); /* auto, f32, bf16 */
+extern const char *const hx_compute_dtype_names[]; /* "auto", "f32", "bf16", NULL: the --dtype values */
 /* "float32" / "bfloat16" (what receipts and cards say) */
 const char *hx_compute_dtype_name(hx_compute_dtype d);
 /* The dtype a device runs with: auto is F32 on the CPU, BF16 on CUDA;
@@ -123,6 +124,7 @@ typedef struct hx_engine_opts {
 void hx_engine_opts_default(hx_engine_opts *o);
 int hx_device_parse(const char *name, hx_device *d);
 const char *hx_device_name(hx_device d);
+extern const char *const hx_device_names[]; /* "auto", "cpu", "cuda", NULL: the --device values */
 /* min(2 GiB, a third of the available memory), at least 256 MiB */
 uint64_t hx_eval_default_budget(void);
 /* The device `auto` resolves to here (and why, in hx_lasterr() when CPU). */

@@ -19,16 +19,14 @@ void hx_eval_opts_default(hx_eval_opts *o, hx_protocol p)
     o->n_tokens = 8192;
 }
 
-static const char *const names[] = {"helix", "gptq", "sliding"};
+static const char *const names[] = {"helix", "gptq", "sliding", NULL};
 
 int hx_protocol_parse(const char *name, hx_protocol *p)
 {
-    for (int i = 0; i < 3; i++)
-        if (!strcmp(name, names[i])) {
-            *p = (hx_protocol)i;
-            return 0;
-        }
-    return -1;
+    int i = hx_name_index(names, name);
+    if (i >= 0)
+        *p = (hx_protocol)i;
+    return i >= 0 ? 0 : -1;
 }
 
 const char *hx_protocol_name(hx_protocol p) { return names[p]; }

@@ -96,7 +96,7 @@ static hx_status eval_device(const zoo_ctx *c, hx_engine_opts *eo)
                                   "without evaluating it",
                        c->m->arch, c->m->name);
     hx_engine_opts_default(eo);
-    hx_device want = c->o->device == ZOO_DEV_CUDA ? HX_DEV_CUDA : c->o->device == ZOO_DEV_CPU ? HX_DEV_CPU : HX_DEV_AUTO;
+    hx_device want = (hx_device)c->o->device;
     hx_status st = hx_device_for(want, arch, c->m->arch, &eo->device);
     if (st)
         return hx_preerr("%s", c->m->name), st;

@@ -65,13 +65,11 @@ char *zoo_text_path(const zoo_manifest *z, const zoo_model *m);
 char *zoo_target(const zoo_model *m, const char *org);
 
 /* ---- build ---- */
-typedef enum { ZOO_DEV_AUTO = 0, ZOO_DEV_CPU, ZOO_DEV_CUDA } zoo_device;
-
 typedef struct zoo_build_opts {
     const char *endpoint;   /* NULL: $HF_ENDPOINT */
     const char *org;        /* replaces the target's organisation */
     const char *build_dir;  /* NULL: $HXZOO_BUILD_ROOT/NAME or zoo-build/NAME */
-    zoo_device device;
+    int device;             /* hx_device (eval/eval.h): 0 auto, 1 cpu, 2 cuda */
     int dtype;              /* hx_compute_dtype (eval/eval.h): 0 auto, 1 f32, 2 bf16 */
     int no_upload;          /* stop after the card */
     int force;              /* discard earlier stages, publish even if up to date */
