@@ -201,7 +201,7 @@ $(BUILD)/libhxgpu.a: $(GPU_OBJS)
 	ar rcs $@ $^
 
 # Only what the program needs: no cJSON/curl/OpenSSL.
-$(BUILD)/gpu-check: $(GPUCHK_OBJS) $(BUILD)/libhxgpu.a $(BUILD)/common/hx.o
+$(BUILD)/gpu-check: $(GPUCHK_OBJS) $(BUILD)/libhxgpu.a $(BUILD)/common/hx.o $(BUILD)/common/buf.o
 	$(CXX) -o $@ $^ -L$(CUDA_LIB) -lcudart_static -static-libstdc++ -static-libgcc \
 	    -ldl -lrt -lpthread -lm
 else

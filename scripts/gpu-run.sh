@@ -114,9 +114,9 @@ ph_gpu_check() {
       for f in device hxq_gemv hxq_gemm cublas; do "$NVCC" -std=c++17 -O3 -I. $A -c gpu/$f.cu -o build/gpu/$f.cu.o & done
       "$NVCC" -std=c++17 -O3 -I. $A -c gpu/check/bench.cu -o build/gpu/check/bench.cu.o &
       wait
-      for f in gpu/ref gpu/check/gpu_check common/hx; do cc -std=c11 -O2 -D_GNU_SOURCE -I. -c $f.c -o build/$f.o; done
+      for f in gpu/ref gpu/check/gpu_check common/hx common/buf; do cc -std=c11 -O2 -D_GNU_SOURCE -I. -c $f.c -o build/$f.o; done
       g++ -o build/gpu-check build/gpu/check/gpu_check.o build/gpu/check/bench.cu.o build/gpu/*.o \
-        build/common/hx.o -L"$(dirname "$NVCC")/../lib64" -lcudart_static -static-libstdc++ -ldl -lrt -lpthread -lm
+        build/common/hx.o build/common/buf.o -L"$(dirname "$NVCC")/../lib64" -lcudart_static -static-libstdc++ -ldl -lrt -lpthread -lm
     fi
     echo "rebuilt in $(secs "$t0") s"
   fi

@@ -33,53 +33,32 @@
 #include <string.h>
 
 #include "common/half.h"
+#include "common/buf.h"
 #include "gpu/check/bench.h"
 #include "gpu/gpu.h"
 
 /* ------------------------------------------------------------ JSON */
-typedef struct jbuf {
-    char *s;
-    size_t n, cap;
-} jbuf;
-
-static void jb_add(jbuf *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void jb_add(jbuf *j, const char *fmt, ...)
-{
-    va_list ap;
-    for (;;) {
-        va_start(ap, fmt);
-        int k = vsnprintf(j->s + j->n, j->cap - j->n, fmt, ap);
-        va_end(ap);
-        if (k >= 0 && (size_t)k < j->cap - j->n) {
-            j->n += (size_t)k;
-            return;
-        }
-        j->cap = j->cap ? j->cap * 2 + (size_t)k : 4096;
-        j->s = hx_realloc(j->s, j->cap);
-    }
-}
-
 /* A number, with non-finite values as null. */
-static void jb_num(jbuf *j, const char *key, double v)
+static void jb_num(hx_buf *j, const char *key, double v)
 {
     if (isfinite(v))
-        jb_add(j, "\"%s\": %.6g", key, v);
+        hx_buf_printf(j, "\"%s\": %.6g", key, v);
     else
-        jb_add(j, "\"%s\": null", key);
+        hx_buf_printf(j, "\"%s\": null", key);
 }
 
-static void jb_str(jbuf *j, const char *key, const char *v)
+static void jb_str(hx_buf *j, const char *key, const char *v)
 {
-    jb_add(j, "\"%s\": \"", key);
+    hx_buf_printf(j, "\"%s\": \"", key);
     for (const char *p = v; *p; p++) {
         if (*p == '"' || *p == '\\')
-            jb_add(j, "\\%c", *p);
+            hx_buf_printf(j, "\\%c", *p);
         else if ((unsigned char)*p < 0x20)
-            jb_add(j, "\\u%04x", (unsigned char)*p);
+            hx_buf_printf(j, "\\u%04x", (unsigned char)*p);
         else
-            jb_add(j, "%c", *p);
+            hx_buf_printf(j, "%c", *p);
     }
-    jb_add(j, "\"");
+    hx_buf_printf(j, "\"");
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -119,7 +98,7 @@ static double out_val(const void *y, hxg_dtype t, size_t i)
 }
 
 typedef struct ctx {
-    jbuf *j;
+    hx_buf *j;
     int first_case;
     int cases, failed;
     double worst; /* max err / tol over all cases */
@@ -352,24 +331,24 @@ static int compare_case(ctx *c, const char *kind, const hlayer *L, const double 
     c->cases++;
     if (!pass) c->failed++;
     if (worst > c->worst) c->worst = worst;
-    jbuf *j = c->j;
-    jb_add(j, "%s\n      {", c->first_case ? "" : ",");
+    hx_buf *j = c->j;
+    hx_buf_printf(j, "%s\n      {", c->first_case ? "" : ",");
     c->first_case = 0;
     jb_str(j, "kernel", kind);
-    jb_add(j, ", \"rows\": %lld, \"cols\": %lld, \"m\": %lld, ", (long long)L->rows,
-           (long long)L->cols, (long long)M);
-    jb_add(j, "\"x\": \"%s\", \"y\": \"%s\", \"sidecar\": %llu, \"bias\": %s, ", dt_name(xt),
-           dt_name(yt), (unsigned long long)(sidecar_on ? L->sc_n : 0), L->bias ? "true" : "false");
+    hx_buf_printf(j, ", \"rows\": %lld, \"cols\": %lld, \"m\": %lld, ", (long long)L->rows,
+                  (long long)L->cols, (long long)M);
+    hx_buf_printf(j, "\"x\": \"%s\", \"y\": \"%s\", \"sidecar\": %llu, \"bias\": %s, ", dt_name(xt),
+                  dt_name(yt), (unsigned long long)(sidecar_on ? L->sc_n : 0), L->bias ? "true" : "false");
     jb_num(j, "max_err_over_tol", worst);
-    jb_add(j, ", ");
+    hx_buf_printf(j, ", ");
     jb_num(j, "rel_l2_err", den > 0 ? sqrt(num / den) : sqrt(num));
     if (gemm) {
-        jb_add(j, ", ");
+        hx_buf_printf(j, ", ");
         jb_num(j, "rel_l2_err_vs_exact_weights", den > 0 ? sqrt(numx / den) : sqrt(numx));
     }
-    jb_add(j, ", \"nonfinite\": %d, \"deterministic\": %s, \"y_padding_overwritten\": %lld, "
-              "\"pass\": %s}",
-           nan, deterministic ? "true" : "false", (long long)pad_overwritten, pass ? "true" : "false");
+    hx_buf_printf(j, ", \"nonfinite\": %d, \"deterministic\": %s, \"y_padding_overwritten\": %lld, "
+                     "\"pass\": %s}",
+                  nan, deterministic ? "true" : "false", (long long)pad_overwritten, pass ? "true" : "false");
     if (!pass)
         printf("FAIL %s %lldx%lld m=%lld x=%s y=%s sc=%llu bias=%d: err/tol %.3g nonfinite %d det %d "
                "y padding bytes overwritten %lld\n",
@@ -531,7 +510,7 @@ static const shape k_shapes[] = {
 };
 #define N_SHAPES (int)(sizeof k_shapes / sizeof k_shapes[0])
 
-static void bench_shapes(jbuf *j, const hxg_device_info *di, hxg_blas *blas, void *stream,
+static void bench_shapes(hx_buf *j, const hxg_device_info *di, hxg_blas *blas, void *stream,
                          double copy_bw, int gemm)
 {
     static const int batches[] = {1, 2, 4, 8};
@@ -540,7 +519,7 @@ static void bench_shapes(jbuf *j, const hxg_device_info *di, hxg_blas *blas, voi
     CK(hxg_malloc(&x, 2 * (size_t)MW * 18944));
     CK(hxg_malloc(&y, 2 * (size_t)MW * 18944));
     CK(hxg_rand_bf16(x, (size_t)MW * 18944, 99, 1.0f));
-    jb_add(j, ",\n  \"gemv\": [");
+    hx_buf_printf(j, ",\n  \"gemv\": [");
     printf("\nGEMV (decode), x/y BF16, HXQ fused (v2 = default kernel, v1 = HXG_GEMV=v1) vs cuBLAS "
            "BF16 (cublasGemmEx), median of 15 samples; speedup = cublas/v2, v1/v2 = v1 time over "
            "v2 time; GB/s and %%peak of v2\n");
@@ -570,20 +549,20 @@ static void bench_shapes(jbuf *j, const hxg_device_info *di, hxg_blas *blas, voi
             uint64_t hb = hxg_linear_bytes(hw[0]) + 2 * (uint64_t)(batches[b] * (cols + rows));
             double hgbs = hb / (hm * 1e-6) / 1e9;
             double bgbs = (bbytes + 2.0 * batches[b] * (cols + rows)) / (bm * 1e-6) / 1e9;
-            jb_add(j, "%s\n    {\"rows\": %lld, \"cols\": %lld, \"what\": \"%s\", \"batch\": %d, ",
-                   first ? "" : ",", (long long)rows, (long long)cols, k_shapes[s].what, batches[b]);
+            hx_buf_printf(j, "%s\n    {\"rows\": %lld, \"cols\": %lld, \"what\": \"%s\", \"batch\": %d, ",
+                          first ? "" : ",", (long long)rows, (long long)cols, k_shapes[s].what, batches[b]);
             first = 0;
-            jb_num(j, "hxq_us", hm), jb_add(j, ", "), jb_num(j, "hxq_us_min", hmin), jb_add(j, ", ");
-            jb_num(j, "hxq_v1_us", h1m), jb_add(j, ", "), jb_num(j, "hxq_v1_us_min", h1min);
-            jb_add(j, ", "), jb_num(j, "v1_over_v2", h1m / hm), jb_add(j, ", ");
-            jb_num(j, "cublas_bf16_us", bm), jb_add(j, ", "), jb_num(j, "speedup", bm / hm);
-            jb_add(j, ", \"hxq_bytes\": %llu, ", (unsigned long long)hb);
-            jb_num(j, "hxq_gbs", hgbs), jb_add(j, ", ");
-            jb_num(j, "hxq_frac_peak", di->peak_bw_gbs > 0 ? hgbs / di->peak_bw_gbs : NAN), jb_add(j, ", ");
-            jb_num(j, "hxq_frac_copy_bw", hgbs / copy_bw), jb_add(j, ", ");
-            jb_num(j, "cublas_gbs", bgbs), jb_add(j, ", ");
+            jb_num(j, "hxq_us", hm), hx_buf_printf(j, ", "), jb_num(j, "hxq_us_min", hmin), hx_buf_printf(j, ", ");
+            jb_num(j, "hxq_v1_us", h1m), hx_buf_printf(j, ", "), jb_num(j, "hxq_v1_us_min", h1min);
+            hx_buf_printf(j, ", "), jb_num(j, "v1_over_v2", h1m / hm), hx_buf_printf(j, ", ");
+            jb_num(j, "cublas_bf16_us", bm), hx_buf_printf(j, ", "), jb_num(j, "speedup", bm / hm);
+            hx_buf_printf(j, ", \"hxq_bytes\": %llu, ", (unsigned long long)hb);
+            jb_num(j, "hxq_gbs", hgbs), hx_buf_printf(j, ", ");
+            jb_num(j, "hxq_frac_peak", di->peak_bw_gbs > 0 ? hgbs / di->peak_bw_gbs : NAN), hx_buf_printf(j, ", ");
+            jb_num(j, "hxq_frac_copy_bw", hgbs / copy_bw), hx_buf_printf(j, ", ");
+            jb_num(j, "cublas_gbs", bgbs), hx_buf_printf(j, ", ");
             jb_num(j, "cublas_frac_peak", di->peak_bw_gbs > 0 ? bgbs / di->peak_bw_gbs : NAN);
-            jb_add(j, ", \"l2_rotation_copies\": %d}", nc);
+            hx_buf_printf(j, ", \"l2_rotation_copies\": %d}", nc);
             printf("%-8lld %-7lld %2d %10.2f %10.2f %10.2f %7.2f %6.2f %9.0f %6.1f%% %6.1f%%\n",
                    (long long)rows, (long long)cols, batches[b], hm, h1m, bm, bm / hm, h1m / hm, hgbs,
                    di->peak_bw_gbs > 0 ? 100 * hgbs / di->peak_bw_gbs : NAN, 100 * hgbs / copy_bw);
@@ -594,14 +573,14 @@ static void bench_shapes(jbuf *j, const hxg_device_info *di, hxg_blas *blas, voi
             hxg_free(bw[k]);
         }
     }
-    jb_add(j, "\n  ]");
+    hx_buf_printf(j, "\n  ]");
     if (!gemm) {
         hxg_free(x);
         hxg_free(y);
         return;
     }
 
-    jb_add(j, ",\n  \"gemm\": [");
+    hx_buf_printf(j, ",\n  \"gemm\": [");
     printf("\nGEMM (evaluation window M=%lld), x/y BF16, HXQ (WMMA) vs cuBLAS BF16\n", (long long)MW);
     printf("%-8s %-7s %10s %10s %7s %9s %9s\n", "rows", "cols", "hxq_us", "cublas_us", "ratio",
            "hxq_TF/s", "cublas_TF");
@@ -618,20 +597,20 @@ static void bench_shapes(jbuf *j, const hxg_device_info *di, hxg_blas *blas, voi
         CK(hxg_time_op(op_hxq, &o, stream, 2, 5, 7, &hm, &hmin));
         if (blas) CK(hxg_time_op(op_blas, &o, stream, 2, 5, 7, &bm, &bmin));
         double fl = 2.0 * MW * rows * cols;
-        jb_add(j, "%s\n    {\"rows\": %lld, \"cols\": %lld, \"m\": %lld, ", first ? "" : ",",
-               (long long)rows, (long long)cols, (long long)MW);
+        hx_buf_printf(j, "%s\n    {\"rows\": %lld, \"cols\": %lld, \"m\": %lld, ", first ? "" : ",",
+                      (long long)rows, (long long)cols, (long long)MW);
         first = 0;
-        jb_num(j, "hxq_us", hm), jb_add(j, ", "), jb_num(j, "cublas_bf16_us", bm), jb_add(j, ", ");
-        jb_num(j, "hxq_tflops", fl / (hm * 1e-6) / 1e12), jb_add(j, ", ");
-        jb_num(j, "cublas_tflops", fl / (bm * 1e-6) / 1e12), jb_add(j, ", ");
-        jb_num(j, "speedup", bm / hm), jb_add(j, "}");
+        jb_num(j, "hxq_us", hm), hx_buf_printf(j, ", "), jb_num(j, "cublas_bf16_us", bm), hx_buf_printf(j, ", ");
+        jb_num(j, "hxq_tflops", fl / (hm * 1e-6) / 1e12), hx_buf_printf(j, ", ");
+        jb_num(j, "cublas_tflops", fl / (bm * 1e-6) / 1e12), hx_buf_printf(j, ", ");
+        jb_num(j, "speedup", bm / hm), hx_buf_printf(j, "}");
         printf("%-8lld %-7lld %10.1f %10.1f %7.2f %9.1f %9.1f\n", (long long)rows, (long long)cols,
                hm, bm, bm / hm, fl / (hm * 1e-6) / 1e12, fl / (bm * 1e-6) / 1e12);
         fflush(stdout);
         hxg_linear_free(hw[0]);
         hxg_free(bw[0]);
     }
-    jb_add(j, "\n  ]");
+    hx_buf_printf(j, "\n  ]");
     hxg_free(x);
     hxg_free(y);
 }
@@ -681,7 +660,7 @@ static hx_status stack_blas(void *p, int i)
                                 st->M, out);
 }
 
-static void bench_stack(jbuf *j, hxg_blas *blas, void *stream, const hxg_device_info *di)
+static void bench_stack(hx_buf *j, hxg_blas *blas, void *stream, const hxg_device_info *di)
 {
     stack st;
     memset(&st, 0, sizeof st);
@@ -713,10 +692,10 @@ static void bench_stack(jbuf *j, hxg_blas *blas, void *stream, const hxg_device_
                        "embeddings and lm_head excluded";
     printf("\nQwen2.5-7B-shaped stack: %s\n", note);
     printf("weights: HXQ %.2f GB, BF16 %.2f GB\n", hbytes / 1e9, bbytes / 1e9);
-    jb_add(j, ",\n  \"stack\": {");
+    hx_buf_printf(j, ",\n  \"stack\": {");
     jb_str(j, "note", note);
-    jb_add(j, ", \"layers\": %d, \"hxq_weight_bytes\": %llu, \"bf16_weight_bytes\": %llu",
-           QW_LAYERS, (unsigned long long)hbytes, (unsigned long long)bbytes);
+    hx_buf_printf(j, ", \"layers\": %d, \"hxq_weight_bytes\": %llu, \"bf16_weight_bytes\": %llu",
+                  QW_LAYERS, (unsigned long long)hbytes, (unsigned long long)bbytes);
     static const int64_t Ms[] = {1, 8, 2048};
     for (size_t mi = 0; mi < sizeof Ms / sizeof Ms[0]; mi++) {
         st.M = Ms[mi];
@@ -732,21 +711,21 @@ static void bench_stack(jbuf *j, hxg_blas *blas, void *stream, const hxg_device_
         if (blas) CK(hxg_time_graph(stack_blas, &st, stream, QW_LAYERS * 7, samples, &bm, &bmin, &g2));
         double htok = st.M / (hm * 1e-6), btok = st.M / (bm * 1e-6);
         const char *mode = st.M > 8 ? "eval_window" : "decode";
-        jb_add(j, ",\n    \"%s_m%lld\": {\"m\": %lld, ", mode, (long long)st.M, (long long)st.M);
-        jb_num(j, "hxq_ms_per_step", hm / 1e3), jb_add(j, ", ");
-        jb_num(j, "bf16_ms_per_step", bm / 1e3), jb_add(j, ", ");
-        jb_num(j, "hxq_tokens_per_s", htok), jb_add(j, ", ");
-        jb_num(j, "bf16_tokens_per_s", btok), jb_add(j, ", ");
-        jb_num(j, "speedup", bm / hm), jb_add(j, ", ");
-        jb_num(j, "hxq_weight_gbs", hbytes / (hm * 1e-6) / 1e9), jb_add(j, ", ");
+        hx_buf_printf(j, ",\n    \"%s_m%lld\": {\"m\": %lld, ", mode, (long long)st.M, (long long)st.M);
+        jb_num(j, "hxq_ms_per_step", hm / 1e3), hx_buf_printf(j, ", ");
+        jb_num(j, "bf16_ms_per_step", bm / 1e3), hx_buf_printf(j, ", ");
+        jb_num(j, "hxq_tokens_per_s", htok), hx_buf_printf(j, ", ");
+        jb_num(j, "bf16_tokens_per_s", btok), hx_buf_printf(j, ", ");
+        jb_num(j, "speedup", bm / hm), hx_buf_printf(j, ", ");
+        jb_num(j, "hxq_weight_gbs", hbytes / (hm * 1e-6) / 1e9), hx_buf_printf(j, ", ");
         jb_num(j, "hxq_frac_peak", di->peak_bw_gbs > 0 ? hbytes / (hm * 1e-6) / 1e9 / di->peak_bw_gbs : NAN);
-        jb_add(j, ", \"cuda_graph\": %s}", g1 && (g2 || !blas) ? "true" : "false");
+        hx_buf_printf(j, ", \"cuda_graph\": %s}", g1 && (g2 || !blas) ? "true" : "false");
         printf("%s M=%-5lld HXQ %8.3f ms/step %10.1f tok/s | BF16 %8.3f ms/step %10.1f tok/s | x%.2f%s\n",
                mode, (long long)st.M, hm / 1e3, htok, bm / 1e3, btok, bm / hm,
                g1 ? " (graph)" : " (no graph)");
         fflush(stdout);
     }
-    jb_add(j, "\n  }");
+    hx_buf_printf(j, "\n  }");
     for (int L = 0; L < QW_LAYERS; L++)
         for (int l = 0; l < 7; l++) {
             hxg_linear_free(st.hw[L][l]);
@@ -756,11 +735,11 @@ static void bench_stack(jbuf *j, hxg_blas *blas, void *stream, const hxg_device_
 }
 
 /* ------------------------------------------------------------ main */
-static int write_json(const char *path, jbuf *j)
+static int write_json(const char *path, hx_buf *j)
 {
     if (!path) return 0;
     FILE *f = fopen(path, "w");
-    if (!f || fwrite(j->s, 1, j->n, f) != j->n || fclose(f)) {
+    if (!f || fwrite(j->data, 1, j->len, f) != j->len || fclose(f)) {
         fprintf(stderr, "gpu-check: cannot write %s\n", path);
         return -1;
     }
@@ -790,19 +769,19 @@ int main(int argc, char **argv)
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
     double t0 = hx_now();
-    jbuf j = {0};
-    jb_add(&j, "{\n  \"tool\": \"hxzoo gpu-check\", \"format\": 1");
+    hx_buf j = HX_BUF_INIT;
+    hx_buf_printf(&j, "{\n  \"tool\": \"hxzoo gpu-check\", \"format\": 1");
     int cpu_bad = cpu_selftest();
-    jb_add(&j, ",\n  \"cpu_selftest\": %s", cpu_bad ? "false" : "true");
+    hx_buf_printf(&j, ",\n  \"cpu_selftest\": %s", cpu_bad ? "false" : "true");
 
     hxg_device_info di;
     if (hxg_device_probe(0, &di)) {
         printf("no CUDA device: %s\n", hx_lasterr());
-        jb_add(&j, ",\n  ");
+        hx_buf_printf(&j, ",\n  ");
         jb_str(&j, "status", cpu_bad ? "fail" : "skipped");
-        jb_add(&j, ", ");
+        hx_buf_printf(&j, ", ");
         jb_str(&j, "reason", hx_lasterr());
-        jb_add(&j, "\n}\n");
+        hx_buf_printf(&j, "\n}\n");
         write_json(json, &j);
         return cpu_bad ? 1 : 77;
     }
@@ -810,27 +789,27 @@ int main(int argc, char **argv)
            di.name, di.cc_major, di.cc_minor, di.sm_count, di.total_mem / 1073741824.0,
            di.l2_bytes >> 20, di.peak_bw_gbs, di.peak_bw_source, di.driver_version,
            di.runtime_version);
-    jb_add(&j, ",\n  \"device\": {");
+    hx_buf_printf(&j, ",\n  \"device\": {");
     jb_str(&j, "name", di.name);
-    jb_add(&j, ", \"cc\": \"%d.%d\", \"sms\": %d, \"mem_bytes\": %llu, \"l2_bytes\": %d, "
-               "\"mem_clock_khz\": %d, \"mem_bus_bits\": %d, ",
-           di.cc_major, di.cc_minor, di.sm_count, (unsigned long long)di.total_mem, di.l2_bytes,
-           di.mem_clock_khz, di.mem_bus_bits);
+    hx_buf_printf(&j, ", \"cc\": \"%d.%d\", \"sms\": %d, \"mem_bytes\": %llu, \"l2_bytes\": %d, "
+                      "\"mem_clock_khz\": %d, \"mem_bus_bits\": %d, ",
+                  di.cc_major, di.cc_minor, di.sm_count, (unsigned long long)di.total_mem, di.l2_bytes,
+                  di.mem_clock_khz, di.mem_bus_bits);
     jb_num(&j, "peak_bw_gbs", di.peak_bw_gbs);
-    jb_add(&j, ", ");
+    hx_buf_printf(&j, ", ");
     jb_str(&j, "peak_bw_source", di.peak_bw_source);
-    jb_add(&j, ", \"driver\": %d, \"runtime\": %d}", di.driver_version, di.runtime_version);
+    hx_buf_printf(&j, ", \"driver\": %d, \"runtime\": %d}", di.driver_version, di.runtime_version);
 
     /* correctness */
     ctx c = {&j, 1, 0, 0, 0};
-    jb_add(&j, ",\n  \"tolerance\": \"|y-ref| <= gamma_h*S (+2^-8|ref| for BF16 y); S = "
-               "sum|x||W'|+|x||corr|+|bias|; gamma_h = h*2^-24/(1-h*2^-24); GEMV (%s) h = %s; "
-               "GEMM h = 2*(ceil(cols/16)+5)+nnz+3 against BF16-rounded codebook weights\"",
-           gemv_v1() ? "v1" : "v2",
-           gemv_v1() ? "16*ceil(ceil(cols/64)*4/256)+ceil(nnz/32)+21"
-                     : "(batch<=4 ? 32+nseg : 4*nseg)+ceil(nnz/32)+21, "
-                       "nseg = ceil(ceil(cols/4)/32)");
-    jb_add(&j, ",\n  \"checks\": [");
+    hx_buf_printf(&j, ",\n  \"tolerance\": \"|y-ref| <= gamma_h*S (+2^-8|ref| for BF16 y); S = "
+                      "sum|x||W'|+|x||corr|+|bias|; gamma_h = h*2^-24/(1-h*2^-24); GEMV (%s) h = %s; "
+                      "GEMM h = 2*(ceil(cols/16)+5)+nnz+3 against BF16-rounded codebook weights\"",
+                  gemv_v1() ? "v1" : "v2",
+                  gemv_v1() ? "16*ceil(ceil(cols/64)*4/256)+ceil(nnz/32)+21"
+                            : "(batch<=4 ? 32+nseg : 4*nseg)+ceil(nnz/32)+21, "
+                              "nseg = ceil(ceil(cols/4)/32)");
+    hx_buf_printf(&j, ",\n  \"checks\": [");
     /* v2's edge cases: {2, 130}: a team of 2 warps, the second with one
      * partial segment; {7, 18944}: rows far fewer than the grid (teams of
      * 16 warps, the last with no segment), rows not a multiple of the row
@@ -857,7 +836,7 @@ int main(int argc, char **argv)
             check_device_layer(&c, k_shapes[s].rows, k_shapes[s].cols, 1 + s % 3, 11 + (uint64_t)s);
             check_device_layer(&c, k_shapes[s].rows, k_shapes[s].cols, 2048, 21 + (uint64_t)s);
         }
-    jb_add(&j, "\n  ],\n  \"checks_run\": %d, \"checks_failed\": %d, ", c.cases, c.failed);
+    hx_buf_printf(&j, "\n  ],\n  \"checks_run\": %d, \"checks_failed\": %d, ", c.cases, c.failed);
     jb_num(&j, "worst_err_over_tol", c.worst);
     printf("correctness: %d checks, %d failed, worst err/tol %.3g (%.1f s)\n", c.cases, c.failed,
            c.worst, hx_now() - t0);
@@ -868,17 +847,17 @@ int main(int argc, char **argv)
         hxg_blas *blas = NULL;
         if (hxg_blas_open(stream, &blas)) {
             printf("cuBLAS unavailable, baselines skipped: %s\n", hx_lasterr());
-            jb_add(&j, ",\n  ");
+            hx_buf_printf(&j, ",\n  ");
             jb_str(&j, "cublas", hx_lasterr());
             blas = NULL;
         } else {
-            jb_add(&j, ",\n  ");
+            hx_buf_printf(&j, ",\n  ");
             jb_str(&j, "cublas", hxg_blas_name(blas));
         }
         double copy_bw = 0;
         CK(hxg_copy_bw((size_t)1 << 30, &copy_bw));
         printf("device-to-device copy: %.0f GB/s (read + write)\n", copy_bw);
-        jb_add(&j, ",\n  ");
+        hx_buf_printf(&j, ",\n  ");
         jb_num(&j, "copy_bw_gbs", copy_bw);
         bench_shapes(&j, &di, blas, stream, copy_bw, !gemv_only);
         if (!gemv_only) bench_stack(&j, blas, stream, &di);
@@ -886,11 +865,11 @@ int main(int argc, char **argv)
         hxg_stream_destroy(stream);
     }
     int bad = cpu_bad || c.failed;
-    jb_add(&j, ",\n  \"seconds\": %.1f,\n  ", hx_now() - t0);
+    hx_buf_printf(&j, ",\n  \"seconds\": %.1f,\n  ", hx_now() - t0);
     jb_str(&j, "status", bad ? "fail" : "pass");
-    jb_add(&j, "\n}\n");
+    hx_buf_printf(&j, "\n}\n");
     if (write_json(json, &j)) return 3;
     printf("gpu-check: %s (%.1f s)\n", bad ? "FAIL" : "pass", hx_now() - t0);
-    free(j.s);
+    hx_buf_free(&j);
     return bad ? 1 : 0;
 }
