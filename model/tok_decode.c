@@ -26,32 +26,32 @@ static int parse_byte_token(const char *s, size_t n)
  * character; a token with a character outside the byte table (an added
  * token such as a run of spaces) is kept as it is, whole, as the Python
  * `tokenizers` decoder does. */
-static void bytelevel_token(const char *s, size_t n, tok_buf *raw)
+static void bytelevel_token(const char *s, size_t n, hx_buf *raw)
 {
-    size_t start = raw->n, adv;
+    size_t start = raw->len, adv;
     for (size_t j = 0; j < n; j += adv) {
         int by = tok_bl_dec(tok_utf8_decode(s + j, n - j, &adv));
         if (by < 0) {
-            raw->n = start;
-            tok_buf_add(raw, s, n);
+            raw->len = start;
+            hx_buf_put(raw, s, n);
             return;
         }
         char c = (char)by;
-        tok_buf_add(raw, &c, 1);
+        hx_buf_put(raw, &c, 1);
     }
 }
 
 static void dec_step(const tok_step *st, tok_list *cur, tok_list *nl)
 {
-    tok_buf b = {0};
+    hx_buf b = {0};
     switch (st->kind) {
     case DS_BYTELEVEL: {
-        tok_buf raw = {0};
+        hx_buf raw = {0};
         for (size_t i = 0; i < cur->n; i++)
-            bytelevel_token(cur->buf.p + cur->v[i].off, cur->v[i].len, &raw);
-        tok_utf8_lossy(&b, raw.p ? raw.p : "", raw.n);
-        tok_list_add(nl, b.p ? b.p : "", b.n);
-        free(raw.p);
+            bytelevel_token(cur->buf.data + cur->v[i].off, cur->v[i].len, &raw);
+        tok_utf8_lossy(&b, raw.data ? raw.data : "", raw.len);
+        tok_list_add(nl, b.data ? b.data : "", b.len);
+        free(raw.data);
         break;
     }
     case DS_REPLACE:
@@ -60,56 +60,56 @@ static void dec_step(const tok_step *st, tok_list *cur, tok_list *nl)
         const char *rep = st->kind == DS_REPLACE ? st->b : " ";
         size_t pl = strlen(pat);
         for (size_t i = 0; i < cur->n; i++) {
-            const char *s = cur->buf.p + cur->v[i].off;
+            const char *s = cur->buf.data + cur->v[i].off;
             size_t n = cur->v[i].len;
-            b.n = 0;
-            tok_buf_add(&b, NULL, 0);
+            b.len = 0;
+            hx_buf_put(&b, NULL, 0);
             for (size_t j = 0; j < n;) {
                 if (pl && j + pl <= n && !memcmp(s + j, pat, pl)) {
-                    tok_buf_add(&b, rep, strlen(rep));
+                    hx_buf_put(&b, rep, strlen(rep));
                     j += pl;
                 } else
-                    tok_buf_add(&b, s + j++, 1);
+                    hx_buf_put(&b, s + j++, 1);
             }
             size_t skip = 0;
-            if (st->kind == DS_METASPACE && i == 0 && st->prepend != PP_NEVER && b.n && b.p[0] == ' ')
+            if (st->kind == DS_METASPACE && i == 0 && st->prepend != PP_NEVER && b.len && b.data[0] == ' ')
                 skip = 1;
-            tok_list_add(nl, b.p + skip, b.n - skip);
+            tok_list_add(nl, b.data + skip, b.len - skip);
         }
         break;
     }
     case DS_BYTEFALLBACK: {
-        tok_buf bytes = {0};
+        hx_buf bytes = {0};
         for (size_t i = 0; i <= cur->n; i++) {
-            int v = i < cur->n ? parse_byte_token(cur->buf.p + cur->v[i].off, cur->v[i].len) : -1;
+            int v = i < cur->n ? parse_byte_token(cur->buf.data + cur->v[i].off, cur->v[i].len) : -1;
             if (v >= 0) {
                 char c = (char)v;
-                tok_buf_add(&bytes, &c, 1);
+                hx_buf_put(&bytes, &c, 1);
                 continue;
             }
-            if (bytes.n) {
-                if (tok_utf8_valid(bytes.p, bytes.n))
-                    tok_list_add(nl, bytes.p, bytes.n);
+            if (bytes.len) {
+                if (tok_utf8_valid(bytes.data, bytes.len))
+                    tok_list_add(nl, bytes.data, bytes.len);
                 else
-                    for (size_t k = 0; k < bytes.n; k++)
+                    for (size_t k = 0; k < bytes.len; k++)
                         tok_list_add(nl, "\xef\xbf\xbd", 3);
-                bytes.n = 0;
+                bytes.len = 0;
             }
             if (i < cur->n)
-                tok_list_add(nl, cur->buf.p + cur->v[i].off, cur->v[i].len);
+                tok_list_add(nl, cur->buf.data + cur->v[i].off, cur->v[i].len);
         }
-        free(bytes.p);
+        free(bytes.data);
         break;
     }
     case DS_FUSE:
         for (size_t i = 0; i < cur->n; i++)
-            tok_buf_add(&b, cur->buf.p + cur->v[i].off, cur->v[i].len);
-        tok_list_add(nl, b.p ? b.p : "", b.n);
+            hx_buf_put(&b, cur->buf.data + cur->v[i].off, cur->v[i].len);
+        tok_list_add(nl, b.data ? b.data : "", b.len);
         break;
     case DS_STRIP: {
         size_t cl = strlen(st->a);
         for (size_t i = 0; i < cur->n; i++) {
-            const char *s = cur->buf.p + cur->v[i].off;
+            const char *s = cur->buf.data + cur->v[i].off;
             size_t a = 0, e = cur->v[i].len;
             for (int k = 0; k < st->left && cl && a + cl <= e && !memcmp(s + a, st->a, cl); k++)
                 a += cl;
@@ -120,7 +120,7 @@ static void dec_step(const tok_step *st, tok_list *cur, tok_list *nl)
         break;
     }
     }
-    free(b.p);
+    free(b.data);
 }
 
 char *hx_tok_decode(const hx_tok *t, const int32_t *ids, size_t n, int skip_special)
@@ -138,13 +138,13 @@ char *hx_tok_decode(const hx_tok *t, const int32_t *ids, size_t n, int skip_spec
         tok_list_free(&cur);
         cur = nl;
     }
-    tok_buf out = {0};
-    tok_buf_add(&out, NULL, 0);
+    hx_buf out = {0};
+    hx_buf_put(&out, NULL, 0);
     for (size_t i = 0; i < cur.n; i++) {
         if (i && !t->ndec) /* no decoder: the tokens joined by spaces */
-            tok_buf_add(&out, " ", 1);
-        tok_buf_add(&out, cur.buf.p + cur.v[i].off, cur.v[i].len);
+            hx_buf_put(&out, " ", 1);
+        hx_buf_put(&out, cur.buf.data + cur.v[i].off, cur.v[i].len);
     }
     tok_list_free(&cur);
-    return out.p;
+    return out.data;
 }

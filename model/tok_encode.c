@@ -12,13 +12,13 @@
 #include <unicode/ustring.h>
 
 /* ---------------------------------------------------------- normalize */
-static hx_status icu_apply(int kind, const char *s, size_t n, tok_buf *out)
+static hx_status icu_apply(int kind, const char *s, size_t n, hx_buf *out)
 {
     int ascii = 1;
     for (size_t i = 0; i < n && ascii; i++)
         ascii = !((unsigned char)s[i] & 0x80);
     if (ascii && kind != NS_LOWER) {
-        tok_buf_add(out, s, n);
+        hx_buf_put(out, s, n);
         return HX_OK;
     }
     UErrorCode e = U_ZERO_ERROR;
@@ -55,7 +55,7 @@ static hx_status icu_apply(int kind, const char *s, size_t n, tok_buf *out)
     e = U_ZERO_ERROR;
     char *tmp = hx_malloc((size_t)blen + 1);
     u_strToUTF8(tmp, blen + 1, NULL, r, rlen, &e);
-    tok_buf_add(out, tmp, (size_t)blen);
+    hx_buf_put(out, tmp, (size_t)blen);
     free(tmp);
     free(u);
     free(r);
@@ -66,22 +66,22 @@ fail:
     return HX_FAIL(HX_EINTERNAL, "ICU: %s", u_errorName(e));
 }
 
-static void replace_lit(const char *s, size_t n, const char *pat, const char *rep, tok_buf *out)
+static void replace_lit(const char *s, size_t n, const char *pat, const char *rep, hx_buf *out)
 {
     size_t pl = strlen(pat), rl = strlen(rep);
     if (!pl) {
-        tok_buf_add(out, s, n);
+        hx_buf_put(out, s, n);
         return;
     }
     size_t i = 0;
     while (i < n) {
         const char *hit = memmem(s + i, n - i, pat, pl);
         if (!hit) {
-            tok_buf_add(out, s + i, n - i);
+            hx_buf_put(out, s + i, n - i);
             break;
         }
-        tok_buf_add(out, s + i, (size_t)(hit - (s + i)));
-        tok_buf_add(out, rep, rl);
+        hx_buf_put(out, s + i, (size_t)(hit - (s + i)));
+        hx_buf_put(out, rep, rl);
         i = (size_t)(hit - s) + pl;
     }
 }
@@ -113,25 +113,25 @@ static void for_matches(const pcre2_code *re, const char *s, size_t n, match_fn 
 struct repl_ctx {
     const char *s, *rep;
     size_t last;
-    tok_buf *out;
+    hx_buf *out;
 };
 static void repl_cb(void *c, size_t a, size_t b)
 {
     struct repl_ctx *r = c;
-    tok_buf_add(r->out, r->s + r->last, a - r->last);
-    tok_buf_add(r->out, r->rep, strlen(r->rep));
+    hx_buf_put(r->out, r->s + r->last, a - r->last);
+    hx_buf_put(r->out, r->rep, strlen(r->rep));
     r->last = b;
 }
 
-static hx_status norm_step(const tok_step *st, const char *s, size_t n, tok_buf *out)
+static hx_status norm_step(const tok_step *st, const char *s, size_t n, hx_buf *out)
 {
     switch (st->kind) {
     case NS_NFC: case NS_NFKC: case NS_NFD: case NS_NFKD: case NS_LOWER:
         return icu_apply(st->kind, s, n, out);
     case NS_PREPEND:
         if (n)
-            tok_buf_add(out, st->a, strlen(st->a));
-        tok_buf_add(out, s, n);
+            hx_buf_put(out, st->a, strlen(st->a));
+        hx_buf_put(out, s, n);
         return HX_OK;
     case NS_REPLACE:
         if (st->a)
@@ -139,7 +139,7 @@ static hx_status norm_step(const tok_step *st, const char *s, size_t n, tok_buf 
         else {
             struct repl_ctx r = {s, st->b, 0, out};
             for_matches(st->re, s, n, repl_cb, &r);
-            tok_buf_add(out, s + r.last, n - r.last);
+            hx_buf_put(out, s + r.last, n - r.last);
         }
         return HX_OK;
     case NS_STRIP: {
@@ -159,33 +159,33 @@ static hx_status norm_step(const tok_step *st, const char *s, size_t n, tok_buf 
                 break;
             b = k;
         }
-        tok_buf_add(out, s + a, b - a);
+        hx_buf_put(out, s + a, b - a);
         return HX_OK;
     }
     }
     return HX_FAIL(HX_EINTERNAL, "bad normalizer step");
 }
 
-hx_status tok_normalize(const hx_tok *t, const char *s, size_t n, tok_buf *out)
+hx_status tok_normalize(const hx_tok *t, const char *s, size_t n, hx_buf *out)
 {
-    tok_buf cur = {0}, nxt = {0};
-    tok_buf_add(&cur, s, n);
+    hx_buf cur = {0}, nxt = {0};
+    hx_buf_put(&cur, s, n);
     for (size_t i = 0; i < t->nnorm; i++) {
-        nxt.n = 0;
-        tok_buf_add(&nxt, NULL, 0);
-        hx_status st = norm_step(&t->norm[i], cur.p, cur.n, &nxt);
+        nxt.len = 0;
+        hx_buf_put(&nxt, NULL, 0);
+        hx_status st = norm_step(&t->norm[i], cur.data, cur.len, &nxt);
         if (st) {
-            free(cur.p);
-            free(nxt.p);
+            free(cur.data);
+            free(nxt.data);
             return st;
         }
-        tok_buf tmp = cur;
+        hx_buf tmp = cur;
         cur = nxt;
         nxt = tmp;
     }
-    tok_buf_add(out, cur.p, cur.n);
-    free(cur.p);
-    free(nxt.p);
+    hx_buf_put(out, cur.data, cur.len);
+    free(cur.data);
+    free(nxt.data);
     return HX_OK;
 }
 
@@ -300,56 +300,56 @@ static void pre_step(const tok_step *st, const char *s, size_t n, int first, tok
         split_regex(st->re, SB_ISOLATED, 0, s, n, out);
         return;
     case PS_BYTELEVEL: {
-        tok_buf src = {0};
+        hx_buf src = {0};
         if (st->add_prefix_space && !(n && s[0] == ' '))
-            tok_buf_add(&src, " ", 1);
-        tok_buf_add(&src, s, n);
+            hx_buf_put(&src, " ", 1);
+        hx_buf_put(&src, s, n);
         tok_list parts = {0};
         if (st->use_regex)
-            split_regex(st->re, SB_ISOLATED, 0, src.p, src.n, &parts);
+            split_regex(st->re, SB_ISOLATED, 0, src.data, src.len, &parts);
         else
-            tok_list_add(&parts, src.p, src.n);
-        tok_buf m = {0};
+            tok_list_add(&parts, src.data, src.len);
+        hx_buf m = {0};
         for (size_t i = 0; i < parts.n; i++) {
-            m.n = 0;
-            const unsigned char *p = (const unsigned char *)parts.buf.p + parts.v[i].off;
+            m.len = 0;
+            const unsigned char *p = (const unsigned char *)parts.buf.data + parts.v[i].off;
             for (size_t j = 0; j < parts.v[i].len; j++)
-                tok_buf_add(&m, tok_bl_enc[p[j]], strlen(tok_bl_enc[p[j]]));
-            tok_list_add(out, m.p, m.n);
+                hx_buf_put(&m, tok_bl_enc[p[j]], strlen(tok_bl_enc[p[j]]));
+            tok_list_add(out, m.data, m.len);
         }
-        free(m.p);
-        free(src.p);
+        free(m.data);
+        free(src.data);
         tok_list_free(&parts);
         return;
     }
     case PS_METASPACE: {
-        tok_buf m = {0};
+        hx_buf m = {0};
         size_t rl = strlen(st->a);
         int pre = st->prepend == PP_ALWAYS || (st->prepend == PP_FIRST && first);
-        tok_buf_add(&m, NULL, 0);
+        hx_buf_put(&m, NULL, 0);
         replace_lit(s, n, " ", st->a, &m);
-        if (pre && !(m.n >= rl && !memcmp(m.p, st->a, rl))) {
-            tok_buf p2 = {0};
-            tok_buf_add(&p2, st->a, rl);
-            tok_buf_add(&p2, m.p, m.n);
-            free(m.p);
+        if (pre && !(m.len >= rl && !memcmp(m.data, st->a, rl))) {
+            hx_buf p2 = {0};
+            hx_buf_put(&p2, st->a, rl);
+            hx_buf_put(&p2, m.data, m.len);
+            free(m.data);
             m = p2;
         }
         if (!st->split)
-            tok_list_add(out, m.p, m.n);
+            tok_list_add(out, m.data, m.len);
         else {
             /* split on the replacement, merged with the next piece */
             size_t start = 0;
-            for (size_t i = rl; i + rl <= m.n; i++) {
-                if (!memcmp(m.p + i, st->a, rl)) {
-                    tok_list_add(out, m.p + start, i - start);
+            for (size_t i = rl; i + rl <= m.len; i++) {
+                if (!memcmp(m.data + i, st->a, rl)) {
+                    tok_list_add(out, m.data + start, i - start);
                     start = i;
                     i += rl - 1;
                 }
             }
-            tok_list_add(out, m.p + start, m.n - start);
+            tok_list_add(out, m.data + start, m.len - start);
         }
-        free(m.p);
+        free(m.data);
         return;
     }
     }
@@ -363,13 +363,13 @@ hx_status tok_pretokenize(const hx_tok *t, const char *s, size_t n, int first, t
         tok_list nxt = {0};
         for (size_t j = 0; j < cur.n; j++)
             if (cur.v[j].len)
-                pre_step(&t->pre[i], cur.buf.p + cur.v[j].off, cur.v[j].len, first && j == 0, &nxt);
+                pre_step(&t->pre[i], cur.buf.data + cur.v[j].off, cur.v[j].len, first && j == 0, &nxt);
         tok_list_free(&cur);
         cur = nxt;
     }
     for (size_t j = 0; j < cur.n; j++)
         if (cur.v[j].len)
-            tok_list_add(out, cur.buf.p + cur.v[j].off, cur.v[j].len);
+            tok_list_add(out, cur.buf.data + cur.v[j].off, cur.v[j].len);
     tok_list_free(&cur);
     return HX_OK;
 }
@@ -440,7 +440,7 @@ static hx_status segment_pieces(const hx_tok *t, const char *p, size_t n, int fi
     else
         tok_list_add(&whole, p, n);
     for (size_t i = 0; !st && i < whole.n; i++)
-        spm_split(whole.buf.p + whole.v[i].off, whole.v[i].len, out);
+        spm_split(whole.buf.data + whole.v[i].off, whole.v[i].len, out);
     tok_list_free(&whole);
     return st;
 }
@@ -450,16 +450,16 @@ static hx_status encode_segment(const hx_tok *t, tok_cache *c, const char *s, si
 {
     if (!n)
         return HX_OK;
-    tok_buf nb = {0};
+    hx_buf nb = {0};
     hx_status st = tok_normalize(t, s, n, &nb);
     if (st)
         return st;
     tok_list pieces = {0};
-    st = segment_pieces(t, nb.p ? nb.p : "", nb.n, first, &pieces);
+    st = segment_pieces(t, nb.data ? nb.data : "", nb.len, first, &pieces);
     for (size_t i = 0; !st && i < pieces.n; i++)
-        tok_bpe_piece(t, c, pieces.buf.p + pieces.v[i].off, pieces.v[i].len, out);
+        tok_bpe_piece(t, c, pieces.buf.data + pieces.v[i].off, pieces.v[i].len, out);
     tok_list_free(&pieces);
-    free(nb.p);
+    free(nb.data);
     return st;
 }
 

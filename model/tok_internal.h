@@ -5,6 +5,7 @@
 #define HX_TOK_INTERNAL_H
 
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include "common/buf.h"
 #include "model/tokenizer.h"
 
 #include <pcre2.h>
@@ -31,17 +32,12 @@ void tok_pair_put(tok_pairmap *m, int32_t a, int32_t b, int32_t rank, int32_t ne
 int32_t tok_pair_get(const tok_pairmap *m, int32_t a, int32_t b, int32_t *newid);
 void tok_pair_free(tok_pairmap *m);
 
-/* ---- growable byte buffer and piece lists ---- */
-typedef struct tok_buf {
-    char *p;
-    size_t n, cap;
-} tok_buf;
-void tok_buf_add(tok_buf *b, const void *s, size_t n);
+/* ---- piece lists (bytes in a common/buf.h buffer) ---- */
 typedef struct tok_piece {
-    size_t off, len; /* into a tok_buf */
+    size_t off, len; /* into a hx_buf */
 } tok_piece;
 typedef struct tok_list {
-    tok_buf buf;
+    hx_buf buf;
     tok_piece *v;
     size_t n, cap;
 } tok_list;
@@ -55,7 +51,7 @@ uint32_t tok_utf8_decode(const char *s, size_t n, size_t *adv);
 size_t tok_utf8_encode(uint32_t cp, char out[4]);
 /* Append s as valid UTF-8, replacing invalid sequences by U+FFFD (like
  * Rust's String::from_utf8_lossy). */
-void tok_utf8_lossy(tok_buf *b, const char *s, size_t n);
+void tok_utf8_lossy(hx_buf *b, const char *s, size_t n);
 
 /* GPT-2 byte <-> unicode table. */
 extern char tok_bl_enc[256][4]; /* NUL-terminated UTF-8 of each byte's char */
@@ -135,7 +131,7 @@ typedef struct tok_cache {
 void tok_bpe_piece(const hx_tok *t, tok_cache *c, const char *s, size_t n, tok_ids *out);
 void tok_cache_free(tok_cache *c);
 /* tok_encode.c */
-hx_status tok_normalize(const hx_tok *t, const char *s, size_t n, tok_buf *out);
+hx_status tok_normalize(const hx_tok *t, const char *s, size_t n, hx_buf *out);
 /* Run pre-tokenizers on one normalized segment; first: the segment starts
  * the text (Metaspace prepend_scheme "first"). */
 hx_status tok_pretokenize(const hx_tok *t, const char *s, size_t n, int first, tok_list *out);

@@ -177,12 +177,12 @@ static hx_status add_pre(hx_tok *t, const cJSON *o)
         if (st)
             return st;
         if (s->a) { /* literal: compile as an escaped regex */
-            tok_buf q = {0};
-            tok_buf_add(&q, "\\Q", 2);
-            tok_buf_add(&q, s->a, strlen(s->a));
-            tok_buf_add(&q, "\\E", 2);
-            s->re = tok_regex(q.p);
-            free(q.p);
+            hx_buf q = {0};
+            hx_buf_put(&q, "\\Q", 2);
+            hx_buf_put(&q, s->a, strlen(s->a));
+            hx_buf_put(&q, "\\E", 2);
+            s->re = tok_regex(q.data);
+            free(q.data);
             if (!s->re)
                 return HX_EFORMAT;
         }
@@ -401,7 +401,7 @@ static hx_status load_model(hx_tok *t, const cJSON *m)
         t->byte_id[b] = tok_map_get(&t->vocab, nm, 6);
     }
     int32_t rank = 0;
-    tok_buf cat = {0};
+    hx_buf cat = {0};
     cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(m, "merges"))
     {
         const char *a, *b;
@@ -411,7 +411,7 @@ static hx_status load_model(hx_tok *t, const cJSON *m)
              * after its NUL to search from) */
             const char *sp = e->valuestring[0] ? strchr(e->valuestring + 1, ' ') : NULL;
             if (!sp) {
-                free(cat.p);
+                free(cat.data);
                 return HX_FAIL(HX_EFORMAT, "bad merge '%s'", e->valuestring);
             }
             a = e->valuestring;
@@ -425,21 +425,21 @@ static hx_status load_model(hx_tok *t, const cJSON *m)
             la = strlen(a);
             lb = strlen(b);
         } else {
-            free(cat.p);
+            free(cat.data);
             return HX_FAIL(HX_EFORMAT, "bad merge entry %d", (int)rank);
         }
         int32_t ia = tok_map_get(&t->vocab, a, la), ib = tok_map_get(&t->vocab, b, lb);
-        cat.n = 0;
-        tok_buf_add(&cat, a, la);
-        tok_buf_add(&cat, b, lb);
-        int32_t ic = tok_map_get(&t->vocab, cat.p, cat.n);
+        cat.len = 0;
+        hx_buf_put(&cat, a, la);
+        hx_buf_put(&cat, b, lb);
+        int32_t ic = tok_map_get(&t->vocab, cat.data, cat.len);
         if (ia < 0 || ib < 0 || ic < 0) {
-            free(cat.p);
+            free(cat.data);
             return HX_FAIL(HX_EFORMAT, "merge %d refers to tokens not in the vocabulary", (int)rank);
         }
         tok_pair_put(&t->merges, ia, ib, rank++, ic);
     }
-    free(cat.p);
+    free(cat.data);
     return HX_OK;
 }
 

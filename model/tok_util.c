@@ -148,36 +148,21 @@ void tok_pair_free(tok_pairmap *m)
     memset(m, 0, sizeof *m);
 }
 
-void tok_buf_add(tok_buf *b, const void *s, size_t n)
-{
-    if (b->n + n + 1 > b->cap) {
-        size_t c = b->cap ? b->cap : 256;
-        while (c < b->n + n + 1)
-            c *= 2;
-        b->p = hx_realloc(b->p, c);
-        b->cap = c;
-    }
-    if (n)
-        memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-}
-
 void tok_list_add(tok_list *l, const char *s, size_t n)
 {
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 64;
         l->v = hx_realloc(l->v, l->cap * sizeof *l->v);
     }
-    l->v[l->n].off = l->buf.n;
+    l->v[l->n].off = l->buf.len;
     l->v[l->n].len = n;
     l->n++;
-    tok_buf_add(&l->buf, s, n);
+    hx_buf_put(&l->buf, s, n);
 }
 
 void tok_list_free(tok_list *l)
 {
-    free(l->buf.p);
+    free(l->buf.data);
     free(l->v);
     memset(l, 0, sizeof *l);
 }
@@ -281,18 +266,18 @@ size_t tok_utf8_encode(uint32_t cp, char out[4])
     return 4;
 }
 
-void tok_utf8_lossy(tok_buf *b, const char *s, size_t n)
+void tok_utf8_lossy(hx_buf *b, const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0;
     while (i < n) {
         size_t k = utf8_seq(u + i, n - i);
         if (k) {
-            tok_buf_add(b, s + i, k);
+            hx_buf_put(b, s + i, k);
             i += k;
             continue;
         }
-        tok_buf_add(b, "\xef\xbf\xbd", 3);
+        hx_buf_put(b, "\xef\xbf\xbd", 3);
         /* skip the maximal prefix of a well-formed sequence */
         size_t want = tok_utf8_len(u[i]);
         size_t j = 1;
