@@ -1,6 +1,6 @@
 /* backend_cpu.c - the engine's CPU backend: model/'s layer-order API
  * (hx_model_batch_*), with the packed final rows kept for the logits. */
-#include "eval/backend.h"
+#include "eval/backend_internal.h"
 
 #include <stdlib.h>
 

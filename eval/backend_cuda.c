@@ -3,7 +3,7 @@
  * (gpu/gpu_model.h) that uploads the weights as stored, runs the layers
  * and scores the final rows on the device. In a build without CUDA every
  * call refuses (gpu/stub.c). */
-#include "eval/backend.h"
+#include "eval/backend_internal.h"
 #include "gpu/gpu_model.h"
 
 #include <stdlib.h>

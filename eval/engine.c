@@ -9,7 +9,7 @@
  * did: window mean NLL times its weight, KL and top-1 over all rows. */
 #include "common/parallel.h"
 #include "common/progress.h"
-#include "eval/backend.h"
+#include "eval/backend_internal.h"
 #include "gpu/gpu_model.h"
 
 #include <math.h>

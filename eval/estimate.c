@@ -5,7 +5,7 @@
  * and budget defaults. Reads configs and safetensors headers only. */
 #include "codec/safetensors.h"
 #include "common/parallel.h"
-#include "eval/backend.h"
+#include "eval/backend_internal.h"
 #include "gpu/gpu_model.h"
 #include "model/blas.h"
 

@@ -7,7 +7,7 @@
  * i in lane i % 16), so results depend neither on the thread count nor on
  * the vector width. */
 #include "common/parallel.h"
-#include "eval/backend.h"
+#include "eval/backend_internal.h"
 #include "model/fastmath.h"
 
 #include <math.h>

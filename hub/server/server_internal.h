@@ -11,7 +11,7 @@
 #include "common/io.h"
 #include "hub/proto/proto.h"
 #include "hub/server/server.h"
-#include "hub/server/store.h"
+#include "hub/server/store_internal.h"
 
 #include <cJSON.h>
 #include <microhttpd.h>

@@ -2,7 +2,7 @@
  * (full file lists, so history stays downloadable) and content-addressed
  * objects. Every write is temp+fsync+rename; a commit file is durable
  * before the ref that names it moves. See store.h for the layout. */
-#include "hub/server/store.h"
+#include "hub/server/store_internal.h"
 #include "common/buf.h"
 #include "common/hash.h"
 #include "hub/proto/proto.h"

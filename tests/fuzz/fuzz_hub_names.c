@@ -11,7 +11,7 @@
  *   commit contents) and the round trip D -> encode -> decode. */
 #include "common/hash.h"
 #include "hub/proto/proto.h"
-#include "hub/server/store.h"
+#include "hub/server/store_internal.h"
 #include "tests/fuzz/util.h"
 
 #include <stdlib.h>

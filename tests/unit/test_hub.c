@@ -7,7 +7,7 @@
 #include "hub/proto/proto.h"
 #include "hub/server/server.h"
 #include "hub/server/server_internal.h"
-#include "hub/server/store.h"
+#include "hub/server/store_internal.h"
 
 #include "tests/unit/check_main.h"
 #include <check.h>

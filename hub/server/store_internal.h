@@ -1,4 +1,4 @@
-/* store.h - the server's on-disk repository store (internal to hub/server/).
+/* store_internal.h - the server's on-disk repository store (internal to hub/server/).
  *
  * Layout under ROOT:
  *   secret                         random key for self-authenticating URLs
@@ -10,8 +10,8 @@
  * A commit file holds the full file list of that revision, so every old
  * revision stays downloadable. Commits are written (temp+fsync+rename)
  * before the ref moves, so a crash never exposes a half-commit. */
-#ifndef HX_HUB_STORE_H
-#define HX_HUB_STORE_H
+#ifndef HX_HUB_STORE_INTERNAL_H
+#define HX_HUB_STORE_INTERNAL_H
 
 #include "common/hx.h"
 

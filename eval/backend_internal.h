@@ -1,11 +1,11 @@
-/* backend.h - what the evaluation engine (engine.c) needs of a device: one
+/* backend_internal.h - what the evaluation engine (engine.c) needs of a device: one
  * side (model or base) opened on a model directory, taken through a batch
  * of sequences layer by layer, its scored rows normed, and logits of a
  * block of the vocabulary for a block of those rows, on the host. The CPU
  * backend is model/'s layer-order API; the CUDA one is gpu/gpu_model.h's.
  * Internal to eval/. */
-#ifndef HX_EVAL_BACKEND_H
-#define HX_EVAL_BACKEND_H
+#ifndef HX_EVAL_BACKEND_INTERNAL_H
+#define HX_EVAL_BACKEND_INTERNAL_H
 
 #include "eval/eval.h"
 
