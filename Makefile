@@ -18,6 +18,9 @@
 #   make gpu        CUDA kernels (build/libhxgpu.a) and build/gpu-check, when
 #                   nvcc is found (part of `make all`); skipped otherwise
 #   make gpu-check  run build/gpu-check (exit 77 = no CUDA device)
+#   make link-check the Hub client, the Hub server and the HXQ decoder each
+#                   linked alone from their own libraries (part of all;
+#                   tests/link/, docs/ARCHITECTURE.md)
 #
 # Each module is one folder of .c files and one static library,
 # $(BUILD)/lib/libhx-<module>.a ('/' in the module's path becomes '-').

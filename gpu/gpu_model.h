@@ -71,7 +71,7 @@ hx_status hxg_batch_begin(hxg_model *g, const int32_t *ids, const int *lens, int
 hx_status hxg_batch_layer(hxg_model *g, int l);
 hx_status hxg_batch_final(hxg_model *g, const int *rows, int nrows);
 
-/* Per-row reduction state of the scoring (the layout of eval/backend.h's
+/* Per-row reduction state of the scoring (the layout of eval/backend_internal.h's
  * hx_row_state: running max and sum of exp of model (a) and base (b), the
  * target logits, the argmaxes, the KL accumulator). */
 typedef struct hxg_row_state {
