@@ -10,24 +10,8 @@
 # expected hxzoo to fail.
 set -u
 root=${HXZOO_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
-bin=$root/build/asan/hxzoo
-# make test builds it first (test-asan): its absence is a failure, not a skip
-[ -x "$bin" ] || { echo "FAIL: $bin not built (run make test-asan first)"; exit 1; }
-logs=$(mktemp -d /tmp/hxzoo-asan.XXXXXX)
-trap 'rm -rf "$logs"' EXIT
-export HXZOO=$bin
-export ASAN_OPTIONS="log_path=$logs/asan:detect_leaks=1" UBSAN_OPTIONS="log_path=$logs/ubsan:print_stacktrace=1"
-rc=0
-for t in hub_hostile hub_faults hub_limits; do
-  if ! bash "$root/tests/integration/$t.sh"; then
-    echo "FAIL: $t failed with the ASan/UBSan build"
-    rc=1
-  fi
-done
-if compgen -G "$logs/*san*" >/dev/null; then
-  for f in "$logs"/*san*; do head -60 "$f"; done
-  echo "FAIL: sanitizer reports ($(cat "$logs"/*san* | grep -c 'ERROR: \|runtime error'))"
-  rc=1
-fi
-[ $rc = 0 ] && echo "ok - hub_hostile, hub_faults and hub_limits with the ASan/UBSan client and server: no reports"
-exit $rc
+. "$root/tests/integration/lib/sanitized.sh"
+SAN_LOGS=$(mktemp -d /tmp/hxzoo-asan.XXXXXX)
+trap 'rm -rf "$SAN_LOGS"' EXIT
+export ASAN_OPTIONS="log_path=$SAN_LOGS/asan:detect_leaks=1" UBSAN_OPTIONS="log_path=$SAN_LOGS/ubsan:print_stacktrace=1"
+sanitized_run "the ASan/UBSan client and server" "$root/build/asan/hxzoo" hub_hostile hub_faults hub_limits
