@@ -43,15 +43,12 @@ int cmd_build(int argc, char **argv)
         HX_OPTE_HELP('h'),
         HX_OPTE_END,
     };
-    const hx_opts spec = {.prog = "hxzoo build", .opts = opts, .style = HX_OPTS_EXACT, .max_pos = 1, .usage = usage};
+    const hx_opts spec = {.prog = "hxzoo build", .opts = opts, .style = HX_OPTS_EXACT, .min_pos = 1, .max_pos = 1,
+                          .usage = usage};
     hx_opts_args args;
     int rc = hx_opts_parse(&spec, argc, argv, &args);
     if (rc != HX_OPTS_GO)
         return rc;
-    if (args.n < 1) {
-        usage(stderr);
-        return HX_EUSAGE;
-    }
     const char *name = args.v[0];
     if (o.stop_after) {
         int ok = 0;

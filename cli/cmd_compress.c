@@ -93,15 +93,12 @@ int cmd_compress(int argc, char **argv)
         HX_OPTE_HELP(0),
         HX_OPTE_END,
     };
-    const hx_opts spec = {.prog = "hxzoo compress", .opts = opts, .style = HX_OPTS_GNU, .usage = usage};
+    const hx_opts spec = {.prog = "hxzoo compress", .opts = opts, .style = HX_OPTS_GNU, .min_pos = 2,
+                          .max_pos = 2, .usage = usage};
     hx_opts_args args;
     int rc = hx_opts_parse(&spec, argc, argv, &args);
     if (rc != HX_OPTS_GO)
         return rc;
-    if (args.n != 2) {
-        usage(stderr);
-        return HX_EUSAGE;
-    }
     const char *src = args.v[0], *dst = args.v[1];
     size_t cl = 16;
     for (int i = 0; i < argc; i++)

@@ -63,13 +63,14 @@ int cmd_eval(int argc, char **argv)
         HX_OPTE_STR("dtype", 0, &dtype),
         HX_OPTE_END,
     };
-    const hx_opts spec = {.prog = "hxzoo eval", .opts = opts, .style = HX_OPTS_GNU, .usage = usage};
+    const hx_opts spec = {.prog = "hxzoo eval", .opts = opts, .style = HX_OPTS_GNU, .min_pos = 1,
+                          .max_pos = 1, .usage = usage};
     hx_opts_args args;
     int rc = hx_opts_parse(&spec, argc, argv, &args);
     if (rc != HX_OPTS_GO)
         return rc;
     hx_protocol pr;
-    if (args.n != 1 || !textp || !proto) {
+    if (!textp || !proto) {
         usage(stderr);
         return HX_EUSAGE;
     }

@@ -148,15 +148,12 @@ int cmd_inspect(int argc, char **argv)
 {
     int list = 0;
     const hx_opt opts[] = {HX_OPTE_FLAG("tensors", 0, &list, 1), HX_OPTE_HELP(0), HX_OPTE_END};
-    const hx_opts spec = {.prog = "hxzoo inspect", .opts = opts, .style = HX_OPTS_GNU, .usage = usage};
+    const hx_opts spec = {.prog = "hxzoo inspect", .opts = opts, .style = HX_OPTS_GNU, .min_pos = 1,
+                          .max_pos = 1, .usage = usage};
     hx_opts_args args;
     int rc = hx_opts_parse(&spec, argc, argv, &args);
     if (rc != HX_OPTS_GO)
         return rc;
-    if (args.n != 1) {
-        usage(stderr);
-        return HX_EUSAGE;
-    }
     const char *p = args.v[0];
     return hx_dir_exists(p) ? inspect_dir(p, list) : inspect_file(p);
 }

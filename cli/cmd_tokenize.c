@@ -33,12 +33,12 @@ int cmd_tokenize(int argc, char **argv)
         HX_OPTE_HELP('h'),
         HX_OPTE_END,
     };
-    const hx_opts spec = {.prog = "hxzoo tokenize", .opts = opts, .style = HX_OPTS_GNU, .usage = usage};
+    const hx_opts spec = {.prog = "hxzoo tokenize", .opts = opts, .style = HX_OPTS_GNU, .min_pos = 1, .usage = usage};
     hx_opts_args args;
     int rc = hx_opts_parse(&spec, argc, argv, &args);
     if (rc != HX_OPTS_GO)
         return rc;
-    if (args.n < 1 || (!decode && !!text == !!file)) {
+    if (!decode && !!text == !!file) {
         usage(stderr);
         return HX_EUSAGE;
     }

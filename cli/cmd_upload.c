@@ -30,16 +30,12 @@ int cmd_upload(int argc, char **argv)
         HX_OPTE_HELP('h'),
         HX_OPTE_END,
     };
-    const hx_opts spec = {.prog = "hxzoo upload", .opts = opts, .style = HX_OPTS_EXACT, .max_pos = 2,
+    const hx_opts spec = {.prog = "hxzoo upload", .opts = opts, .style = HX_OPTS_EXACT, .min_pos = 2, .max_pos = 2,
                           .usage = usage};
     hx_opts_args args;
     int rc = hx_opts_parse(&spec, argc, argv, &args);
     if (rc != HX_OPTS_GO)
         return rc;
-    if (args.n < 2) {
-        usage(stderr);
-        return HX_EUSAGE;
-    }
     const char *repo = args.v[0], *dir = args.v[1];
     if (hx_log_level == 0)
         cfg.progress = 0;

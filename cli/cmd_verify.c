@@ -36,16 +36,12 @@ int cmd_verify(int argc, char **argv)
         HX_OPTE_HELP('h'),
         HX_OPTE_END,
     };
-    const hx_opts ospec = {.prog = "hxzoo verify", .opts = opts, .style = HX_OPTS_EXACT, .max_pos = 1,
+    const hx_opts ospec = {.prog = "hxzoo verify", .opts = opts, .style = HX_OPTS_EXACT, .min_pos = 1, .max_pos = 1,
                            .usage = usage};
     hx_opts_args args;
     int rc = hx_opts_parse(&ospec, argc, argv, &args);
     if (rc != HX_OPTS_GO)
         return rc;
-    if (args.n < 1) {
-        usage(stderr);
-        return HX_EUSAGE;
-    }
     const char *spec = args.v[0];
     char *repo = hx_strdup(spec), *rev = strchr(repo, '@');
     if (rev)

@@ -227,5 +227,10 @@ int hx_opts_parse(const hx_opts *s, int argc, char **argv, hx_opts_args *args)
     int rc = s->style == HX_OPTS_GNU ? parse_gnu(s, f, nf, argc, argv, args)
                                      : parse_exact(s, f, nf, argc, argv, args);
     free(f);
+    if (rc == HX_OPTS_GO &&
+        (args->n < s->min_pos || (s->style == HX_OPTS_GNU && s->max_pos > 0 && args->n > s->max_pos))) {
+        s->usage(stderr);
+        return HX_EUSAGE;
+    }
     return rc;
 }

@@ -90,7 +90,9 @@ typedef struct hx_opts {
     const char *prog;       /* message prefix: "hxzoo build" */
     const hx_opt *opts;     /* the table */
     hx_opts_style style;
-    int max_pos;            /* EXACT: positionals accepted (at most HX_OPTS_MAX_POS) */
+    int min_pos;            /* positionals needed: fewer is the usage on stderr, HX_EUSAGE */
+    int max_pos;            /* EXACT: positionals accepted (at most HX_OPTS_MAX_POS); GNU: when
+                             * > 0, more is the usage on stderr, HX_EUSAGE */
     void (*usage)(FILE *f); /* the command's usage text */
     const char *unknown;    /* EXACT/LEADING message; NULL: "unknown or incomplete option" */
     int bare_errors;        /* EXACT: on a bad argument only the usage, on stdout */
