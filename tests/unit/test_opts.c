@@ -177,6 +177,49 @@ START_TEST(bad_size_exits)
 }
 END_TEST
 
+/* min_pos / max_pos: the count of positionals, checked after the options
+ * (GNU: anywhere on the line); a wrong count is the usage on stderr */
+START_TEST(positional_counts)
+{
+    int flag = 0;
+    const char *dev = NULL;
+    static const char *const devs[] = {"auto", "cpu", "cuda", NULL};
+    int di = -1;
+    const hx_opt opts[] = {HX_OPTE_FLAG("flag", 0, &flag, 1), HX_OPTE_CHOICE("device", &di, devs),
+                           HX_OPTE_STR("str", 0, &dev), HX_OPTE_END};
+    const char *lines[] = {"", "a", "a --flag b", "a b c", "--flag a --device cuda"};
+    const int want_gnu[] = {HX_EUSAGE, HX_EUSAGE, HX_OPTS_GO, HX_EUSAGE, HX_EUSAGE};
+    for (int style = 0; style < 2; style++)
+        for (int i = 0; i < 5; i++) {
+            hx_opts s = {.prog = "hxzoo test", .opts = opts, .style = style ? HX_OPTS_EXACT : HX_OPTS_GNU,
+                         .min_pos = 2, .max_pos = 2, .usage = usage};
+            char **argv;
+            int argc = split(lines[i], &argv);
+            hx_opts_args a2;
+            usage_calls = 0;
+            int rc = hx_opts_parse(&s, argc, argv, &a2);
+            if (style == 0) {
+                ck_assert_msg(rc == want_gnu[i], "GNU '%s': %d", lines[i], rc);
+                ck_assert_int_eq(usage_calls, rc == HX_EUSAGE);
+                if (rc == HX_EUSAGE)
+                    ck_assert_ptr_eq(usage_to, stderr);
+            } else if (i < 2) { /* EXACT: too few is the usage too */
+                ck_assert_int_eq(rc, HX_EUSAGE);
+                ck_assert_int_eq(usage_calls, 1);
+            }
+        }
+    /* a choice stores the index of its value, anything else is refused */
+    char **argv;
+    int argc = split("--device cuda a b", &argv);
+    hx_opts s = {.prog = "hxzoo test", .opts = opts, .style = HX_OPTS_GNU, .min_pos = 2, .usage = usage};
+    hx_opts_args a2;
+    ck_assert_int_eq(hx_opts_parse(&s, argc, argv, &a2), HX_OPTS_GO);
+    ck_assert_int_eq(di, 2);
+    argc = split("--device tpu a b", &argv);
+    ck_assert_int_eq(hx_opts_parse(&s, argc, argv, &a2), HX_EUSAGE);
+}
+END_TEST
+
 START_TEST(numbers)
 {
     ck_assert_int_eq(hx_opts_long("--n", "-3", -3, 3), -3);
@@ -191,6 +234,7 @@ Suite *hx_test_suite(void)
     tcase_add_test(tc, exact_style);
     tcase_add_test(tc, gnu_style);
     tcase_add_test(tc, leading_style);
+    tcase_add_test(tc, positional_counts);
     tcase_add_test(tc, numbers);
     tcase_add_exit_test(tc, bad_integer_exits, HX_EUSAGE);
     tcase_add_exit_test(tc, bad_size_exits, HX_EUSAGE);
