@@ -10,7 +10,8 @@
 have_py || { echo "skip: python venv missing"; exit 77; }
 export HXZOO_RETRIES=2
 cat >"$T/fake.py" <<'PY'
-import http.server, json, sys, hashlib, os
+import json, sys, hashlib, os
+import fakehub
 log_path, mode = sys.argv[1] + ".log", sys.argv[2]
 C = "c" * 40
 BIG = 64 * 1024 * 1024 + 1000  # >= 64 MiB: fetched as parallel Range chunks
@@ -26,22 +27,13 @@ tree = [{"type": "file", "path": "s.txt", "size": len(small), "oid": sha1(small)
 if mode in ("small", "403file"):
     tree = tree[:1]
 state = {"n": 0}
-class H(http.server.BaseHTTPRequestHandler):
+class H(fakehub.Handler):
     protocol_version = "HTTP/1.1"
-    def log_message(self, *a): pass
     def record(self, body_len):
         e = {"m": self.command, "p": self.path, "range": self.headers.get("Range"),
              "ae": self.headers.get("Accept-Encoding"), "ct": self.headers.get("Content-Type"),
              "cl": self.headers.get("Content-Length"), "body": body_len}
         with open(log_path, "a") as f: f.write(json.dumps(e) + "\n")
-    def send(self, code, body, ctype="application/json", extra=()):
-        self.send_response(code)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in extra: self.send_header(k, v)
-        self.end_headers()
-        if self.command != "HEAD":
-            for i in range(0, len(body), 1 << 20): self.wfile.write(body[i:i + (1 << 20)])
     def handle_any(self):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else b""
@@ -73,13 +65,7 @@ class H(http.server.BaseHTTPRequestHandler):
             return self.send(200, files[name], "application/octet-stream", [("X-Repo-Commit", C)])
         self.send(404, b'{"error":"nope"}')
     do_GET = do_POST = do_PUT = do_HEAD = handle_any
-class S(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    def handle_error(self, *a): pass
-srv = S(("127.0.0.1", 0), H)
-with open(sys.argv[1] + ".tmp", "w") as f: f.write(str(srv.server_address[1]))
-os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-srv.serve_forever()
+fakehub.serve(H, sys.argv[1])
 PY
 fake() {  # fake MODE -> FAKE_URL; the request log is $T/fake.port.log
   rm -f "$T/fake.port.log"

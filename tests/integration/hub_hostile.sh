@@ -7,21 +7,14 @@
 . "$(dirname "$0")/lib/hub.sh"
 have_py || { echo "skip: python venv missing"; exit 77; }
 cat >"$T/fake.py" <<'PY'
-import http.server, json, sys, hashlib
+import json, sys, hashlib
+import fakehub
 mode = sys.argv[2]
 C = "a" * 40
 def entry(path, data=b"x"):
     oid = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
     return {"type": "file", "oid": oid, "size": len(data), "path": path}
-class H(http.server.BaseHTTPRequestHandler):
-    def log_message(self, *a): pass
-    def send(self, code, body, ctype="application/json", extra=()):
-        self.send_response(code)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in extra: self.send_header(k, v)
-        self.end_headers()
-        if self.command != "HEAD": self.wfile.write(body)
+class H(fakehub.Handler):
     def do_GET(self):
         p = self.path
         if "/revision/" in p:
@@ -47,13 +40,7 @@ class H(http.server.BaseHTTPRequestHandler):
             return self.send(200, b"x" if mode != "badhash" else b"tampered", "application/octet-stream",
                              [("X-Repo-Commit", C)])
         self.send(404, b'{"error":"nope"}')
-class S(http.server.ThreadingHTTPServer):
-    def handle_error(self, *a): pass
-srv = S(("127.0.0.1", 0), H)  # a free port, chosen by the kernel
-with open(sys.argv[1] + ".tmp", "w") as f:
-    f.write(str(srv.server_address[1]))
-import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-srv.serve_forever()
+fakehub.serve(H, sys.argv[1])
 PY
 fake() {  # fake MODE -> sets FAKE_URL
   start_fake "$T/fake.py" "$T/fake.port" "$1"

@@ -34,13 +34,14 @@ start_server() {
   printf -v "URL_$name" 'http://127.0.0.1:%s' "$(cat "$T/$name.port")"
   printf -v "PID_$name" '%s' "$pid"
 }
-# start_fake SCRIPT.py PORTFILE [ARGS...]: a Python fake Hub that writes its
-# port to PORTFILE once listening; sets FAKE_URL (waits for the port or the
+# start_fake SCRIPT.py PORTFILE [ARGS...]: a Python fake Hub (built on
+# lib/fakehub.py, importable as fakehub) that writes its port to PORTFILE
+# once listening; sets FAKE_URL (waits for the port or the
 # script's exit: no time limit)
 start_fake() {
   local script=$1 pf=$2; shift 2
   rm -f "$pf"
-  "$PY" "$script" "$pf" "$@" & SERVER_PIDS+=($!)
+  PYTHONPATH="$(dirname "${BASH_SOURCE[0]}")${PYTHONPATH:+:$PYTHONPATH}" "$PY" "$script" "$pf" "$@" & SERVER_PIDS+=($!)
   local pid=$!
   while [ ! -s "$pf" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
   [ -s "$pf" ] || fail "fake server $script exited before listening"
