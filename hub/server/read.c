@@ -10,7 +10,6 @@
 #include "common/buf.h"
 #include "hub/server/server_internal.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -142,38 +141,6 @@ static int tree_id_cmp(const void *a, const void *b)
     return d ? d : (x->len > y->len) - (x->len < y->len);
 }
 
-/* Every folder's tree id of commit c, sorted for folder_oid(). */
-static void tree_ids_build(const st_commit *c, tree_ids *ids)
-{
-    char root[41];
-    memset(ids, 0, sizeof *ids);
-    tree_oid(c, 0, c->n, 0, ids, root);
-    if (ids->n)
-        qsort(ids->v, ids->n, sizeof *ids->v, tree_id_cmp);
-}
-
-static const char *folder_oid(const tree_ids *ids, const char *path, size_t len)
-{
-    struct tree_id key = {.path = path, .len = len};
-    const struct tree_id *t = ids->n ? bsearch(&key, ids->v, ids->n, sizeof key, tree_id_cmp) : NULL;
-    return t ? t->oid : NULL;
-}
-
-static cJSON *dir_entry(const tree_ids *ids, const char *path, size_t len)
-{
-    cJSON *e = cJSON_CreateObject();
-    char *p = hx_asprintf("%.*s", (int)len, path);
-    const char *oid = folder_oid(ids, path, len);
-    cJSON_AddStringToObject(e, "type", "directory");
-    cJSON_AddStringToObject(e, "oid", oid ? oid : "");
-    cJSON_AddNumberToObject(e, "size", 0);
-    cJSON_AddStringToObject(e, "path", p);
-    free(p);
-    return e;
-}
-
-/* ---- lastCommit: the newest commit that changed each listed path ---- */
-
 /* [*lo, *hi): the files of c under folder "pre" (pre ends with '/'). */
 static void folder_range(const st_commit *c, const char *pre, size_t pl, size_t *lo, size_t *hi)
 {
@@ -190,6 +157,46 @@ static void folder_range(const st_commit *c, const char *pre, size_t pl, size_t 
         a++;
     *hi = a;
 }
+
+/* The tree ids of every folder below folder pfx (pl bytes, no trailing
+ * '/'; pl = 0: the root) of commit c, sorted for folder_oid(); *self (may
+ * be NULL) = pfx's own tree id. */
+static void tree_ids_under(const st_commit *c, const char *pfx, size_t pl, tree_ids *ids, char self[41])
+{
+    char own[41];
+    size_t lo = 0, hi = c->n;
+    memset(ids, 0, sizeof *ids);
+    if (pl) {
+        char *pre = hx_asprintf("%.*s/", (int)pl, pfx);
+        folder_range(c, pre, pl + 1, &lo, &hi);
+        free(pre);
+    }
+    tree_oid(c, lo, hi, pl ? pl + 1 : 0, ids, self ? self : own);
+    if (ids->n)
+        qsort(ids->v, ids->n, sizeof *ids->v, tree_id_cmp);
+}
+
+static const char *folder_oid(const tree_ids *ids, const char *path, size_t len)
+{
+    struct tree_id key = {.path = path, .len = len};
+    const struct tree_id *t = ids->n ? bsearch(&key, ids->v, ids->n, sizeof key, tree_id_cmp) : NULL;
+    return t ? t->oid : NULL;
+}
+
+/* A folder's entry (path: its first len bytes) with its tree id. */
+static cJSON *dir_entry(const char *oid, const char *path, size_t len)
+{
+    cJSON *e = cJSON_CreateObject();
+    char *p = hx_asprintf("%.*s", (int)len, path);
+    cJSON_AddStringToObject(e, "type", "directory");
+    cJSON_AddStringToObject(e, "oid", oid ? oid : "");
+    cJSON_AddNumberToObject(e, "size", 0);
+    cJSON_AddStringToObject(e, "path", p);
+    free(p);
+    return e;
+}
+
+/* ---- lastCommit: the newest commit that changed each listed path ---- */
 
 /* Does the file or folder (pre = "path/") differ between commit c and its
  * parent p? */
@@ -283,11 +290,9 @@ static int query_count(srv_req *r, const char *key, long max, long *v)
     if (!s)
         return 1;
     int ok = strspn(s, "0123456789") == strlen(s);
-    if (ok && s[0]) {
-        errno = 0;
-        long long x = strtoll(s, NULL, 10);
-        *v = errno == ERANGE || x > max ? max : (long)x;
-    }
+    uint64_t u;
+    if (ok && s[0]) /* digits only: a parse failure is a value too large */
+        *v = srv_parse_u64(s, (uint64_t)max, &u) ? (long)u : max;
     free(s);
     return ok;
 }
@@ -390,8 +395,8 @@ enum MHD_Result srv_h_tree(srv_req *r, const char *type, const char *repo_id, co
     size_t pl = strlen(pfx);
     while (pl && pfx[pl - 1] == '/')
         pfx[--pl] = 0;
-    tree_ids ids;
-    tree_ids_build(&c, &ids);
+    tree_ids ids = {0}; /* the folders under pfx, hashed when the first one is listed */
+    int have_ids = 0;
     /* Build the whole listing (files and directories), then page it. */
     cJSON *all = cJSON_CreateArray();
     int found = pl == 0;
@@ -413,8 +418,11 @@ enum MHD_Result srv_h_tree(srv_req *r, const char *type, const char *repo_id, co
          * is new exactly when the previous file is not inside it. */
         for (const char *sl = strchr(rel, '/'); sl; sl = strchr(sl + 1, '/')) {
             size_t dl = (size_t)(sl - fp);
-            if (!(prev && !strncmp(prev, fp, dl) && prev[dl] == '/'))
-                cJSON_AddItemToArray(all, dir_entry(&ids, fp, dl));
+            if (!(prev && !strncmp(prev, fp, dl) && prev[dl] == '/')) {
+                if (!have_ids)
+                    tree_ids_under(&c, pfx, pl, &ids, NULL), have_ids = 1;
+                cJSON_AddItemToArray(all, dir_entry(folder_oid(&ids, fp, dl), fp, dl));
+            }
             if (!recursive)
                 break;
         }
@@ -505,8 +513,6 @@ enum MHD_Result srv_h_paths_info(srv_req *r, const char *type, const char *repo_
         }
     }
     cJSON *out = cJSON_CreateArray();
-    tree_ids ids = {0};
-    int have_ids = 0;
     for (size_t i = 0; i < np; i++) {
         const char *p = paths[i];
         const st_file *f = st_commit_find(&c, p);
@@ -515,15 +521,16 @@ enum MHD_Result srv_h_paths_info(srv_req *r, const char *type, const char *repo_
         if (f) {
             cJSON_AddItemToArray(out, file_entry(r, f));
         } else if (l && (folder_range(&c, pre, l + 1, &lo, &hi), lo < hi)) {
-            if (!have_ids)
-                tree_ids_build(&c, &ids), have_ids = 1;
-            cJSON_AddItemToArray(out, dir_entry(&ids, p, l));
+            tree_ids sub;
+            char oid[41];
+            tree_ids_under(&c, p, l, &sub, oid);
+            free(sub.v);
+            cJSON_AddItemToArray(out, dir_entry(oid, p, l));
         }
         free(pre);
         free(paths[i]);
     }
     free(paths);
-    free(ids.v);
     if (expand)
         add_last_commits(r, type, repo_id, &c, out);
     st_commit_free(&c);
@@ -718,21 +725,18 @@ enum MHD_Result srv_h_validate_yaml(srv_req *r)
     int status = cJSON_GetArraySize(errors) ? 400 : 200;
     const char *accept = srv_header(r, "Accept");
     if (accept && strstr(accept, "text/plain") && !strstr(accept, "json")) {
-        char *txt = hx_strdup("");
+        hx_buf txt = HX_BUF_INIT;
+        hx_buf_puts(&txt, "");
         for (int pass = 0; pass < 2; pass++) {
             cJSON *m, *list = pass ? warnings : errors;
             cJSON_ArrayForEach(m, list)
-            {
-                char *t2 = hx_asprintf("%s- %s: %s\n", txt, pass ? "Warning" : "Error",
-                                       cJSON_GetStringValue(cJSON_GetObjectItem(m, "message")));
-                free(txt);
-                txt = t2;
-            }
+            hx_buf_printf(&txt, "- %s: %s\n", pass ? "Warning" : "Error",
+                          cJSON_GetStringValue(cJSON_GetObjectItem(m, "message")));
         }
         cJSON_Delete(errors);
         cJSON_Delete(warnings);
-        enum MHD_Result ret = srv_text(r, status, "text/plain; charset=utf-8", txt);
-        free(txt);
+        enum MHD_Result ret = srv_text(r, status, "text/plain; charset=utf-8", txt.data);
+        hx_buf_free(&txt);
         return ret;
     }
     cJSON *out = cJSON_CreateObject();
