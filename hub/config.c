@@ -52,6 +52,7 @@ static void curl_init_once(void)
 hx_status hub_client_new(const hub_config *cfg, hub_client **out)
 {
     hub_config zero = {0};
+    *out = NULL;
     if (!cfg)
         cfg = &zero;
     pthread_once(&g_curl_once, curl_init_once);

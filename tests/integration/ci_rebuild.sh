@@ -7,7 +7,7 @@
 # workflow, actionlint when installed (else a structural check with PyYAML).
 . "$(dirname "$0")/lib/hub.sh"
 root=${HXZOO_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
-have_py || { echo "skip: huggingface_hub not installed in $PY"; exit 77; }
+have_py || { echo "FAIL: huggingface_hub not installed in $PY"; exit 1; }
 fx=$root/tests/fixtures/stories260k
 "$HXZOO" -q serve --root "$T/hub" --import "$fx" up/alpha >/dev/null || fail "import alpha"
 "$HXZOO" -q serve --root "$T/hub" --import "$fx" up/beta >/dev/null || fail "import beta"
@@ -62,7 +62,7 @@ grep -q '| alpha | rebuilt | moved |' "$T/sum" && grep -q '| beta | skipped | un
 ok "record/summary/matrix scripts"
 
 # linters
-command -v shellcheck >/dev/null || { echo "skip: shellcheck missing"; exit 77; }
+command -v shellcheck >/dev/null || { echo "FAIL: shellcheck missing"; exit 1; }
 shellcheck "$root"/ci/*.sh "$root/scripts/demo.sh" || fail "shellcheck ci/"
 wf=$root/.github/workflows/zoo-nightly.yml
 if command -v actionlint >/dev/null; then

@@ -5,7 +5,7 @@
 set -u
 root=${HXZOO_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 py=${PY:-$root/.venv/bin/python}
-[ -x "$py" ] || { echo "skip: no Python venv at $py"; exit 77; }
+[ -x "$py" ] || { echo "FAIL: no Python venv at $py"; exit 1; }
 raw=()
 ckpt=${HXZOO_SHARED:-$root/../shared}/data/stories260K/stories260K.bin
 [ -f "$ckpt" ] && raw=(--raw "$ckpt")

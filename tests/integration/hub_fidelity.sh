@@ -7,8 +7,8 @@
 # change); commit history and tree pages range-check p/cursor/limit
 # (beyond the end: an empty page; not a whole number: 400).
 . "$(dirname "$0")/lib/hub.sh"
-have_py || { echo "skip: huggingface_hub not installed in $PY"; exit 77; }
-command -v git >/dev/null || { echo "skip: git not installed"; exit 77; }
+have_py || { echo "FAIL: huggingface_hub not installed in $PY"; exit 1; }
+command -v git >/dev/null || { echo "FAIL: git not installed"; exit 1; }
 start_server A "$T/root"
 export HF_ENDPOINT=$URL_A HF_TOKEN=hf_test HF_HUB_CACHE=$T/cache
 src=$T/src

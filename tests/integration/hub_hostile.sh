@@ -5,7 +5,7 @@
 # nothing written outside the cache. The server against bad names, bodies
 # and JSON: 4xx answers, nothing stored.
 . "$(dirname "$0")/lib/hub.sh"
-have_py || { echo "skip: python venv missing"; exit 77; }
+have_py || { echo "FAIL: python venv missing"; exit 1; }
 cat >"$T/fake.py" <<'PY'
 import json, sys, hashlib
 import fakehub

@@ -4,7 +4,7 @@
 # hf_hub_download, create_repo, upload_folder; cache shared both ways; old
 # revisions, branches, no-op re-publish, tokens and private repos, errors.
 . "$(dirname "$0")/lib/hub.sh"
-have_py || { echo "skip: huggingface_hub not installed in $PY"; exit 77; }
+have_py || { echo "FAIL: huggingface_hub not installed in $PY"; exit 1; }
 make_model "$T/src" 12000000
 "$HXZOO" -q serve --root "$T/root" --import "$T/src" org/base >/dev/null || fail "import"
 start_server A "$T/root" --multipart-chunk 4000000

@@ -19,7 +19,7 @@
 #  - two uploads of one multipart part at once both succeed (they shared
 #    one temp file name and clobbered each other).
 . "$(dirname "$0")/lib/hub.sh"
-have_py || { echo "skip: python venv missing"; exit 77; }
+have_py || { echo "FAIL: python venv missing"; exit 1; }
 printf 'hf_w w write org\nhf_r r read\nhf_x x write other\n' >"$T/tokens"
 make_model "$T/src"
 for r in a b; do "$HXZOO" -q serve --root "$T/root" --import "$T/src" "org/$r" >/dev/null || fail "import org/$r"; done
@@ -169,18 +169,22 @@ ok "an NDJSON line over 16 MiB, over 100,000 operations, a chunked body over its
 
 # the cap on connections: with 2, a third connection waits (in the listen
 # queue) until one closes, then it is answered
-HXZOO_SERVE_MAX_CONNECTIONS=2 start_server C "$T/root"
+start_server C "$T/root" --max-connections 2
 URL=$URL_C pyrun "$T/C.log" <<'PY' || fail "connection cap (see above)"
 from h import *
 get = b"GET /api/models/org/a HTTP/1.1\r\nHost: x\r\n\r\n"
 def answer(s):  # one whole answer on a kept-alive connection
     d = b""
     while b"\r\n\r\n" not in d:
-        d += s.recv(65536)
+        k = s.recv(65536)
+        assert k, "the server closed the connection before answering"
+        d += k
     head, rest = d.split(b"\r\n\r\n", 1)
     n = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")][0])
     while len(rest) < n:
-        rest += s.recv(65536)
+        k = s.recv(65536)
+        assert k, "the server closed the connection mid-answer"
+        rest += k
     return head.split(b"\r\n")[0].decode()
 a, b = (socket.create_connection(("127.0.0.1", PORT)) for _ in range(2))
 for s in (a, b):
@@ -194,7 +198,7 @@ a.close()  # frees a place: c is accepted and answered
 assert answer(c).startswith("HTTP/1.1 200")
 print("ok - 2 connections held: the limit is reached; a third is answered once one closes")
 PY
-ok "connection cap (HXZOO_SERVE_MAX_CONNECTIONS=2): reached, further connections wait"
+ok "connection cap (--max-connections 2): reached, further connections wait"
 stop_server C
 
 # --- 2. numbers are range-checked before they are converted

@@ -5,7 +5,7 @@
 # stderr is not a terminal; --json keeps its events on stdout and draws
 # nothing; -q prints nothing on stderr.
 . "$(dirname "$0")/lib/hub.sh"
-command -v script >/dev/null || { echo "SKIP: no script(1)"; exit 77; }
+command -v script >/dev/null || { echo "FAIL: no script(1)"; exit 1; }
 make_model "$T/src" 200000000
 "$HXZOO" -q serve --root "$T/root" --import "$T/src" org/p >/dev/null || fail "import"
 start_server P "$T/root"

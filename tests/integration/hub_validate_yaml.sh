@@ -9,7 +9,7 @@
 # and stops with the server's message when the card is refused.
 . "$(dirname "$0")/lib/hub.sh"
 root=${HXZOO_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
-have_py || { echo "skip: huggingface_hub not installed in $PY"; exit 77; }
+have_py || { echo "FAIL: huggingface_hub not installed in $PY"; exit 1; }
 "$HXZOO" -q serve --root "$T/hub" --import "$root/tests/fixtures/stories260k" hxzoo-fixtures/stories260k >/dev/null ||
   fail "import"
 start_server A "$T/hub"

@@ -28,6 +28,9 @@ done
 check_parts() {
   local needed syms
   needed=$(readelf -d "$1" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | tr '\n' ' ')
+  # the tools answered: a dynamic program needs libc and has main
+  case "$needed" in *libc.so*) ;; *) bad "$2: readelf lists no libc ('$needed')"; return ;; esac
+  nm "$1" | grep -q ' T main$' || { bad "$2: nm finds no main"; return; }
   if echo "$needed" | grep -Eq "$3"; then bad "$2 needs $(echo "$needed" | grep -Eo "$3" | head -1) ($needed)"
   else ok "$2 needs none of $3 ($needed)"; fi
   syms=$(nm "$1" | awk '$2 ~ /^[TtDdBbRr]$/ {print $3}' | grep -E "$4" | head -3 | tr '\n' ' ')
@@ -47,6 +50,7 @@ exec 3>"$work/in"
 port=
 while [ -z "$port" ] && kill -0 "$srv_pid" 2>/dev/null; do
   port=$(sed -n 's/^port //p' "$work/srv.out")
+  [ -n "$port" ] || sleep 0.05
 done
 [ -n "$port" ] || { cat "$work/srv.err"; echo "FAIL: the server did not start"; exit 1; }
 if "$link/client" "http://127.0.0.1:$port" demo/link >"$work/list" 2>"$work/cli.err"; then

@@ -8,7 +8,7 @@ root=${HXZOO_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 hx=${HXZOO:-$root/build/hxzoo}
 tools=$(dirname "$hx")/tools
 fix=${SMOLLM2_DIR:-$root/.cache/smollm2-135m}
-[ -f "$fix/model.safetensors" ] || { echo "skip: $fix not present (make fixtures)"; exit 77; }
+[ -f "$fix/model.safetensors" ] || { echo "FAIL: $fix not present (make fixtures)"; exit 1; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 fail=0
 "$tools/check_logits" "$fix" "$root/tests/golden/logits_smollm2.json" 1e-4 || fail=1

@@ -19,8 +19,8 @@ set -u
 root=${HXZOO_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 bin=${HXZOO_TSAN:-$root/build/tsan/hxzoo} # (HXZOO_TSAN: another TSan build, to check this test)
 py=${PY:-$root/.venv/bin/python}
-[ -x "$bin" ] || { echo "skipped: $bin not built (make test-tsan)"; exit 77; }
-[ -x "$py" ] || { echo "skipped: no Python at $py (make deps)"; exit 77; }
+[ -x "$bin" ] || { echo "FAIL: $bin not built (make test builds it)"; exit 1; }
+[ -x "$py" ] || { echo "FAIL: no Python at $py (make test creates it)"; exit 1; }
 ncpu=$(getconf _NPROCESSORS_ONLN)
 [ "$ncpu" -ge 2 ] || { echo "skipped: $ncpu CPU online: the evaluator would run one thread"; exit 77; }
 T=$(mktemp -d /tmp/hxzoo-tsan-ce.XXXXXX)

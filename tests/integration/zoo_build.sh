@@ -7,7 +7,7 @@
 # --full flags a card that lies and a corrupted file.
 . "$(dirname "$0")/lib/hub.sh"
 root=${HXZOO_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
-have_py || { echo "skip: huggingface_hub not installed in $PY"; exit 77; }
+have_py || { echo "FAIL: huggingface_hub not installed in $PY"; exit 1; }
 "$HXZOO" -q serve --root "$T/hub" --import "$root/tests/fixtures/stories260k" hxzoo-fixtures/stories260k >/dev/null || fail "import"
 start_server A "$T/hub"
 export HF_ENDPOINT=$URL_A HF_TOKEN=hf_test HF_HUB_CACHE=$T/cache HXZOO_BUILD_ROOT=$T/zb

@@ -7,8 +7,8 @@
 . "$(dirname "$0")/lib/hub.sh"
 root=${HXZOO_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 src=${SMOLLM2_DIR:-$root/.cache/smollm2-135m}
-[ -f "$src/model.safetensors" ] || { echo "skip: $src not present (make fixtures)"; exit 77; }
-have_py || { echo "skip: huggingface_hub not installed in $PY"; exit 77; }
+[ -f "$src/model.safetensors" ] || { echo "FAIL: $src not present (make fixtures)"; exit 1; }
+have_py || { echo "FAIL: huggingface_hub not installed in $PY"; exit 1; }
 "$HXZOO" -q serve --root "$T/hub" --import "$src" HuggingFaceTB/SmolLM2-135M-Instruct >/dev/null || fail "import"
 start_server A "$T/hub"
 export HF_ENDPOINT=$URL_A HF_TOKEN=hf_test HF_HUB_CACHE=$T/cache HXZOO_BUILD_ROOT=$T/zb

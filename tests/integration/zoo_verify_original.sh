@@ -8,7 +8,7 @@
 # checked against a re-measurement (this card overstates it: contradicted).
 . "$(dirname "$0")/lib/hub.sh"
 root=${HXZOO_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
-have_py || { echo "skip: huggingface_hub not installed in $PY"; exit 77; }
+have_py || { echo "FAIL: huggingface_hub not installed in $PY"; exit 1; }
 "$HXZOO" -q serve --root "$T/hub" --import "$root/tests/fixtures/stories260k" hxzoo-fixtures/stories260k >/dev/null || fail "import base"
 # the original's layout: --compat-0.3.3 sidecar, F16 exact tensors, quant_method "helix"
 "$HXZOO" -q compress "$root/tests/fixtures/stories260k" "$T/orig" --compat-0.3.3 --exact-f16 --quant-method helix || fail "compress"

@@ -14,7 +14,7 @@ int main(int argc, char **argv)
         return 2;
     }
     hub_config cfg = {.endpoint = argv[1], .progress = 0};
-    hub_client *c;
+    hub_client *c = NULL;
     hx_status st = hub_client_new(&cfg, &c);
     char commit[41];
     hub_listing l = {0};
