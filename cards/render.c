@@ -6,23 +6,27 @@
 #include "common/buf.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* A YAML double-quoted scalar. */
 static void yq(hx_buf *b, const char *s)
 {
-    hx_buf_printf(b, "\"");
-    for (; *s; s++) {
+    hx_buf_put(b, "\"", 1);
+    while (*s) {
+        size_t run = strcspn(s, "\"\\\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f\x10\x11\x12"
+                                "\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f");
+        hx_buf_put(b, s, run); /* plain characters, as they are */
+        s += run;
+        if (!*s)
+            break;
         if (*s == '"' || *s == '\\')
             hx_buf_printf(b, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            hx_buf_printf(b, "\\x%02x", (unsigned char)*s);
         else
-            hx_buf_printf(b, "%c", *s);
+            hx_buf_printf(b, "\\x%02x", (unsigned char)*s);
+        s++;
     }
-    hx_buf_printf(b, "\"");
+    hx_buf_put(b, "\"", 1);
 }
 
 static const char *str(const cJSON *o, const char *k)
@@ -77,14 +81,14 @@ static void front_matter(hx_buf *b, const cJSON *j)
 }
 
 static void sep(hx_buf *b) { hx_buf_printf(b, "| --- | --- |\n"); }
-          
-          /* "; kept dense: `A` (2), `B` (24), ..." from the summary's compress.dense
-           * (what the receipt routed exact/copy, by kind); older summaries without
-           * it get the transformer families' rule as before */
-          static void dense_list(hx_buf *b, const cJSON *dense)
-          {
-              if (!cJSON_IsArray(dense)) {
-                  hx_buf_printf(b, "; embeddings, lm_head, norms and biases stay dense.\n\n");
+
+/* "; kept dense: `A` (2), `B` (24), ..." from the summary's compress.dense
+ * (what the receipt routed exact/copy, by kind); older summaries without
+ * it get the transformer families' rule as before */
+static void dense_list(hx_buf *b, const cJSON *dense)
+{
+    if (!cJSON_IsArray(dense)) {
+        hx_buf_printf(b, "; embeddings, lm_head, norms and biases stay dense.\n\n");
         return;
     }
     if (!cJSON_GetArraySize(dense)) {

@@ -38,7 +38,6 @@ int hx_is_hex(const char *s, size_t n)
 void hx_hasher_init(hx_hasher *h, uint64_t size, int want_sha1)
 {
     memset(h, 0, sizeof *h);
-    h->size = size;
     EVP_MD_CTX *c = EVP_MD_CTX_new();
     if (!c || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1)
         abort();
@@ -57,9 +56,9 @@ void hx_hasher_init(hx_hasher *h, uint64_t size, int want_sha1)
 void hx_hasher_update(hx_hasher *h, const void *buf, size_t n)
 {
     EVP_DigestUpdate((EVP_MD_CTX *)h->sha256, buf, n);
+    h->fed += n;
     if (h->sha1)
         EVP_DigestUpdate((EVP_MD_CTX *)h->sha1, buf, n);
-    h->fed += n;
 }
 
 void hx_hasher_final(hx_hasher *h, char *sha256_hex, char *sha1_hex)

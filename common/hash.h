@@ -23,7 +23,7 @@ int hx_is_hex(const char *s, size_t n);
  * OpenSSL's, behind void pointers. */
 typedef struct hx_hasher {
     void *sha256, *sha1; /* EVP_MD_CTX * */
-    uint64_t size, fed;
+    uint64_t fed;        /* bytes hashed so far */
 } hx_hasher;
 void hx_hasher_init(hx_hasher *h, uint64_t size, int want_sha1);
 void hx_hasher_update(hx_hasher *h, const void *buf, size_t n);

@@ -56,9 +56,9 @@ static void jb_str(hx_buf *j, const char *key, const char *v)
         else if ((unsigned char)*p < 0x20)
             hx_buf_printf(j, "\\u%04x", (unsigned char)*p);
         else
-            hx_buf_printf(j, "%c", *p);
+            hx_buf_put(j, p, 1);
     }
-    hx_buf_printf(j, "\"");
+    hx_buf_put(j, "\"", 1);
 }
 
 /* ------------------------------------------------------------ helpers */

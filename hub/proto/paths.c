@@ -2,6 +2,7 @@
  * revisions, repo file paths), percent encoding and glob matching. Client
  * and server both refuse unsafe names before touching the disk. */
 #include "hub/proto/proto.h"
+#include "common/hash.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -89,15 +90,7 @@ int hub_rev_safe(const char *rev)
     return 1;
 }
 
-int hub_is_commit_id(const char *s)
-{
-    if (strlen(s) != 40)
-        return 0;
-    for (int i = 0; i < 40; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return 0;
-    return 1;
-}
+int hub_is_commit_id(const char *s) { return hx_is_hex(s, 40); }
 
 char *hub_urlencode(const char *s, int keep_slash)
 {

@@ -89,11 +89,6 @@ const char *srv_sig_verify(srv_req *r, const char *op, const char *oid, uint64_t
     return why;
 }
 
-int srv_check_sig(srv_req *r, const char *what, const char *oid, uint64_t *size, uint64_t *chunk)
-{
-    return srv_sig_verify(r, what, oid, size, chunk) == NULL;
-}
-
 uint64_t srv_mp_chunk_for(const hub_server *s, uint64_t size)
 {
     uint64_t chunk = s->mp_chunk;

@@ -679,8 +679,9 @@ enum MHD_Result srv_h_lfs_object(srv_req *r, const char *oid)
 {
     if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD"))
         return srv_err(r, 405, NULL, "method not allowed");
-    if (!srv_check_sig(r, "get", oid, NULL, NULL))
-        return srv_err(r, 403, NULL, "bad or missing signature for object %s", oid);
+    const char *why = srv_sig_verify(r, "get", oid, NULL, NULL);
+    if (why)
+        return srv_err(r, 403, NULL, "bad or missing signature for object %s: %s", oid, why);
     uint64_t size;
     if (!store_lfs_has(r->srv->st, oid, &size))
         return srv_err(r, 404, "EntryNotFound", "object %s not found", oid);

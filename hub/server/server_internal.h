@@ -63,7 +63,7 @@ struct hub_server {
     unsigned max_conn;   /* concurrent connections (MHD_OPTION_CONNECTION_LIMIT) */
     atomic_uint nconn;   /* connections open now */
     /* multipart uploads in progress: SHA-256 of the parts in order as they
-     * complete (lfs.c) */
+     * complete (multipart.c) */
     pthread_mutex_t mp_mu;
     pthread_cond_t mp_cv;
     struct srv_mp *mps;
@@ -238,7 +238,6 @@ char *srv_sign_query(hub_server *s, const char *op, const char *type, const char
  * is valid (then *size and *chunk are filled when not NULL), else why not
  * ("missing", "expired", ...). */
 const char *srv_sig_verify(srv_req *r, const char *op, const char *oid, uint64_t *size, uint64_t *chunk);
-int srv_check_sig(srv_req *r, const char *what, const char *oid, uint64_t *size, uint64_t *chunk);
 
 /* ---- streamed NDJSON commits (write.c) ---- */
 /* Set up at the headers of POST .../commit/REV (after the access check). */

@@ -1,7 +1,7 @@
 /* store.c - the server's on-disk repository store: repos, refs, commits
  * (full file lists, so history stays downloadable) and content-addressed
  * objects. Every write is temp+fsync+rename; a commit file is durable
- * before the ref that names it moves. See store.h for the layout. */
+ * before the ref that names it moves. See store_internal.h for the layout. */
 #include "hub/server/store_internal.h"
 #include "common/buf.h"
 #include "common/hash.h"
@@ -114,7 +114,7 @@ hx_status store_open(hub_store **out, const char *root)
         memcpy(s->secret, txt, 65);
     } else {
         hub_rand_hex(s->secret, 64);
-        hx_status st = hx_write_file_atomic_sync(sp, s->secret, 64, 1);
+        hx_status st = hx_write_file_atomic(sp, s->secret, 64);
         if (st) {
             free(txt);
             free(sp);
@@ -308,7 +308,7 @@ static hx_status write_repo_json(const char *dir, const char *uid, int private_,
     char *txt = cJSON_Print(j);
     cJSON_Delete(j);
     char *p = hx_path_join(dir, "repo.json");
-    hx_status st = hx_write_file_atomic_sync(p, txt, strlen(txt), 1);
+    hx_status st = hx_write_file_atomic(p, txt, strlen(txt));
     free(p);
     free(txt);
     return st;
@@ -441,7 +441,7 @@ static hx_status write_commit(const char *dir, st_commit *c)
     hx_status st = hx_mkdirs(cd);
     if (!st) {
         char *p = hx_asprintf("%s/%s.json", cd, id);
-        st = hx_write_file_atomic_sync(p, txt, strlen(txt), 1);
+        st = hx_write_file_atomic(p, txt, strlen(txt));
         free(p);
     }
     free(cd);
@@ -480,7 +480,7 @@ static hx_status write_ref(const char *dir, const char *kind, const char *name, 
     *strrchr(pd, '/') = 0;
     hx_status st = hx_mkdirs(pd);
     if (!st)
-        st = hx_write_file_atomic_sync(p, commit, 40, 1);
+        st = hx_write_file_atomic(p, commit, 40);
     free(pd);
     free(p);
     return st;
