@@ -99,26 +99,40 @@ static void fsync_dir_of(const char *path)
     free(d);
 }
 
+int hx_create_unique(const char *prefix, char **path)
+{
+    static unsigned seq;
+    for (int tries = 0; tries < 1000; tries++) {
+        char *p = hx_asprintf("%s%ld.%u", prefix, (long)getpid(), __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
+        int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            *path = p;
+            return fd;
+        }
+        int e = errno;
+        free(p);
+        if (e != EEXIST) {
+            errno = e;
+            return -1;
+        }
+    }
+    errno = EEXIST;
+    return -1;
+}
+
 hx_status hx_afile_open(hx_afile *af, const char *path)
 {
     memset(af, 0, sizeof *af);
-    af->fd = -1;
     af->path = hx_strdup(path);
     /* a name of its own: two writers of one path (threads of one process
      * too) must not truncate each other's temp file */
-    static unsigned seq;
-    for (int tries = 0; tries < 1000; tries++) {
-        free(af->tmp);
-        af->tmp = hx_asprintf("%s.tmp.%ld.%u", path, (long)getpid(), __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
-        af->fd = open(af->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (af->fd >= 0 || errno != EEXIST)
-            break;
-    }
+    char *prefix = hx_asprintf("%s.tmp.", path);
+    af->fd = hx_create_unique(prefix, &af->tmp);
+    free(prefix);
     if (af->fd < 0) {
-        hx_seterr("cannot create %s: %s", af->tmp, strerror(errno));
+        hx_seterr("cannot create a temp file %s.tmp.*: %s", path, strerror(errno));
         free(af->path);
-        free(af->tmp);
-        af->path = af->tmp = NULL;
+        af->path = NULL;
         return HX_EIO;
     }
     return HX_OK;

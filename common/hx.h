@@ -90,6 +90,10 @@ typedef struct hx_afile {
     int nosync; /* set after hx_afile_open: commit without the fsyncs */
 } hx_afile;
 hx_status hx_afile_open(hx_afile *af, const char *path);
+/* Create "<prefix><pid>.<n>" exclusively (an existing name is never opened:
+ * the next n is tried). Returns the fd (write-only, mode 0644) and *path
+ * (caller frees), or -1 with errno. */
+int hx_create_unique(const char *prefix, char **path);
 hx_status hx_afile_write(hx_afile *af, const void *buf, size_t n);
 hx_status hx_afile_pwrite(hx_afile *af, const void *buf, size_t n, uint64_t off);
 hx_status hx_afile_commit(hx_afile *af);

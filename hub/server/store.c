@@ -150,35 +150,10 @@ char *store_tmp_path(hub_store *s, const char *tag)
     return hx_asprintf("%s/tmp/%s.%s", s->root, tag, r);
 }
 
-/* Create `<prefix><random>` exclusively: no other thread or process can
- * have opened it (a name that exists is never truncated, another is
- * drawn). Returns the fd (write-only) and the name, or -1 with errno. */
-static int create_unique(const char *prefix, char **path)
-{
-    for (int tries = 0; tries < 16; tries++) {
-        char r[17];
-        hub_rand_hex(r, 16);
-        char *p = hx_asprintf("%s%s", prefix, r);
-        int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (fd >= 0) {
-            *path = p;
-            return fd;
-        }
-        int e = errno;
-        free(p);
-        if (e != EEXIST) {
-            errno = e;
-            return -1;
-        }
-    }
-    errno = EEXIST;
-    return -1;
-}
-
 int store_tmp_create(hub_store *s, const char *tag, char **path)
 {
     char *prefix = hx_asprintf("%s/tmp/%s.", s->root, tag);
-    int fd = create_unique(prefix, path);
+    int fd = hx_create_unique(prefix, path);
     free(prefix);
     if (fd < 0)
         hx_seterr("cannot create a temp file in %s/tmp: %s", s->root, strerror(errno));

@@ -110,7 +110,7 @@ hx_status store_lfs_ingest(hub_store *s, const char *tmp, const char *sha256, ui
                            int sha_known);
 /* A fresh temp path under ROOT/tmp (caller frees). */
 char *store_tmp_path(hub_store *s, const char *tag);
-/* Create a temp file ROOT/tmp/TAG.<random> that nobody else has opened
+/* Create a temp file ROOT/tmp/TAG.<pid>.<n> (hx_create_unique) that nobody else has opened
  * (O_EXCL; a name that exists is never reused or truncated): returns a
  * write-only fd and sets *path (caller frees), or -1 (error detail set). */
 int store_tmp_create(hub_store *s, const char *tag, char **path);
