@@ -85,6 +85,8 @@ hxq_route_info hxq_route_tensor(const char *name, int ndim, const int64_t *shape
                                 int compat_033);
 hxq_class hxq_classify(const char *name, int ndim);
 const char *hxq_class_name(hxq_class c);
+/* the names of the classes and routes in enum order, NULL-terminated (receipts) */
+extern const char *const hxq_class_names[], *const hxq_route_names[];
 const char *hxq_route_name(hxq_route r);
 
 #endif

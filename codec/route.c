@@ -194,15 +194,9 @@ hxq_class hxq_classify(const char *name, int ndim)
     return HXQ_CLASS_UNKNOWN;
 }
 
-const char *hxq_class_name(hxq_class c)
-{
-    static const char *const names[] = {"norm", "embedding", "attention_qk", "attention_vo",
-                                        "ffn", "lm_head", "unknown"};
-    return (unsigned)c < sizeof names / sizeof names[0] ? names[c] : "?";
-}
+const char *const hxq_class_names[] = {"norm", "embedding", "attention_qk", "attention_vo",
+                                       "ffn", "lm_head", "unknown", NULL};
+const char *const hxq_route_names[] = {"compress", "exact", "copy", "drop", NULL};
 
-const char *hxq_route_name(hxq_route r)
-{
-    static const char *const names[] = {"compress", "exact", "copy", "drop"};
-    return (unsigned)r < 4 ? names[r] : "?";
-}
+const char *hxq_class_name(hxq_class c) { return (unsigned)c <= HXQ_CLASS_UNKNOWN ? hxq_class_names[c] : "?"; }
+const char *hxq_route_name(hxq_route r) { return (unsigned)r <= HXQ_ROUTE_DROP ? hxq_route_names[r] : "?"; }

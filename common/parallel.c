@@ -31,7 +31,7 @@ void hx_parallel_blocks(int threads, uint64_t n, uint64_t block, hx_block_fn fn,
     threads = hx_pool_threads(threads);
     if ((uint64_t)threads > nblocks)
         threads = (int)(nblocks ? nblocks : 1);
-    hx_pool_run(threads > 1 ? hx_pool_default(threads) : NULL, threads, nblocks, block_task, &j);
+    hx_pool_run(hx_pool_default(threads), threads, nblocks, block_task, &j);
 }
 
 typedef struct {
@@ -53,7 +53,7 @@ void hx_parallel_ranges(int threads, uint64_t n, hx_range_fn fn, void *ctx)
     if (threads > HX_PARALLEL_MAX_RANGES)
         threads = HX_PARALLEL_MAX_RANGES;
     ranges_job j = {fn, ctx, n, (uint64_t)threads};
-    hx_pool_run(threads > 1 ? hx_pool_default(threads) : NULL, threads, (uint64_t)threads, range_task, &j);
+    hx_pool_run(hx_pool_default(threads), threads, (uint64_t)threads, range_task, &j);
 }
 
 int hx_ncpus(void)

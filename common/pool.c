@@ -223,15 +223,17 @@ void hx_pool_run(hx_pool *p, int threads, uint64_t n, hx_pool_task_fn fn, void *
     if (queued) {
         pthread_mutex_lock(&p->mu);
         job **pp = &p->head, *prev = NULL;
-        while (*pp != &j) {
+        while (*pp && *pp != &j) {
             prev = *pp;
             pp = &(*pp)->next;
         }
-        *pp = j.next;
-        if (p->tail == &j)
-            p->tail = prev;
-        while (j.joined > 0)
-            pthread_cond_wait(&j.done, &p->mu);
+        if (*pp) { /* not found: a child forked inside a task (empty queue, no workers) */
+            *pp = j.next;
+            if (p->tail == &j)
+                p->tail = prev;
+            while (j.joined > 0)
+                pthread_cond_wait(&j.done, &p->mu);
+        }
         pthread_mutex_unlock(&p->mu);
         pthread_cond_destroy(&j.done);
     }

@@ -112,7 +112,7 @@ static void draw_files(hx_progress *p, double now, int final)
 static void draw(hx_progress *p, int final) /* p->mu held */
 {
     double now = hx_now();
-    p->last = now;
+    atomic_store(&p->last, now);
     if (p->files)
         draw_files(p, now, final);
     else
@@ -121,11 +121,11 @@ static void draw(hx_progress *p, int final) /* p->mu held */
 
 static void maybe_draw(hx_progress *p)
 {
-    if (!p->draw || hx_now() - p->last < p->interval)
+    if (!p->draw || hx_now() - atomic_load(&p->last) < p->interval)
         return;
     if (pthread_mutex_trylock(&p->mu) != 0)
         return; /* someone is drawing */
-    if (hx_now() - p->last >= p->interval)
+    if (hx_now() - atomic_load(&p->last) >= p->interval)
         draw(p, 0);
     pthread_mutex_unlock(&p->mu);
 }
@@ -139,6 +139,7 @@ static void init(hx_progress *p, const char *label, int files, uint64_t total)
     atomic_init(&p->done, 0);
     atomic_init(&p->total, total);
     atomic_init(&p->files_done, 0);
+    atomic_init(&p->last, 0.0);
     p->t0 = hx_now();
     p->interval = REDRAW_S;
 }

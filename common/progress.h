@@ -37,7 +37,8 @@ typedef struct hx_progress {
     uint64_t base;        /* resumed bytes: counted, not in the rate */
     atomic_int files_done;
     int files_total;
-    double t0, last, interval;
+    double t0, interval;
+    _Atomic double last;  /* time of the last draw: read unlocked by maybe_draw */
     int lines;            /* height of the block drawn last */
     char note[96];        /* bar: shown after the ETA */
     hx_progress_slot slots[HX_PROGRESS_SLOTS];

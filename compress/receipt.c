@@ -51,19 +51,22 @@ int compress_tensor_from_json(const cJSON *o, hxq_tensor_report *t)
     if (!cJSON_IsString(nm) || !cJSON_IsString(rt))
         return -1;
     t->name = hx_strdup(nm->valuestring);
-    for (int r = 0; r < 4; r++)
-        if (!strcmp(hxq_route_name((hxq_route)r), rt->valuestring))
-            t->route = (hxq_route)r;
+    int ri = hx_name_index(hxq_route_names, rt->valuestring);
+    if (ri >= 0)
+        t->route = (hxq_route)ri;
     const char *cn = cJSON_GetStringValue(cJSON_GetObjectItem(o, "class"));
-    for (int c = 0; c <= HXQ_CLASS_UNKNOWN; c++)
-        if (cn && !strcmp(hxq_class_name((hxq_class)c), cn))
-            t->cls = (hxq_class)c;
+    int ci = cn ? hx_name_index(hxq_class_names, cn) : -1;
+    if (ci >= 0)
+        t->cls = (hxq_class)ci;
     const char *dn = cJSON_GetStringValue(cJSON_GetObjectItem(o, "dtype"));
     t->src_dtype = dn ? hx_dtype_parse(dn) : HX_DT_INVALID;
     const cJSON *sh = cJSON_GetObjectItem(o, "shape");
     int nd = cJSON_GetArraySize(sh);
-    if (nd > HX_ST_MAX_DIMS)
+    if (nd > HX_ST_MAX_DIMS) {
+        free(t->name);
+        t->name = NULL;
         return -1;
+    }
     t->ndim = nd;
     t->nelem = 1;
     for (int d = 0; d < nd; d++) {

@@ -6,6 +6,7 @@
 #include "compress/compress_internal.h"
 #include "common/buf.h"
 #include "common/hash.h"
+#include "common/pyjson.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -41,12 +42,10 @@ void compress_state_new(compress_state *s, const char *fp)
 
 void compress_state_load(const char *out_dir, const char *fp, compress_state *s)
 {
-    char *p = hx_path_join(out_dir, HXQ_STATE_FILE), *txt;
-    size_t len;
+    char *p = hx_path_join(out_dir, HXQ_STATE_FILE);
+    cJSON *r;
     s->root = NULL;
-    if (hx_read_file(p, 256u << 20, &txt, &len) == HX_OK) {
-        cJSON *r = cJSON_ParseWithLength(txt, len);
-        free(txt);
+    if (hx_pyjson_load(p, 256u << 20, &r) == HX_OK) {
         const char *f = cJSON_GetStringValue(cJSON_GetObjectItem(r, "fingerprint"));
         if (r && f && !strcmp(f, fp) && cJSON_IsObject(cJSON_GetObjectItem(r, "shards")))
             s->root = r;

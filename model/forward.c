@@ -123,6 +123,14 @@ static int token_split(hx_model *m, const float *x, int T, const hx_weight *W, i
     if (T < HX_SPLIT_MIN_ROWS * th || (!direct && cap < 64))
         return 0;
     cap = cap / 16 * 16;
+    /* the panel spans every tile slot: take them all, in order (concurrent
+     * callers of one model, e.g. hx_model_logits, wait here; slot holders
+     * never wait for a second slot, so this cannot deadlock) */
+    for (int s = 0; !direct && s < m->nslots; s++)
+        for (int z = 0; !__atomic_compare_exchange_n(&m->tile_busy[s], &z, 1, 0, __ATOMIC_ACQUIRE,
+                                                     __ATOMIC_RELAXED);
+             z = 0)
+            ;
     uint64_t tb = ((uint64_t)T + (uint64_t)th - 1) / (uint64_t)th;
     for (int64_t p0 = o0; p0 < o1; p0 += direct ? o1 - o0 : cap) {
         int64_t p1 = direct || o1 - p0 <= cap ? o1 : p0 + cap;
@@ -134,6 +142,8 @@ static int token_split(hx_model *m, const float *x, int T, const hx_weight *W, i
         struct tok_ctx tc = {x, w, b ? b + (p0 - o0) : NULL, in, (int)(p1 - p0), ldy, beta, y + (p0 - o0)};
         hx_parallel_blocks(th, (uint64_t)T, tb, tok_fn, &tc);
     }
+    for (int s = 0; !direct && s < m->nslots; s++)
+        release_slot(m->tile_busy, s);
     return 1;
 }
 

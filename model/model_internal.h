@@ -17,10 +17,16 @@
 /* Query rows of one head in an attention task: the task takes a block of
  * rows of every head of one key/value group (their keys and values are
  * packed once for all of them), about HX_ATT_ROWS rows in all. */
-static inline int hx_att_qrows(const hx_model_config *c)
+/* query heads per key/value head (at least 1) */
+static inline int hx_att_grp(const hx_model_config *c)
 {
     int grp = c->n_kv_heads > 0 ? c->n_heads / c->n_kv_heads : 1;
-    int r = HX_ATT_ROWS / (grp > 0 ? grp : 1) / 16 * 16;
+    return grp > 0 ? grp : 1;
+}
+
+static inline int hx_att_qrows(const hx_model_config *c)
+{
+    int r = HX_ATT_ROWS / hx_att_grp(c) / 16 * 16;
     return r > QBLOCK ? QBLOCK : r < 16 ? 16 : r;
 }
 
@@ -28,8 +34,7 @@ static inline int hx_att_qrows(const hx_model_config *c)
  * inverse sums) for max_ctx keys */
 static inline size_t hx_att_slot_floats(const hx_model_config *c, int max_ctx)
 {
-    int grp = c->n_kv_heads > 0 ? c->n_heads / c->n_kv_heads : 1;
-    size_t rows = (size_t)hx_att_qrows(c) * (size_t)(grp > 0 ? grp : 1);
+    size_t rows = (size_t)hx_att_qrows(c) * (size_t)hx_att_grp(c);
     return rows * ((size_t)max_ctx + 2 * (size_t)c->head_dim + 1);
 }
 

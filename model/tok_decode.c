@@ -51,7 +51,7 @@ static void dec_step(const tok_step *st, tok_list *cur, tok_list *nl)
             bytelevel_token(cur->buf.data + cur->v[i].off, cur->v[i].len, &raw);
         tok_utf8_lossy(&b, raw.data ? raw.data : "", raw.len);
         tok_list_add(nl, b.data ? b.data : "", b.len);
-        free(raw.data);
+        hx_buf_free(&raw);
         break;
     }
     case DS_REPLACE:
@@ -62,7 +62,7 @@ static void dec_step(const tok_step *st, tok_list *cur, tok_list *nl)
         for (size_t i = 0; i < cur->n; i++) {
             const char *s = cur->buf.data + cur->v[i].off;
             size_t n = cur->v[i].len;
-            b.len = 0;
+            hx_buf_clear(&b);
             hx_buf_put(&b, NULL, 0);
             for (size_t j = 0; j < n;) {
                 if (pl && j + pl <= n && !memcmp(s + j, pat, pl)) {
@@ -93,12 +93,12 @@ static void dec_step(const tok_step *st, tok_list *cur, tok_list *nl)
                 else
                     for (size_t k = 0; k < bytes.len; k++)
                         tok_list_add(nl, "\xef\xbf\xbd", 3);
-                bytes.len = 0;
+                hx_buf_clear(&bytes);
             }
             if (i < cur->n)
                 tok_list_add(nl, cur->buf.data + cur->v[i].off, cur->v[i].len);
         }
-        free(bytes.data);
+        hx_buf_free(&bytes);
         break;
     }
     case DS_FUSE:
@@ -120,7 +120,7 @@ static void dec_step(const tok_step *st, tok_list *cur, tok_list *nl)
         break;
     }
     }
-    free(b.data);
+    hx_buf_free(&b);
 }
 
 char *hx_tok_decode(const hx_tok *t, const int32_t *ids, size_t n, int skip_special)

@@ -171,12 +171,12 @@ hx_status tok_normalize(const hx_tok *t, const char *s, size_t n, hx_buf *out)
     hx_buf cur = {0}, nxt = {0};
     hx_buf_put(&cur, s, n);
     for (size_t i = 0; i < t->nnorm; i++) {
-        nxt.len = 0;
+        hx_buf_clear(&nxt);
         hx_buf_put(&nxt, NULL, 0);
         hx_status st = norm_step(&t->norm[i], cur.data, cur.len, &nxt);
         if (st) {
-            free(cur.data);
-            free(nxt.data);
+            hx_buf_free(&cur);
+            hx_buf_free(&nxt);
             return st;
         }
         hx_buf tmp = cur;
@@ -184,8 +184,8 @@ hx_status tok_normalize(const hx_tok *t, const char *s, size_t n, hx_buf *out)
         nxt = tmp;
     }
     hx_buf_put(out, cur.data, cur.len);
-    free(cur.data);
-    free(nxt.data);
+    hx_buf_free(&cur);
+    hx_buf_free(&nxt);
     return HX_OK;
 }
 
@@ -311,14 +311,14 @@ static void pre_step(const tok_step *st, const char *s, size_t n, int first, tok
             tok_list_add(&parts, src.data, src.len);
         hx_buf m = {0};
         for (size_t i = 0; i < parts.n; i++) {
-            m.len = 0;
+            hx_buf_clear(&m);
             const unsigned char *p = (const unsigned char *)parts.buf.data + parts.v[i].off;
             for (size_t j = 0; j < parts.v[i].len; j++)
                 hx_buf_put(&m, tok_bl_enc[p[j]], strlen(tok_bl_enc[p[j]]));
             tok_list_add(out, m.data, m.len);
         }
-        free(m.data);
-        free(src.data);
+        hx_buf_free(&m);
+        hx_buf_free(&src);
         tok_list_free(&parts);
         return;
     }
@@ -332,7 +332,7 @@ static void pre_step(const tok_step *st, const char *s, size_t n, int first, tok
             hx_buf p2 = {0};
             hx_buf_put(&p2, st->a, rl);
             hx_buf_put(&p2, m.data, m.len);
-            free(m.data);
+            hx_buf_free(&m);
             m = p2;
         }
         if (!st->split)
@@ -349,7 +349,7 @@ static void pre_step(const tok_step *st, const char *s, size_t n, int first, tok
             }
             tok_list_add(out, m.data + start, m.len - start);
         }
-        free(m.data);
+        hx_buf_free(&m);
         return;
     }
     }
@@ -459,7 +459,7 @@ static hx_status encode_segment(const hx_tok *t, tok_cache *c, const char *s, si
     for (size_t i = 0; !st && i < pieces.n; i++)
         tok_bpe_piece(t, c, pieces.buf.data + pieces.v[i].off, pieces.v[i].len, out);
     tok_list_free(&pieces);
-    free(nb.data);
+    hx_buf_free(&nb);
     return st;
 }
 

@@ -182,7 +182,7 @@ static hx_status add_pre(hx_tok *t, const cJSON *o)
             hx_buf_put(&q, s->a, strlen(s->a));
             hx_buf_put(&q, "\\E", 2);
             s->re = tok_regex(q.data);
-            free(q.data);
+            hx_buf_free(&q);
             if (!s->re)
                 return HX_EFORMAT;
         }
@@ -411,7 +411,7 @@ static hx_status load_model(hx_tok *t, const cJSON *m)
              * after its NUL to search from) */
             const char *sp = e->valuestring[0] ? strchr(e->valuestring + 1, ' ') : NULL;
             if (!sp) {
-                free(cat.data);
+                hx_buf_free(&cat);
                 return HX_FAIL(HX_EFORMAT, "bad merge '%s'", e->valuestring);
             }
             a = e->valuestring;
@@ -425,21 +425,21 @@ static hx_status load_model(hx_tok *t, const cJSON *m)
             la = strlen(a);
             lb = strlen(b);
         } else {
-            free(cat.data);
+            hx_buf_free(&cat);
             return HX_FAIL(HX_EFORMAT, "bad merge entry %d", (int)rank);
         }
         int32_t ia = tok_map_get(&t->vocab, a, la), ib = tok_map_get(&t->vocab, b, lb);
-        cat.len = 0;
+        hx_buf_clear(&cat);
         hx_buf_put(&cat, a, la);
         hx_buf_put(&cat, b, lb);
         int32_t ic = tok_map_get(&t->vocab, cat.data, cat.len);
         if (ia < 0 || ib < 0 || ic < 0) {
-            free(cat.data);
+            hx_buf_free(&cat);
             return HX_FAIL(HX_EFORMAT, "merge %d refers to tokens not in the vocabulary", (int)rank);
         }
         tok_pair_put(&t->merges, ia, ib, rank++, ic);
     }
-    free(cat.data);
+    hx_buf_free(&cat);
     return HX_OK;
 }
 

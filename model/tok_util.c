@@ -162,7 +162,7 @@ void tok_list_add(tok_list *l, const char *s, size_t n)
 
 void tok_list_free(tok_list *l)
 {
-    free(l->buf.data);
+    hx_buf_free(&l->buf);
     free(l->v);
     memset(l, 0, sizeof *l);
 }

@@ -5,6 +5,7 @@
  * matches (source commit, codec, manifest entry) publishes nothing. */
 #define _XOPEN_SOURCE 700
 #include "zoo/zoo_internal.h"
+#include "common/pyjson.h"
 #include "codec/encoder/encoder.h"
 
 #include <ftw.h>
@@ -32,13 +33,8 @@ char *zoo_receipt_path(const zoo_ctx *c, zoo_stage s, const char *suffix)
 
 cJSON *zoo_json_file(const char *path)
 {
-    char *t;
-    size_t n;
-    if (hx_read_file(path, 64u << 20, &t, &n))
-        return NULL;
-    cJSON *j = cJSON_ParseWithLength(t, n);
-    free(t);
-    return j;
+    cJSON *j;
+    return hx_pyjson_load(path, 64u << 20, &j) == HX_OK ? j : NULL;
 }
 
 cJSON *zoo_receipt_load(const zoo_ctx *c, zoo_stage s)

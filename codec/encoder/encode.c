@@ -36,8 +36,8 @@
 #define NKEYS 65536
 #define FINE_BITS 20 /* F32: buckets on the top 20 bits for the final refit */
 #define NFINE (1u << FINE_BITS)
-#define SMALL_F32 (1u << 18)
-#define PREFAULT_MAX ((size_t)16 << 20) /* index bytes prefaulted during the fit */ /* F32 tensors up to this size are sorted exactly */
+#define SMALL_F32 (1u << 18)              /* F32 tensors up to this size are sorted exactly */
+#define PREFAULT_MAX ((size_t)16 << 20) /* index bytes prefaulted during the fit */
 
 void hxq_params_default(hxq_params *p)
 {
@@ -880,6 +880,8 @@ hx_status hxq_encode(const char *name, const void *src_v, hx_dtype dt, uint64_t 
         int u = refit_fine(prm, fine.p, m, n <= SMALL_F32, used, cent);
         if (u > 0)
             used = u;
+        else /* out of memory in the DP: the 16-bit buckets' fit stays */
+            hx_warn("%s: the fine refit failed (out of memory); keeping the coarse codebook", name);
     }
     free(fine.p);
     free(fine.coarse);

@@ -36,9 +36,6 @@ int hxq_fit_warm(const hxq_point *p, size_t n, int k, double *cent, size_t win);
  * clusters away on either side (a window in clusters, not points: for fine
  * point sets whose density in value varies, e.g. F32 buckets). */
 int hxq_fit_refine(const hxq_point *p, size_t n, int k, double *cent, int reach);
-/* Lloyd iterations (nearest-centroid runs, then means) from the given
- * sorted centroids, to a fixed point or max_iter. */
-void hxq_lloyd(const hxq_point *p, size_t n, int k, double *cent, int max_iter);
 /* Sum of squared errors of the points against sorted centroids with the
  * nearest-centroid (lowest index on ties) assignment. */
 double hxq_points_sse(const hxq_point *p, size_t n, const double *cent, int k);

@@ -495,15 +495,6 @@ int hxq_fit_refine(const hxq_point *p, size_t n, int k, double *cent, int reach)
     return warm(p, n, k, cent, 0, reach);
 }
 
-void hxq_lloyd(const hxq_point *p, size_t n, int k, double *cent, int max_iter)
-{
-    size_t *st = calloc((size_t)k, sizeof *st);
-    if (!st)
-        return;
-    lloyd(p, n, k, cent, st, max_iter);
-    free(st);
-}
-
 double hxq_points_sse(const hxq_point *p, size_t n, const double *cent, int k)
 {
     double sse = 0;
