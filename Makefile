@@ -46,8 +46,6 @@ msrcs    = $(wildcard $(1)/*.c)
 # modules that have C sources (gpu/'s C files go into the CUDA library)
 C_MODULES := $(foreach m,$(filter-out $(GPU_MODULE),$(MODULES)),$(if $(call msrcs,$(m)),$(m)))
 LIBS      := $(foreach m,$(C_MODULES),$(call libname,$(m)))
-lib_for   = $(call libname,$(1))
-MOD_SRCS  := $(foreach m,$(C_MODULES),$(call msrcs,$(m)))
 CLI_SRCS  := $(wildcard cli/*.c)
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
@@ -62,7 +60,7 @@ VENV_PY  := $(VENV)/bin/python
 TVENV    := .venv-torch
 TVENV_PY := $(TVENV)/bin/python
 
-.PHONY: all deps venv venv-torch test test-unit test-asan test-tsan demo bench bench-hub bench-scale interop clean fixtures gpu \
+.PHONY: all deps venv venv-torch test test-asan test-tsan demo bench bench-hub bench-scale interop clean fixtures gpu \
         gpu-check fuzz fuzz-build libs link-check
 
 all: $(BUILD)/hxzoo libs $(TEST_BINS) $(TOOL_BINS) link-check gpu

@@ -34,8 +34,8 @@ int cmd_download(int argc, char **argv)
         HX_OPTE_HELP('h'),
         HX_OPTE_END,
     };
-    const hx_opts ospec = {.prog = "hxzoo download", .opts = opts, .style = HX_OPTS_EXACT, .max_pos = 1,
-                           .usage = usage};
+    const hx_opts ospec = {.prog = "hxzoo download", .opts = opts, .style = HX_OPTS_EXACT, .min_pos = 1,
+                           .max_pos = 1, .usage = usage};
     hx_opts_args args;
     int rc = hx_opts_parse(&ospec, argc, argv, &args);
     const char **inc = incl.v;
@@ -43,11 +43,6 @@ int cmd_download(int argc, char **argv)
     if (rc != HX_OPTS_GO) {
         free(inc);
         return rc;
-    }
-    if (args.n < 1) {
-        usage(stderr);
-        free(inc);
-        return HX_EUSAGE;
     }
     const char *spec = args.v[0];
     if (hx_log_level == 0)

@@ -46,16 +46,12 @@ int main(int argc, char **argv)
         HX_OPTE_HELP('h'),
         HX_OPTE_END,
     };
-    const hx_opts spec = {.prog = "hxzoo", .opts = opts, .style = HX_OPTS_LEADING, .usage = usage,
+    const hx_opts spec = {.prog = "hxzoo", .opts = opts, .style = HX_OPTS_LEADING, .min_pos = 1, .usage = usage,
                           .unknown = "unknown option"};
     hx_opts_args args;
     int rc = hx_opts_parse(&spec, argc, argv, &args);
     if (rc != HX_OPTS_GO)
         return rc;
-    if (args.n == 0) {
-        usage(stderr);
-        return HX_EUSAGE;
-    }
     for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++)
         if (!strcmp(args.v[0], commands[c].name))
             return commands[c].fn(args.n, args.v);

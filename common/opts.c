@@ -45,7 +45,7 @@ static uint64_t parse_size(const hx_opts *s, const hx_opt *o, const char *v)
         mul = 1e9, end++;
     if (*end == 'B')
         end++;
-    if (end == v || *end || !(d >= 0)) {
+    if (end == v || *end || !(d >= 0) || !(d * mul < 18446744073709551616.0)) { /* < 2^64 */
         fprintf(stderr, "%s: --%s wants a size like 5G, got '%s'\n", s->prog, o->name, v);
         exit(HX_EUSAGE);
     }

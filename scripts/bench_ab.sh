@@ -46,9 +46,12 @@ echo "median seconds, B/A (below 1: B faster):"
 python3 - "$W/rows" <<'PY'
 import sys, statistics
 rows = [l.split() for l in open(sys.argv[1])]
+bad = False
 for what in dict.fromkeys(r[1] for r in rows):
     a = statistics.median(float(r[2]) for r in rows if r[1] == what and r[0] == "A")
     b = statistics.median(float(r[2]) for r in rows if r[1] == what and r[0] == "B")
     same = len({" ".join(x for x in r[3:] if x.startswith(("sha=", "ppl="))) for r in rows if r[1] == what}) == 1
     print(f"  {what:14s} A {a:8.3f}  B {b:8.3f}  B/A {b / a:5.2f}  outputs {'identical' if same else 'DIFFER'}")
+    bad = bad or not same
+sys.exit(1 if bad else 0)
 PY

@@ -18,7 +18,9 @@ echo "== hxzoo serve: a local Hub with stories260K as the upstream repo hxzoo-fi
 "$hx" -q serve --root "$work/hub" --import "$root/tests/fixtures/stories260k" hxzoo-fixtures/stories260k
 "$hx" -q serve --root "$work/hub" --port 0 --port-file "$work/port" >"$work/serve.log" 2>&1 &
 pid=$!
-for _ in $(seq 50); do [ -s "$work/port" ] && break; sleep 0.1; done
+# until it wrote its port (once listening) or exited
+while [ ! -s "$work/port" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+[ -s "$work/port" ] || { cat "$work/serve.log"; echo "demo: hxzoo serve did not start"; exit 1; }
 HF_ENDPOINT="http://127.0.0.1:$(cat "$work/port")"
 export HF_ENDPOINT HF_TOKEN=hf_demo HF_HUB_CACHE="$work/cache"
 export HXZOO_BUILD_ROOT="$work/zoo-build"

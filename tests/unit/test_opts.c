@@ -188,7 +188,7 @@ START_TEST(positional_counts)
     const hx_opt opts[] = {HX_OPTE_FLAG("flag", 0, &flag, 1), HX_OPTE_CHOICE("device", &di, devs),
                            HX_OPTE_STR("str", 0, &dev), HX_OPTE_END};
     const char *lines[] = {"", "a", "a --flag b", "a b c", "--flag a --device cuda"};
-    const int want_gnu[] = {HX_EUSAGE, HX_EUSAGE, HX_OPTS_GO, HX_EUSAGE, HX_EUSAGE};
+    const int want[] = {HX_EUSAGE, HX_EUSAGE, HX_OPTS_GO, HX_EUSAGE, HX_EUSAGE}; /* both styles */
     for (int style = 0; style < 2; style++)
         for (int i = 0; i < 5; i++) {
             hx_opts s = {.prog = "hxzoo test", .opts = opts, .style = style ? HX_OPTS_EXACT : HX_OPTS_GNU,
@@ -199,13 +199,13 @@ START_TEST(positional_counts)
             usage_calls = 0;
             int rc = hx_opts_parse(&s, argc, argv, &a2);
             if (style == 0) {
-                ck_assert_msg(rc == want_gnu[i], "GNU '%s': %d", lines[i], rc);
+                ck_assert_msg(rc == want[i], "GNU '%s': %d", lines[i], rc);
                 ck_assert_int_eq(usage_calls, rc == HX_EUSAGE);
                 if (rc == HX_EUSAGE)
                     ck_assert_ptr_eq(usage_to, stderr);
-            } else if (i < 2) { /* EXACT: too few is the usage too */
-                ck_assert_int_eq(rc, HX_EUSAGE);
-                ck_assert_int_eq(usage_calls, 1);
+            } else { /* EXACT: too few is the usage; too many, an unknown option */
+                ck_assert_msg(rc == want[i], "EXACT '%s': %d", lines[i], rc);
+                ck_assert_int_eq(usage_calls, rc == HX_EUSAGE);
             }
         }
     /* a choice stores the index of its value, anything else is refused */
@@ -217,6 +217,15 @@ START_TEST(positional_counts)
     ck_assert_int_eq(di, 2);
     argc = split("--device tpu a b", &argv);
     ck_assert_int_eq(hx_opts_parse(&s, argc, argv, &a2), HX_EUSAGE);
+}
+END_TEST
+
+/* a size beyond 2^64 is refused, not converted (undefined in C) */
+START_TEST(huge_size_exits)
+{
+    dests d;
+    hx_opts_args a;
+    parse(HX_OPTS_GNU, 0, "--size 1e30G", &d, &a);
 }
 END_TEST
 
@@ -238,6 +247,7 @@ Suite *hx_test_suite(void)
     tcase_add_test(tc, numbers);
     tcase_add_exit_test(tc, bad_integer_exits, HX_EUSAGE);
     tcase_add_exit_test(tc, bad_size_exits, HX_EUSAGE);
+    tcase_add_exit_test(tc, huge_size_exits, HX_EUSAGE);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,6 +1,7 @@
 # hub.sh - helpers sourced by tests/integration/hub_*.sh: a private temp
 # dir, `hxzoo serve` on a free 127.0.0.1 port (killed on exit), fixture
-# folders, and small assertions. Every wait is bounded.
+# folders, and small assertions. Waits for a server wait for its port file or
+# its exit, not for a time.
 set -u
 : "${HXZOO:?HXZOO must point to build/hxzoo}"
 : "${PY:=${HXZOO_ROOT:-.}/.venv/bin/python}"
