@@ -393,7 +393,12 @@ static int classify(srv_req *r, srv_conn *cx)
                 else if (write)
                     cx->max = SRV_BODY_SMALL;
                 ok = early_repo_ok(r, type, repo, write ? 1 : SRV_READ_META);
-                if (ok && post && !strcmp(mk, "commit")) {
+                if (ok && post && !strcmp(mk, "commit") && srv_query_bool(r, "create_pr")) {
+                    /* refused before any line is parsed (a streamed commit
+                     * stores its files' blobs as they arrive) */
+                    srv_err(r, 400, NULL, "pull requests are not supported by hxzoo serve");
+                    ok = 0;
+                } else if (ok && post && !strcmp(mk, "commit")) {
                     const char *ct = srv_header(r, "Content-Type");
                     if (!ct || strstr(ct, "ndjson") || !strstr(ct, "json")) {
                         cx->kind = BODY_COMMIT; /* parsed line by line as it arrives */

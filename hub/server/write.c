@@ -499,8 +499,7 @@ enum MHD_Result srv_h_commit(srv_req *r, const char *type, const char *repo_id, 
     enum MHD_Result ret;
     if (!srv_check_repo(r, type, repo_id, 1, &ret))
         return ret;
-    if (srv_query_bool(r, "create_pr"))
-        return srv_err(r, 400, NULL, "pull requests are not supported by hxzoo serve");
+    /* create_pr was refused at the headers (daemon.c classify) */
     srv_commit_in *cm = r->cx->cm;
     if (cm) { /* NDJSON streamed: the last line may lack its newline (JS) */
         if (!cm->err[0] && cm->line.len)

@@ -79,7 +79,7 @@ export URL=$URL_S
 pyrun() { PYTHONPATH=$T "$PY" - "$@"; }
 
 # --- 1. limits: checked at the headers, before the body
-pyrun <<'PY' || fail "checks at the headers (see above)"
+ROOT=$T/root pyrun <<'PY' || fail "checks at the headers (see above)"
 from h import *
 big = 400 << 20  # announced, never sent
 def head(method, path, tok, n, ctype="application/x-ndjson"):
@@ -103,7 +103,18 @@ ans = raw("PUT %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n" % (href[len(URL
 assert status(ans).startswith("HTTP/1.1 413") and "signed object has 5 bytes" in ans, ans[-300:]
 ans = raw("PUT %s HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n" % href[len(URL):], b"hell")
 assert status(ans).startswith("HTTP/1.1 400") and "signed object has 5 bytes" in ans, ans[-300:]
-print("ok - unauthenticated/unauthorized bodies and bodies over a route's limit answered at the headers")
+# create_pr is refused before the streamed commit's lines are parsed: the
+# file's blob is never stored
+data = b"create_pr must not store me\n"
+blob = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+import base64
+nd = (json.dumps({"key": "header", "value": {"summary": "pr"}}) + "\n" +
+      json.dumps({"key": "file", "value": {"path": "pr.txt", "encoding": "base64",
+                                           "content": base64.b64encode(data).decode()}}) + "\n").encode()
+st, b, _ = req("POST", "/api/models/org/a/commit/main?create_pr=1", nd, ctype="application/x-ndjson")
+assert st == 400 and "pull requests are not supported" in b, (st, b)
+assert not os.path.exists(os.path.join(os.environ["ROOT"], "objects", "git", blob)), "create_pr stored a blob"
+print("ok - unauthenticated/unauthorized bodies and bodies over a route's limit answered at the headers; create_pr refused before any blob is stored")
 PY
 ok "checked at the headers: 401/403 for tokens, 413 for Content-Length over the route's limit"
 
